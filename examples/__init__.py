@@ -1,0 +1,1 @@
+"""Bundled cluster snapshots used by ``clusterdoc demo`` and the tests."""

@@ -1,0 +1,230 @@
+"""The live backend: reads an API server through the official ``kubernetes`` client.
+
+Requests go through the client's ``ApiClient`` (its configuration, TLS, auth and connection
+pool) but responses are read as raw JSON, never deserialised into model objects: a LIST of
+150,000 pods is affordable page by page as dicts and not as models. Every request has a
+timeout, 429/5xx answers are retried with backoff (honouring ``Retry-After``), LISTs are paged
+with ``limit``/``continue``, and a client-side rate limit keeps the bot from ever being the
+reason an API server is overloaded.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import threading
+import time
+from collections.abc import Iterator
+from typing import Any
+
+import urllib3
+from kubernetes import client as k8s_client
+from kubernetes import config as k8s_config
+from kubernetes.client.exceptions import ApiException
+from kubernetes.config.config_exception import ConfigException
+
+from workers import kinds
+from workers.cluster.base import ClusterError, Forbidden, NotFound, Obj, Unavailable
+
+log = logging.getLogger(__name__)
+
+RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
+
+
+class RateLimiter:
+    """A token bucket: at most ``qps`` requests a second on average, ``burst`` at once."""
+
+    def __init__(self, qps: float, burst: int) -> None:
+        self.qps, self.burst = qps, burst
+        self._tokens = float(burst)
+        self._updated = time.monotonic()
+        self._lock = threading.Lock()
+
+    def acquire(self) -> None:
+        while True:
+            with self._lock:
+                now = time.monotonic()
+                self._tokens = min(self.burst, self._tokens + (now - self._updated) * self.qps)
+                self._updated = now
+                if self._tokens >= 1:
+                    self._tokens -= 1
+                    return
+                wait = (1 - self._tokens) / self.qps
+            time.sleep(wait)
+
+
+def load_configuration(kubeconfig: str | None = None, context: str | None = None) -> k8s_client.Configuration:
+    """In-cluster credentials when running in a pod, else the kubeconfig; ClusterError if neither."""
+    configuration = k8s_client.Configuration()
+    try:
+        if kubeconfig is None:
+            try:
+                k8s_config.load_incluster_config(client_configuration=configuration)
+                return configuration
+            except ConfigException:
+                pass
+        k8s_config.load_kube_config(
+            config_file=kubeconfig, context=context, client_configuration=configuration
+        )
+    except (ConfigException, OSError) as exc:
+        raise ClusterError(f"no Kubernetes credentials: {exc}") from exc
+    return configuration
+
+
+class LiveCluster:
+    """:class:`workers.cluster.base.Cluster` over a real (or fake) API server."""
+
+    def __init__(
+        self,
+        configuration: k8s_client.Configuration,
+        name: str = "default",
+        *,
+        timeout: float = 15.0,
+        max_attempts: int = 4,
+        backoff: float = 0.5,
+        qps: float = 20.0,
+        burst: int = 40,
+    ) -> None:
+        self.name = name
+        configuration.retries = 1  # connection-level only; status retries are ours, below
+        self.api = k8s_client.ApiClient(configuration)
+        self.timeout = timeout
+        self.max_attempts = max_attempts
+        self.backoff = backoff
+        self.limiter = RateLimiter(qps, burst)
+        self._requests = 0
+        self._count_lock = threading.Lock()
+
+    @classmethod
+    def from_environment(cls, name: str = "default", **options: Any) -> LiveCluster:
+        return cls(load_configuration(), name, **options)
+
+    def request_count(self) -> int:
+        return self._requests
+
+    # -- transport -----------------------------------------------------------------------
+
+    def _request(
+        self, path: str, query: list[tuple[str, Any]], *, verb: str, resource: str, namespace: str | None
+    ) -> bytes:
+        """GET ``path`` and return the body, retrying transient failures; typed errors otherwise."""
+        last_problem = ""
+        for attempt in range(1, self.max_attempts + 1):
+            self.limiter.acquire()
+            with self._count_lock:
+                self._requests += 1
+            method, url, headers, body, post = self.api.param_serialize(
+                method="GET",
+                resource_path=path,
+                query_params=query,
+                header_params={"Accept": "application/json"},
+                auth_settings=["BearerToken"],
+            )
+            try:
+                response = self.api.call_api(method, url, headers, body, post, _request_timeout=self.timeout)
+                data = response.read()
+                status = response.status
+                retry_after = response.getheader("Retry-After")
+            except (urllib3.exceptions.HTTPError, OSError, ApiException) as exc:
+                status, data, retry_after = 0, b"", None
+                last_problem = f"cannot reach the API server at {self.api.configuration.host}: {exc}"
+            if 200 <= status < 300:
+                return data
+            if status == 404:
+                raise NotFound(_kind_of(resource), path.rsplit("/", 1)[-1], namespace)
+            if status == 403:
+                raise Forbidden(verb, resource, namespace, _status_message(data))
+            if status == 401:
+                raise ClusterError(f"the API server rejected the credentials (401): {_status_message(data)}")
+            if status and status not in RETRY_STATUSES:
+                raise ClusterError(f"API server answered {status} for {verb} {resource}: {_status_message(data)}")
+            if status:
+                last_problem = f"API server answered {status} for {verb} {resource}: {_status_message(data)}"
+            if attempt < self.max_attempts:
+                delay = _retry_delay(retry_after, self.backoff * 2 ** (attempt - 1))
+                log.warning("retrying %s %s in %.1fs: %s", verb, resource, delay, last_problem)
+                time.sleep(delay)
+        raise Unavailable(f"{last_problem} (gave up after {self.max_attempts} attempts)")
+
+    # -- Cluster interface ---------------------------------------------------------------
+
+    def get(self, kind: str, name: str, namespace: str | None = None) -> Obj:
+        known = kinds.by_kind(kind)
+        namespace = namespace if known.namespaced else None
+        try:
+            body = self._request(
+                known.object_path(name, namespace), [], verb="get", resource=known.plural, namespace=namespace
+            )
+        except NotFound as exc:
+            raise NotFound(known.kind, name, namespace) from exc
+        obj: Obj = json.loads(body)
+        obj.setdefault("kind", known.kind)
+        return obj
+
+    def list(
+        self,
+        kind: str,
+        namespace: str | None = None,
+        *,
+        label_selector: str | None = None,
+        field_selector: str | None = None,
+        page_size: int = 500,
+        allow_stale: bool = False,
+    ) -> Iterator[Obj]:
+        known = kinds.by_kind(kind)
+        namespace = namespace if known.namespaced else None
+        path = known.collection_path(namespace)
+        token: str | None = None
+        while True:
+            query: list[tuple[str, Any]] = [("limit", page_size)]
+            if label_selector:
+                query.append(("labelSelector", label_selector))
+            if field_selector:
+                query.append(("fieldSelector", field_selector))
+            if token:
+                query.append(("continue", token))
+            elif allow_stale:
+                query.append(("resourceVersion", "0"))
+            page = json.loads(
+                self._request(path, query, verb="list", resource=known.plural, namespace=namespace)
+            )
+            for item in page.get("items") or []:
+                item.setdefault("kind", known.kind)
+                yield item
+            token = (page.get("metadata") or {}).get("continue")
+            if not token:
+                return
+
+    def logs(
+        self, namespace: str, pod: str, container: str, *, previous: bool = False, tail_lines: int = 20
+    ) -> str:
+        query: list[tuple[str, Any]] = [("container", container), ("tailLines", tail_lines)]
+        if previous:
+            query.append(("previous", "true"))
+        path = kinds.by_kind("Pod").object_path(pod, namespace) + "/log"
+        return self._request(path, query, verb="get", resource="pods/log", namespace=namespace).decode(
+            "utf-8", "replace"
+        )
+
+
+def _kind_of(resource: str) -> str:
+    known = kinds.lookup(resource.split("/")[0])
+    return known.kind if known else resource
+
+
+def _status_message(data: bytes) -> str:
+    """The ``message`` of a Kubernetes ``Status`` body, or the start of the raw body."""
+    try:
+        return str(json.loads(data).get("message", ""))[:300]
+    except (ValueError, AttributeError):
+        return data[:200].decode("utf-8", "replace")
+
+
+def _retry_delay(retry_after: str | None, fallback: float) -> float:
+    """Seconds to wait: the server's ``Retry-After`` (capped at 30 s) or the backoff."""
+    if retry_after:
+        try:
+            return min(max(float(retry_after), 0.0), 30.0)
+        except ValueError:
+            pass
+    return fallback

@@ -1,0 +1,161 @@
+"""The snapshot backend: answers reads from files instead of an API server.
+
+A snapshot is what ``kubectl get nodes,pods,events,... -A -o yaml`` prints — a ``v1/List`` of
+ordinary API objects, in YAML or JSON — or a folder of such files. Container logs, which
+``kubectl get`` cannot capture, may sit beside them as
+``logs/<namespace>/<pod>/<container>.log`` (``<container>.previous.log`` for the last
+terminated instance). The fake API server in the tests serves the same store over HTTP.
+"""
+
+from __future__ import annotations
+
+import json
+from collections import defaultdict
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from workers import kinds
+from workers.cluster.base import ClusterError, NotFound, Obj
+from workers.cluster.selectors import field_matcher, label_matcher
+
+_SUFFIXES = (".yaml", ".yml", ".json")
+_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+
+class SnapshotError(ClusterError):
+    """A snapshot that cannot be read; the message names the file and the problem."""
+
+
+def _load_documents(path: Path) -> list[Any]:
+    text = path.read_text(encoding="utf-8")
+    try:
+        if path.suffix == ".json":
+            return [json.loads(text)]
+        return [doc for doc in yaml.load_all(text, Loader=_LOADER) if doc is not None]
+    except (yaml.YAMLError, json.JSONDecodeError) as exc:
+        raise SnapshotError(f"{path}: not valid YAML/JSON: {exc}") from exc
+
+
+def _flatten(document: Any, source: Path) -> Iterator[Obj]:
+    if not isinstance(document, dict):
+        raise SnapshotError(f"{source}: expected a Kubernetes object or List, got {type(document).__name__}")
+    if document.get("kind", "").endswith("List") and "items" in document:
+        list_kind = document["kind"][: -len("List")]
+        for item in document.get("items") or []:
+            if isinstance(item, dict) and "kind" not in item and list_kind:
+                item = {**item, "kind": list_kind}
+            yield from _flatten(item, source)
+        return
+    if "kind" not in document or "metadata" not in document:
+        raise SnapshotError(f"{source}: object without kind/metadata")
+    yield document
+
+
+class SnapshotStore:
+    """Objects of a snapshot indexed by kind, plus the container logs found beside them."""
+
+    def __init__(self, objects: list[Obj], logs: dict[tuple[str, str, str, bool], str] | None = None) -> None:
+        self.by_kind: dict[str, list[Obj]] = defaultdict(list)
+        self._index: dict[tuple[str, str | None, str], Obj] = {}
+        for obj in objects:
+            kind = obj["kind"]
+            known = kinds.lookup(kind)
+            namespaced = known.namespaced if known else bool(obj["metadata"].get("namespace"))
+            namespace = obj["metadata"].get("namespace") if namespaced else None
+            self.by_kind[kind].append(obj)
+            self._index[(kind, namespace, obj["metadata"]["name"])] = obj
+        self.logs = logs or {}
+
+    @classmethod
+    def load(cls, path: str | Path) -> SnapshotStore:
+        """Read a snapshot file or folder; raises :class:`SnapshotError` naming the bad file."""
+        root = Path(path)
+        if not root.exists():
+            raise SnapshotError(f"{root}: snapshot not found")
+        files = [root] if root.is_file() else sorted(
+            p for p in root.rglob("*") if p.suffix in _SUFFIXES and "logs" not in p.relative_to(root).parts
+        )
+        objects: list[Obj] = []
+        for file in files:
+            for document in _load_documents(file):
+                objects.extend(_flatten(document, file))
+        logs: dict[tuple[str, str, str, bool], str] = {}
+        log_root = root / "logs" if root.is_dir() else None
+        if log_root and log_root.is_dir():
+            for log_file in log_root.glob("*/*/*.log"):
+                namespace, pod = log_file.parent.parent.name, log_file.parent.name
+                container, previous = log_file.name[: -len(".log")], False
+                if container.endswith(".previous"):
+                    container, previous = container[: -len(".previous")], True
+                logs[(namespace, pod, container, previous)] = log_file.read_text(encoding="utf-8")
+        return cls(objects, logs)
+
+    def get(self, kind: str, name: str, namespace: str | None = None) -> Obj:
+        known = kinds.by_kind(kind)
+        found = self._index.get((known.kind, namespace if known.namespaced else None, name))
+        if found is None:
+            raise NotFound(known.kind, name, namespace if known.namespaced else None)
+        return found
+
+    def select(
+        self,
+        kind: str,
+        namespace: str | None = None,
+        label_selector: str | None = None,
+        field_selector: str | None = None,
+    ) -> list[Obj]:
+        """All objects of ``kind`` matching the namespace and selectors, in a stable order."""
+        known = kinds.by_kind(kind)
+        label_ok, field_ok = label_matcher(label_selector), field_matcher(field_selector)
+        return [
+            obj
+            for obj in self.by_kind.get(known.kind, [])
+            if (not namespace or not known.namespaced or obj["metadata"].get("namespace") == namespace)
+            and label_ok(obj)
+            and field_ok(obj)
+        ]
+
+    def log(self, namespace: str, pod: str, container: str, previous: bool) -> str | None:
+        return self.logs.get((namespace, pod, container, previous))
+
+
+class SnapshotCluster:
+    """:class:`workers.cluster.base.Cluster` over a :class:`SnapshotStore`."""
+
+    def __init__(self, store: SnapshotStore, name: str = "snapshot") -> None:
+        self.store = store
+        self.name = name
+
+    @classmethod
+    def from_path(cls, path: str | Path, name: str = "snapshot") -> SnapshotCluster:
+        return cls(SnapshotStore.load(path), name)
+
+    def get(self, kind: str, name: str, namespace: str | None = None) -> Obj:
+        return self.store.get(kind, name, namespace)
+
+    def list(
+        self,
+        kind: str,
+        namespace: str | None = None,
+        *,
+        label_selector: str | None = None,
+        field_selector: str | None = None,
+        page_size: int = 500,
+        allow_stale: bool = False,
+    ) -> Iterator[Obj]:
+        yield from self.store.select(kind, namespace, label_selector, field_selector)
+
+    def logs(
+        self, namespace: str, pod: str, container: str, *, previous: bool = False, tail_lines: int = 20
+    ) -> str:
+        self.store.get("Pod", pod, namespace)
+        text = self.store.log(namespace, pod, container, previous)
+        if text is None:
+            return ""
+        return "\n".join(text.splitlines()[-tail_lines:])
+
+    def request_count(self) -> int:
+        return 0

@@ -1,0 +1,174 @@
+"""Runs a runbook against a cluster and assembles the report.
+
+The engine fetches the target first (a missing object becomes a clear finding listing close
+matches, not a crash), then runs each step in order. A step that raises does not stop the
+others: its failure becomes a finding with an error id, and the traceback goes to the log
+under the same id. Cluster errors (403, unreachable API server) become findings that say
+which permission is missing or what could not be reached.
+"""
+
+from __future__ import annotations
+
+import difflib
+import logging
+import uuid
+from datetime import UTC, datetime
+from typing import Any
+
+from pydantic import ValidationError
+
+from workers.cluster.base import Cluster, ClusterError, Forbidden, NotFound, Obj, Unavailable
+from workers.report import Finding, Report, Severity, Target, Verdict, worst
+from workers.request import DiagnosisRequest
+from workers.runbook.loader import Catalogue, Runbook, resolve_step_params
+from workers.runbook.registry import STEPS, StepContext, StepResult, load_builtin_steps
+from workers.runbook.schema import error_lines
+
+log = logging.getLogger(__name__)
+
+CLOSE_MATCHES = 5
+
+
+def _coerce(value: str, default: Any) -> Any:
+    """A ``key=value`` string from the command, typed like the runbook's default."""
+    if isinstance(default, bool):
+        return value.lower() in ("1", "true", "yes", "on")
+    if isinstance(default, int):
+        return int(value)
+    if isinstance(default, float):
+        return float(value)
+    return value
+
+
+def run_parameters(runbook: Runbook, overrides: dict[str, str]) -> dict[str, Any]:
+    """Runbook defaults updated with the command's ``key=value`` pairs; ValueError names a bad one."""
+    params: dict[str, Any] = dict(runbook.spec.params)
+    for key, raw in overrides.items():
+        if key not in params:
+            known = ", ".join(sorted(params)) or "none"
+            raise ValueError(f"runbook {runbook.name} has no parameter {key!r} (parameters: {known})")
+        try:
+            params[key] = _coerce(raw, params[key])
+        except ValueError as exc:
+            raise ValueError(f"parameter {key}={raw!r}: expected {type(params[key]).__name__}") from exc
+    return params
+
+
+def _close_matches(cluster: Cluster, target: Target) -> list[str]:
+    try:
+        names = [
+            obj["metadata"]["name"]
+            for obj in cluster.list(target.kind, target.namespace, page_size=500, allow_stale=True)
+        ]
+    except ClusterError:
+        return []
+    return difflib.get_close_matches(target.name, names, n=CLOSE_MATCHES, cutoff=0.6)
+
+
+def _error_finding(step_id: str, exc: ClusterError) -> Finding:
+    if isinstance(exc, Forbidden):
+        return Finding(step_id, Severity.WARNING, f"Permission missing: {exc.verb} {exc.resource}", str(exc))
+    if isinstance(exc, Unavailable):
+        return Finding(step_id, Severity.CRITICAL, "API server unreachable", str(exc))
+    return Finding(step_id, Severity.WARNING, "Cluster read failed", str(exc))
+
+
+def _target_missing_report(request: DiagnosisRequest, runbook: str, exc: NotFound, cluster: Cluster) -> Report:
+    assert request.target is not None
+    matches = _close_matches(cluster, request.target)
+    detail = f"Close matches: {', '.join(matches)}" if matches else "No object with a similar name there."
+    summary = str(exc)
+    return Report(
+        runbook=runbook,
+        target=request.target,
+        verdict=Verdict("none", Severity.WARNING, summary),
+        findings=[Finding("target", Severity.WARNING, summary, detail)],
+        cluster=request.cluster,
+        command=request.command,
+    )
+
+
+def _combine_verdict(results: list[StepResult], findings: list[Finding]) -> Verdict:
+    hints = [result.verdict for result in results if result.verdict is not None]
+    if hints:
+        return max(hints, key=lambda verdict: verdict.severity.rank)
+    severity = worst([finding.severity for finding in findings])
+    if severity.rank <= Severity.INFO.rank:
+        return Verdict("none", severity, "Nothing wrong found.")
+    worst_finding = next(f for f in findings if f.severity == severity)
+    layer = "apiserver" if worst_finding.title == "API server unreachable" else "unknown"
+    return Verdict(layer, severity, worst_finding.title)
+
+
+def run_runbook(
+    runbook: Runbook, request: DiagnosisRequest, cluster: Cluster, now: datetime | None = None
+) -> Report:
+    """Run ``runbook`` for ``request`` against ``cluster``; always returns a report."""
+    load_builtin_steps()
+    now = now or datetime.now(UTC)
+    target = request.target
+    fallback_target = target or Target("Cluster", request.cluster)
+    try:
+        params = run_parameters(runbook, request.params)
+    except ValueError as exc:
+        return Report(
+            runbook.name, fallback_target, Verdict("none", Severity.WARNING, str(exc)),
+            [Finding("params", Severity.WARNING, "Bad parameter", str(exc))],
+            cluster=request.cluster, command=request.command,
+        )
+    target_object: Obj | None = None
+    if target is not None:
+        try:
+            target_object = cluster.get(target.kind, target.name, target.namespace)
+        except NotFound as exc:
+            return _target_missing_report(request, runbook.name, exc, cluster)
+        except ClusterError as exc:
+            finding = _error_finding("target", exc)
+            return Report(
+                runbook.name, target, _combine_verdict([], [finding]), [finding],
+                cluster=request.cluster, command=request.command,
+            )
+    context = StepContext(cluster, target, target_object, params, runbook.name, now)
+    findings: list[Finding] = []
+    results: list[StepResult] = []
+    report = Report(runbook.name, fallback_target, Verdict("none", Severity.OK, ""), cluster=request.cluster,
+                    command=request.command)
+    for step_spec in runbook.spec.steps:
+        step_id = step_spec.step_id
+        kind = STEPS[step_spec.kind]
+        try:
+            step_params = kind.params.model_validate(resolve_step_params(step_spec.with_, params))
+            result = kind.run(context, step_params)
+        except ValidationError as exc:
+            result = StepResult([Finding(step_id, Severity.WARNING, "Bad step parameters",
+                                         "; ".join(error_lines(exc)))])
+        except ClusterError as exc:
+            result = StepResult([_error_finding(step_id, exc)])
+        except Exception as exc:  # a bug in one step must not hide the others' findings
+            error_id = uuid.uuid4().hex[:8]
+            log.exception("step %s of runbook %s failed [error %s]", step_id, runbook.name, error_id)
+            result = StepResult([Finding(
+                step_id, Severity.WARNING, f"Step {step_id} failed",
+                f"{type(exc).__name__} inside the step; the worker log has the traceback under error id {error_id}.",
+                error_id=error_id,
+            )])
+        results.append(result)
+        findings.extend(result.findings)
+        report.remediations.extend(result.remediations)
+        report.extra.update(result.extra)
+    report.findings = findings
+    report.verdict = _combine_verdict(results, findings)
+    return report
+
+
+def run_request(catalogue: Catalogue, request: DiagnosisRequest, cluster: Cluster) -> Report:
+    """Look the runbook up and run it; an unknown runbook yields a report saying so."""
+    runbook = catalogue.get(request.runbook)
+    if runbook is None:
+        summary = f"runbook {request.runbook} is not available yet"
+        return Report(
+            request.runbook, request.target or Target("Cluster", request.cluster),
+            Verdict("none", Severity.INFO, summary), [Finding("runbook", Severity.INFO, summary)],
+            cluster=request.cluster, command=request.command,
+        )
+    return run_runbook(runbook, request, cluster)
