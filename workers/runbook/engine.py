@@ -161,7 +161,9 @@ def run_runbook(
     return report
 
 
-def run_request(catalogue: Catalogue, request: DiagnosisRequest, cluster: Cluster) -> Report:
+def run_request(
+    catalogue: Catalogue, request: DiagnosisRequest, cluster: Cluster, now: datetime | None = None
+) -> Report:
     """Look the runbook up and run it; an unknown runbook yields a report saying so."""
     runbook = catalogue.get(request.runbook)
     if runbook is None:
@@ -171,4 +173,4 @@ def run_request(catalogue: Catalogue, request: DiagnosisRequest, cluster: Cluste
             Verdict("none", Severity.INFO, summary), [Finding("runbook", Severity.INFO, summary)],
             cluster=request.cluster, command=request.command,
         )
-    return run_runbook(runbook, request, cluster)
+    return run_runbook(runbook, request, cluster, now)
