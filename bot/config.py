@@ -1,0 +1,166 @@
+"""Configuration from the environment (DESIGN.md's variables) and the YAML file ``CLUSTERDOC_CONFIG``.
+
+Each process asks for what it needs (``serve`` needs Slack credentials, ``ask`` needs none).
+Anything missing or malformed raises :class:`ConfigError` whose message is one line naming the
+variable and the problem; the CLI prints it and exits with status 2.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlparse
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from workers.runbook.schema import error_lines
+
+
+class ConfigError(Exception):
+    """A setting is missing or wrong; ``str()`` is the one line to show."""
+
+
+class JobSettings(BaseModel):
+    """How diagnosis jobs are enqueued."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    timeout_seconds: int = Field(default=180, ge=10, le=3600)
+    retries: int = Field(default=2, ge=0, le=10)
+    retry_intervals: list[int] = Field(default_factory=lambda: [10, 30])
+    result_ttl_seconds: int = Field(default=3600, ge=0)
+
+
+class ChannelSettings(BaseModel):
+    """Per-channel defaults: which cluster a command in this channel goes to."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    cluster: str
+
+
+class FileConfig(BaseModel):
+    """The structured part of the configuration, read from ``CLUSTERDOC_CONFIG``."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    clusters: list[str] = Field(default_factory=list)
+    channels: dict[str, ChannelSettings] = Field(default_factory=dict)
+    jobs: JobSettings = Field(default_factory=JobSettings)
+
+
+class Settings(BaseSettings):
+    """Every environment variable clusterdoc reads (names as DESIGN.md fixes them)."""
+
+    model_config = SettingsConfigDict(case_sensitive=True, extra="ignore")
+
+    SLACK_BOT_TOKEN: str | None = None
+    SLACK_SIGNING_SECRET: str | None = None
+    SLACK_APP_TOKEN: str | None = None
+    SLACK_API_URL: str | None = None
+    REDIS_URL: str = "redis://localhost:6379/0"
+    CLUSTERDOC_CLUSTER: str = "default"
+    CLUSTERDOC_SNAPSHOT: str | None = None
+    KUBECONFIG: str | None = None
+    PROMETHEUS_URL: str | None = None
+    ETCD_ENDPOINTS: str | None = None
+    ETCD_CACERT: str | None = None
+    ETCD_CERT: str | None = None
+    ETCD_KEY: str | None = None
+    ALERTS_TOKEN: str | None = None
+    CLUSTERDOC_ALERT_CHANNEL: str | None = None
+    CLUSTERDOC_CONFIG: str | None = None
+    CLUSTERDOC_RUNBOOKS: str | None = None
+    PORT: int = 3000
+
+    @field_validator("SLACK_BOT_TOKEN")
+    @classmethod
+    def _bot_token(cls, value: str | None) -> str | None:
+        if value is not None and not value.startswith("xoxb-"):
+            raise ValueError("must be a bot token starting with xoxb-")
+        return value
+
+    @field_validator("SLACK_APP_TOKEN")
+    @classmethod
+    def _app_token(cls, value: str | None) -> str | None:
+        if value is not None and not value.startswith("xapp-"):
+            raise ValueError("must be an app-level token starting with xapp-")
+        return value
+
+    @field_validator("SLACK_API_URL", "PROMETHEUS_URL")
+    @classmethod
+    def _http_url(cls, value: str | None) -> str | None:
+        if value is not None and urlparse(value).scheme not in ("http", "https"):
+            raise ValueError(f"must be an http(s) URL, got {value!r}")
+        return value
+
+    @field_validator("REDIS_URL")
+    @classmethod
+    def _redis_url(cls, value: str) -> str:
+        if urlparse(value).scheme not in ("redis", "rediss", "unix"):
+            raise ValueError(f"must be a redis://, rediss:// or unix:// URL, got {value!r}")
+        return value
+
+    @field_validator("CLUSTERDOC_CLUSTER")
+    @classmethod
+    def _cluster_name(cls, value: str) -> str:
+        if not value or not all(ch.isalnum() or ch in "-_." for ch in value):
+            raise ValueError("must be a short name of letters, digits, '-', '_' or '.'")
+        return value
+
+    @field_validator("CLUSTERDOC_SNAPSHOT", "CLUSTERDOC_CONFIG", "ETCD_CACERT", "ETCD_CERT", "ETCD_KEY")
+    @classmethod
+    def _path_exists(cls, value: str | None) -> str | None:
+        if value is not None and not Path(value).exists():
+            raise ValueError(f"file {value!r} does not exist")
+        return value
+
+    @field_validator("CLUSTERDOC_RUNBOOKS")
+    @classmethod
+    def _folders_exist(cls, value: str | None) -> str | None:
+        for folder in (value or "").split(os.pathsep):
+            if folder and not Path(folder).is_dir():
+                raise ValueError(f"runbook folder {folder!r} does not exist")
+        return value
+
+    # -- derived ---------------------------------------------------------------------------
+
+    def runbook_folders(self) -> list[Path]:
+        return [Path(folder) for folder in (self.CLUSTERDOC_RUNBOOKS or "").split(os.pathsep) if folder]
+
+    def file_config(self) -> FileConfig:
+        """The parsed ``CLUSTERDOC_CONFIG`` file (defaults when unset)."""
+        if not self.CLUSTERDOC_CONFIG:
+            return FileConfig()
+        path = self.CLUSTERDOC_CONFIG
+        try:
+            data: Any = yaml.safe_load(Path(path).read_text(encoding="utf-8")) or {}
+        except (OSError, yaml.YAMLError) as exc:
+            raise ConfigError(f"CLUSTERDOC_CONFIG: {path}: cannot read YAML: {exc}".splitlines()[0]) from exc
+        try:
+            return FileConfig.model_validate(data)
+        except ValidationError as exc:
+            raise ConfigError(f"CLUSTERDOC_CONFIG: {path}: {error_lines(exc)[0]}") from exc
+
+    def require(self, *names: str, why: str) -> None:
+        """Raise :class:`ConfigError` for the first of ``names`` that is unset."""
+        for name in names:
+            if not getattr(self, name):
+                raise ConfigError(f"{name} is not set (needed {why})")
+
+
+def load_settings(environ: dict[str, str] | None = None) -> Settings:
+    """Read and validate the environment; :class:`ConfigError` names the first bad variable."""
+    source = dict(os.environ if environ is None else environ)
+    try:
+        if environ is None:
+            return Settings()
+        return Settings(**{k: v for k, v in source.items() if k in Settings.model_fields})
+    except ValidationError as exc:
+        error = exc.errors()[0]
+        name = str(error["loc"][0]) if error["loc"] else "configuration"
+        message = str(error["msg"]).removeprefix("Value error, ")
+        raise ConfigError(f"{name}: {message}") from exc
