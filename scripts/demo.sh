@@ -1,0 +1,6 @@
+#!/usr/bin/env bash
+# Installs clusterdoc into .venv and runs the demo: no cluster, no Slack, no Redis needed.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+. scripts/_venv.sh .
+exec .venv/bin/clusterdoc demo "$@"
