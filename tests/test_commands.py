@@ -1,0 +1,168 @@
+"""The /k8s command language: what each command text becomes, and how bad input is answered."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from bot.commands import VERBS, CommandError, parse_command
+from workers.report import Target
+from workers.runbook.loader import Catalogue, Runbook
+from workers.runbook.schema import RunbookSpec
+
+
+def _runbook(name: str, title: str, targets: list[str], params: dict[str, str | int] | None = None) -> Runbook:
+    spec = RunbookSpec.model_validate(
+        {"name": name, "title": title, "targets": targets, "params": params or {}, "steps": [{"kind": "describe"}]}
+    )
+    return Runbook(spec, Path(f"{name}.yaml"))
+
+
+CATALOGUE = Catalogue(
+    {
+        "why-pending": _runbook("why-pending", "Why is this pod Pending?", ["Pod", "Deployment", "StatefulSet"]),
+        "describe": _runbook("describe", "Describe an object", ["Pod", "Node", "Deployment", "StatefulSet",
+                                                                "PersistentVolumeClaim"]),
+        "events": _runbook("events", "Events of an object", ["Pod", "Deployment", "Node"], {"limit": 15}),
+        "node-pressure": _runbook("node-pressure", "Node pressure", [], {"threshold": 80}),
+    }
+)
+
+
+def parse(text: str, **kwargs: object):  # type: ignore[no-untyped-def]
+    return parse_command(text, default_cluster="prod", catalogue=CATALOGUE, **kwargs)  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize(
+    ("text", "runbook", "target", "cluster", "params"),
+    [
+        ("why-pending web-0 -n shop", "why-pending", Target("Pod", "web-0", "shop"), "prod", {}),
+        ("why-pending -n shop web-0", "why-pending", Target("Pod", "web-0", "shop"), "prod", {}),
+        ("why-pending --namespace=shop po/web-0", "why-pending", Target("Pod", "web-0", "shop"), "prod", {}),
+        ("why-pending web-0", "why-pending", Target("Pod", "web-0", "default"), "prod", {}),
+        ("why-pending deploy/web -n shop -c staging", "why-pending", Target("Deployment", "web", "shop"),
+         "staging", {}),
+        ("WHY-PENDING sts/db --cluster staging", "why-pending", Target("StatefulSet", "db", "default"),
+         "staging", {}),
+        ("describe node/ip-10-0-1-5 -n shop", "describe", Target("Node", "ip-10-0-1-5", None), "prod", {}),
+        ("describe no/ip-10-0-1-5.ec2.internal", "describe", Target("Node", "ip-10-0-1-5.ec2.internal", None),
+         "prod", {}),
+        ("describe pvc/data-db-0 -n db", "describe",
+         Target("PersistentVolumeClaim", "data-db-0", "db"), "prod", {}),
+        ("events deploy/web -n shop limit=5", "events", Target("Deployment", "web", "shop"), "prod",
+         {"limit": "5"}),
+        ("run events web-0 -n shop", "events", Target("Pod", "web-0", "shop"), "prod", {}),
+        ("run node-pressure threshold=90", "node-pressure", None, "prod", {"threshold": "90"}),
+        ("describe <http://ip-10-0-1-5.ec2.internal|ip-10-0-1-5.ec2.internal>", "describe",
+         Target("Pod", "ip-10-0-1-5.ec2.internal", "default"), "prod", {}),
+        ("why-pending web-0 \u2014namespace shop", "why-pending", Target("Pod", "web-0", "shop"), "prod", {}),
+    ],
+    ids=[
+        "pod-with-namespace", "options-first", "inline-option-and-po-prefix", "default-namespace",
+        "deployment-and-cluster", "verb-case-and-sts", "node-is-cluster-scoped", "node-subdomain-name",
+        "pvc", "params-for-a-verb", "run-with-target", "run-cluster-wide-with-param", "slack-autolink",
+        "em-dash-option",
+    ],
+)
+def test_commands_become_requests(
+    text: str, runbook: str, target: Target | None, cluster: str, params: dict[str, str]
+) -> None:
+    parsed = parse(text)
+    assert parsed.reply is None
+    assert parsed.request is not None
+    assert parsed.request.runbook == runbook
+    assert parsed.request.target == target
+    assert parsed.request.cluster == cluster
+    assert parsed.request.params == params
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("frobnicate web-0", ["Unknown command `frobnicate`", "Usage: `/k8s <verb>"]),
+        ("why-pendng web-0", ["Did you mean `why-pending`?"]),
+        ("why-pending Web_0", ["Invalid pod name `Web_0`", "RFC 1123 subdomain",
+                               "Usage: `/k8s why-pending POD|KIND/NAME [-n NAMESPACE] [-c CLUSTER]`"]),
+        ("why-pending web-0 -n Shop", ["Invalid namespace name `Shop`", "RFC 1123 label", "why-pending POD"]),
+        ("why-pending web-0 -n " + "a" * 64, ["Invalid namespace name", "at most 63"]),
+        ("why-pending " + "a" * 254, ["Invalid pod name"]),
+        ("why-pending", ["`why-pending` needs a target", "Usage: `/k8s why-pending"]),
+        ("why-pending web-0 web-1", ["Unexpected argument `web-1`"]),
+        ("why-pending node/n1", ["`why-pending` does not work on a Node", "Pod, Deployment, StatefulSet"]),
+        ("why-pending shop/web-0", ["Unknown kind `shop`", "write `web-0 -n shop`"]),
+        ("describe deploy/", ["Invalid deployment name ``"]),
+        ("describe secret/db-password -n shop", ["does not work on a Secret"]),
+        ("why-pending web-0 -n", ["Option `-n` needs a value"]),
+        ("why-pending web-0 --force", ["Unknown option `--force`"]),
+        ("why-pending 'web-0", ["Cannot read the command", "quotation"]),
+        ("why-pending web-0 -c prod!", ["Invalid cluster name `prod!`"]),
+        ("events web-0 lmit=5", ["Bad parameter", "no parameter 'lmit'", "limit"]),
+        ("events web-0 limit=many", ["Bad parameter", "expected int"]),
+        ("run", ["`run` needs the name of a runbook", "Usage: `/k8s run RUNBOOK"]),
+        ("run node-presure", ["No runbook named `node-presure`", "Did you mean `node-pressure`?"]),
+        ("run node-pressure web-0", ["`run node-pressure` works on the whole cluster and takes no target"]),
+        ("runbooks extra", ["Unexpected argument `extra`"]),
+        ("help frobnicate", ["No help for `frobnicate`"]),
+        ("-n shop", ["No command given"]),
+    ],
+    ids=[
+        "unknown-verb", "typo-suggests-verb", "invalid-pod-name", "invalid-namespace", "namespace-too-long",
+        "name-too-long", "missing-target", "two-targets", "kind-not-accepted", "namespace-slash-name-hint",
+        "empty-name", "secrets-refused", "option-without-value", "unknown-option", "unbalanced-quote",
+        "invalid-cluster", "unknown-param", "param-wrong-type", "run-without-name", "run-unknown-runbook",
+        "run-target-on-cluster-runbook", "runbooks-with-argument", "help-unknown-verb", "options-only",
+    ],
+)
+def test_bad_commands_explain_and_show_usage(text: str, expected: list[str]) -> None:
+    with pytest.raises(CommandError) as caught:
+        parse(text)
+    message = str(caught.value)
+    for fragment in expected:
+        assert fragment in message
+    assert "Usage: `/k8s" in message
+
+
+def test_unknown_cluster_is_refused_when_clusters_are_configured() -> None:
+    with pytest.raises(CommandError, match=r"Unknown cluster `qa`.*prod, staging"):
+        parse("why-pending web-0 -c qa", known_clusters=["prod", "staging"])
+    parsed = parse("why-pending web-0 -c staging", known_clusters=["prod", "staging"])
+    assert parsed.request is not None and parsed.request.cluster == "staging"
+
+
+@pytest.mark.parametrize("verb", ["health", "triage", "etcd", "metrics"])
+def test_verbs_without_a_runbook_answer_not_available(verb: str) -> None:
+    parsed = parse(verb)
+    assert parsed.request is None
+    assert not parsed.ok
+    assert parsed.reply == f"`/k8s {verb}` is not available yet in this clusterdoc version."
+
+
+@pytest.mark.parametrize("text", ["help", "", "  "], ids=["help", "empty", "blank"])
+def test_help_lists_every_verb(text: str) -> None:
+    parsed = parse(text)
+    assert parsed.request is None and parsed.ok and parsed.reply
+    for verb in VERBS:
+        assert f"`/k8s {verb.name}" in parsed.reply
+
+
+def test_help_for_one_verb_gives_its_usage() -> None:
+    parsed = parse("help why-pending")
+    assert parsed.reply is not None
+    assert "Usage: `/k8s why-pending POD|KIND/NAME [-n NAMESPACE] [-c CLUSTER]`" in parsed.reply
+
+
+def test_runbooks_lists_names_and_titles() -> None:
+    parsed = parse("runbooks")
+    assert parsed.request is None and parsed.reply is not None
+    assert "`why-pending` — Why is this pod Pending?" in parsed.reply
+    assert "`node-pressure` — Node pressure" in parsed.reply
+
+
+def test_request_round_trips_as_job_payload() -> None:
+    parsed = parse("why-pending web-0 -n shop -c staging")
+    assert parsed.request is not None
+    from workers.request import DiagnosisRequest
+
+    assert DiagnosisRequest.from_json(parsed.request.to_json()) == parsed.request
+    assert parsed.request.command == "why-pending web-0 -n shop -c staging"
