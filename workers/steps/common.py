@@ -1,0 +1,257 @@
+"""Small helpers the step kinds share: quantities, times and ages, owner chains, a workload's pods.
+
+Everything here reads plain API objects (JSON dicts). The two helpers that talk to the cluster
+keep the number of requests bounded: :func:`owner_chain` makes one GET per owner level, and
+:func:`workload_members` makes at most two LIST calls (ReplicaSets, pods) whatever the number
+of pods, caching the answer in the run's shared state so ``describe`` and ``events`` reuse it.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal, InvalidOperation
+from typing import Any
+
+from workers import kinds
+from workers.cluster.base import Cluster, ClusterError, Obj
+from workers.runbook.registry import StepContext
+
+MAX_OWNER_DEPTH = 4
+
+_BINARY = {"Ki": 2**10, "Mi": 2**20, "Gi": 2**30, "Ti": 2**40, "Pi": 2**50, "Ei": 2**60}
+_DECIMAL = {"n": Decimal("1e-9"), "u": Decimal("1e-6"), "m": Decimal("1e-3"), "": Decimal(1),
+            "k": Decimal("1e3"), "M": Decimal("1e6"), "G": Decimal("1e9"), "T": Decimal("1e12"),
+            "P": Decimal("1e15"), "E": Decimal("1e18")}
+_QUANTITY = re.compile(r"^([+-]?[0-9.]+(?:[eE][+-]?[0-9]+)?)(Ki|Mi|Gi|Ti|Pi|Ei|n|u|m|k|M|G|T|P|E)?$")
+
+
+def parse_quantity(value: str | int | float | None) -> Decimal:
+    """A Kubernetes quantity (``500m``, ``2Gi``, ``1e3``, ``128974848``) as a number; ValueError if malformed."""
+    if value is None:
+        return Decimal(0)
+    if isinstance(value, int | float):
+        return Decimal(str(value))
+    match = _QUANTITY.match(value.strip())
+    if not match:
+        raise ValueError(f"not a Kubernetes quantity: {value!r}")
+    number, suffix = match.group(1), match.group(2) or ""
+    try:
+        base = Decimal(number)
+    except InvalidOperation as exc:
+        raise ValueError(f"not a Kubernetes quantity: {value!r}") from exc
+    return base * (_BINARY[suffix] if suffix in _BINARY else _DECIMAL[suffix])
+
+
+def format_cpu(cores: Decimal) -> str:
+    """``0.25`` cores as ``250m``, whole cores as ``2``."""
+    if cores == cores.to_integral_value():
+        return str(int(cores))
+    return f"{int((cores * 1000).to_integral_value())}m"
+
+
+def format_bytes(amount: Decimal) -> str:
+    """Bytes in the largest binary unit that keeps one decimal (``1.5Gi``, ``256Mi``)."""
+    for suffix in ("Ti", "Gi", "Mi", "Ki"):
+        unit = _BINARY[suffix]
+        if abs(amount) >= unit:
+            scaled = amount / unit
+            text = f"{scaled:.1f}".rstrip("0").rstrip(".")
+            return f"{text}{suffix}"
+    return str(int(amount))
+
+
+def format_quantity(resource: str, amount: Decimal) -> str:
+    """A quantity written the way people read that resource."""
+    if resource == "cpu":
+        return format_cpu(amount)
+    if resource in ("memory", "ephemeral-storage", "storage") or resource.startswith("hugepages-"):
+        return format_bytes(amount)
+    return str(int(amount)) if amount == amount.to_integral_value() else str(amount)
+
+
+def parse_time(value: Any) -> datetime | None:
+    """An RFC 3339 timestamp from the API (``2024-11-05T14:32:10Z``, with or without micros)."""
+    if not value or not isinstance(value, str):
+        return None
+    try:
+        parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+
+
+def human_duration(delta: timedelta) -> str:
+    """A duration the way kubectl prints ages: ``45s``, ``3m20s``, ``17m``, ``5h12m``, ``3d4h``, ``120d``."""
+    seconds = max(int(delta.total_seconds()), 0)
+    minutes, hours, days = seconds // 60, seconds // 3600, seconds // 86400
+    if seconds < 120:
+        return f"{seconds}s"
+    if minutes < 10:
+        rest = seconds % 60
+        return f"{minutes}m{rest}s" if rest else f"{minutes}m"
+    if hours < 3:
+        return f"{minutes}m"
+    if hours < 8:
+        rest = minutes % 60
+        return f"{hours}h{rest}m" if rest else f"{hours}h"
+    if days < 2:
+        return f"{hours}h"
+    if days < 8:
+        rest = hours % 24
+        return f"{days}d{rest}h" if rest else f"{days}d"
+    if days < 730:
+        return f"{days}d"
+    return f"{days // 365}y{days % 365}d"
+
+
+def age(value: Any, now: datetime) -> str:
+    """How long ago a timestamp was (``5m``), or ``?`` when it is missing."""
+    when = parse_time(value)
+    return human_duration(now - when) if when else "?"
+
+
+def ref(obj: Obj) -> str:
+    """``Pod shop/web-0`` style reference to an object."""
+    meta = obj.get("metadata") or {}
+    where = f"{meta['namespace']}/" if meta.get("namespace") else ""
+    return f"{obj.get('kind', '?')} {where}{meta.get('name', '?')}"
+
+
+def short_ref(kind: str, name: str) -> str:
+    """``pod/web-0``, ``deploy/api``: kubectl's short spelling."""
+    known = kinds.lookup(kind)
+    alias = known.aliases[0] if known and known.aliases else kind.lower()
+    return f"{alias}/{name}"
+
+
+def controller_of(obj: Obj) -> dict[str, Any] | None:
+    """The ownerReference with ``controller: true`` (or the only one), if any."""
+    owners = (obj.get("metadata") or {}).get("ownerReferences") or []
+    for owner in owners:
+        if owner.get("controller"):
+            return owner
+    return owners[0] if len(owners) == 1 else None
+
+
+@dataclass(frozen=True)
+class OwnerLink:
+    """One level of an owner chain; ``obj`` is None when the owner could not be read."""
+
+    kind: str
+    name: str
+    obj: Obj | None
+    problem: str = ""
+
+    def label(self) -> str:
+        text = short_ref(self.kind, self.name)
+        return f"{text} ({self.problem})" if self.problem else text
+
+
+def owner_chain(cluster: Cluster, obj: Obj) -> list[OwnerLink]:
+    """The controllers above ``obj`` (Pod → ReplicaSet → Deployment), one GET per level."""
+    chain: list[OwnerLink] = []
+    namespace = (obj.get("metadata") or {}).get("namespace")
+    current: Obj | None = obj
+    while current is not None and len(chain) < MAX_OWNER_DEPTH:
+        owner = controller_of(current)
+        if owner is None:
+            break
+        kind, name = owner.get("kind", "?"), owner.get("name", "?")
+        if kinds.lookup(kind) is None:
+            chain.append(OwnerLink(kind, name, None))
+            break
+        try:
+            fetched = cluster.get(kind, name, namespace)
+        except ClusterError as exc:
+            problem = "not found" if "not found" in str(exc) else "cannot read"
+            chain.append(OwnerLink(kind, name, None, problem))
+            break
+        if owner.get("uid") and (fetched.get("metadata") or {}).get("uid") not in (None, owner["uid"]):
+            chain.append(OwnerLink(kind, name, None, "a newer object with that name"))
+            break
+        chain.append(OwnerLink(kind, name, fetched))
+        current = fetched
+    return chain
+
+
+def selector_string(selector: dict[str, Any] | None) -> str | None:
+    """A LabelSelector (``matchLabels``/``matchExpressions``) as a ``labelSelector`` query string.
+
+    None for an empty or missing selector, which would match every pod: callers must not list
+    with it.
+    """
+    if not selector:
+        return None
+    terms = [f"{key}={value}" for key, value in sorted((selector.get("matchLabels") or {}).items())]
+    for expression in selector.get("matchExpressions") or []:
+        key, operator = expression.get("key", ""), expression.get("operator", "")
+        values = ",".join(expression.get("values") or [])
+        if operator == "In":
+            terms.append(f"{key} in ({values})")
+        elif operator == "NotIn":
+            terms.append(f"{key} notin ({values})")
+        elif operator == "Exists":
+            terms.append(key)
+        elif operator == "DoesNotExist":
+            terms.append(f"!{key}")
+        else:
+            raise ValueError(f"unknown label selector operator {operator!r} for key {key!r}")
+    return ",".join(terms) or None
+
+
+def owned_by(obj: Obj, owner_uids: set[str]) -> bool:
+    """Whether one of ``obj``'s ownerReferences points at one of ``owner_uids``."""
+    return any(ref.get("uid") in owner_uids for ref in (obj.get("metadata") or {}).get("ownerReferences") or [])
+
+
+@dataclass
+class Members:
+    """The objects a workload controls: its ReplicaSets (Deployments only) and its pods."""
+
+    replicasets: list[Obj] = field(default_factory=list)
+    pods: list[Obj] = field(default_factory=list)
+    note: str = ""
+
+
+def workload_members(ctx: StepContext, workload: Obj) -> Members:
+    """ReplicaSets and pods of a workload: one LIST each, filtered by ownership; cached per run."""
+    meta = workload.get("metadata") or {}
+    key = ("members", workload.get("kind"), meta.get("namespace"), meta.get("name"))
+    cached = ctx.shared.get(str(key))
+    if isinstance(cached, Members):
+        return cached
+    members = _fetch_members(ctx.cluster, workload)
+    ctx.shared[str(key)] = members
+    return members
+
+
+def _fetch_members(cluster: Cluster, workload: Obj) -> Members:
+    meta = workload.get("metadata") or {}
+    namespace, uid = meta.get("namespace"), meta.get("uid")
+    try:
+        selector = selector_string((workload.get("spec") or {}).get("selector"))
+    except ValueError as exc:
+        return Members(note=f"cannot use the selector: {exc}")
+    if selector is None:
+        return Members(note="it has no pod selector")
+    owners = {uid} if uid else set()
+    members = Members()
+    if workload.get("kind") == "Deployment":
+        members.replicasets = [
+            rs for rs in cluster.list("ReplicaSet", namespace, label_selector=selector) if owned_by(rs, owners)
+        ]
+        owners = {(rs.get("metadata") or {}).get("uid") for rs in members.replicasets} - {None}  # type: ignore[assignment]
+    members.pods = [pod for pod in cluster.list("Pod", namespace, label_selector=selector) if owned_by(pod, owners)]
+    return members
+
+
+def is_workload(obj: Obj | None) -> bool:
+    return bool(obj) and obj.get("kind") in kinds.WORKLOAD_KINDS  # type: ignore[union-attr]
+
+
+def one_line(text: str, limit: int = 300) -> str:
+    """``text`` on one line, cut at ``limit`` characters with an ellipsis."""
+    flat = " ".join(str(text).split())
+    return flat if len(flat) <= limit else flat[: limit - 1] + "…"
