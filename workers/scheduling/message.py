@@ -1,0 +1,348 @@
+"""Parses kube-scheduler's ``FailedScheduling`` message into categories, counts and the preemption part.
+
+The scheduler builds the message in ``FitError.Error`` (``pkg/scheduler/framework/types.go``):
+``0/N nodes are available: `` + an optional PreFilter message + the sorted ``<count> <reason>``
+list joined by ``, `` + ``.``, then the PostFilter (preemption) message. Before 1.9 it was
+``No nodes are available that match all of the following predicates:: <reason> (<count>), ...``.
+Every reason phrase kube-scheduler has printed from 1.16 to 1.35 is listed in ``PHRASES`` below
+with the file it comes from; a phrase no table knows (a custom plugin, an extender, a future
+version) becomes category ``other`` with its text. :func:`parse` never raises.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from workers.scheduling import categories as cat
+
+Classifier = Callable[[re.Match[str]], tuple[str, str, str | None]]
+
+
+@dataclass(frozen=True)
+class Reason:
+    """One ``<count> <phrase>`` of the message; ``nodes`` is None for a PreFilter message (no count)."""
+
+    category: str
+    nodes: int | None
+    detail: str
+    resource: str | None = None
+    phrase: str = ""
+
+    def to_json(self) -> dict[str, Any]:
+        data: dict[str, Any] = {"category": self.category, "nodes": self.nodes, "detail": self.detail}
+        if self.resource:
+            data["resource"] = self.resource
+        return data
+
+
+@dataclass(frozen=True)
+class Preemption:
+    """The ``preemption:`` part: whether evicting lower-priority pods could make room."""
+
+    text: str
+    total_nodes: int | None
+    reasons: tuple[tuple[int | None, str], ...]
+    may_help: bool
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "total_nodes": self.total_nodes,
+            "reasons": [{"nodes": nodes, "text": text} for nodes, text in self.reasons],
+            "may_help": self.may_help,
+            "text": self.text,
+        }
+
+
+@dataclass(frozen=True)
+class ParsedMessage:
+    """The whole message: node total, reasons, preemption part, and the raw text."""
+
+    total_nodes: int | None
+    reasons: tuple[Reason, ...] = ()
+    preemption: Preemption | None = None
+    raw: str = ""
+    recognised: bool = field(default=True)
+    """False when the text did not have the ``0/N nodes are available`` shape at all."""
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "total_nodes": self.total_nodes,
+            "reasons": [reason.to_json() for reason in self.reasons],
+            "preemption": self.preemption.to_json() if self.preemption else None,
+        }
+
+    def counts(self) -> dict[str, int]:
+        """Nodes per category as the scheduler counted them (reasons without a count are skipped)."""
+        totals: dict[str, int] = {}
+        for reason in self.reasons:
+            if reason.nodes is not None:
+                totals[reason.category] = totals.get(reason.category, 0) + reason.nodes
+        return totals
+
+    def categories(self) -> set[str]:
+        return {reason.category for reason in self.reasons}
+
+
+# -- reason phrases ----------------------------------------------------------------------------
+
+
+def _fixed(category: str, detail: str = "") -> Classifier:
+    return lambda match: (category, detail or match.group(0), None)
+
+
+def _taint(match: re.Match[str]) -> tuple[str, str, str | None]:
+    key, value = match.group("key").strip(), (match.group("value") or "").strip()
+    detail = f"taint {key}={value}" if value else f"taint {key}"
+    return cat.taint_category(key), detail, None
+
+
+def _insufficient(match: re.Match[str]) -> tuple[str, str, str | None]:
+    resource = match.group("resource").strip()
+    category = cat.resource_category(resource)
+    if category == cat.INSUFFICIENT_EXTENDED_RESOURCE:
+        return category, f"Insufficient {resource}", resource
+    return category, f"Insufficient {resource}", None
+
+
+def _plugins(match: re.Match[str]) -> tuple[str, str, str | None]:
+    names = [name.strip() for name in re.split(r"[\s,]+", match.group("plugins")) if name.strip()]
+    category = next((PLUGIN_CATEGORIES[name] for name in names if name in PLUGIN_CATEGORIES), cat.OTHER)
+    return category, match.group(0), None
+
+
+def _condition_taint(key: str) -> Classifier:
+    return lambda match: (cat.taint_category(key), f"taint {key} ({match.group(0)})", None)
+
+
+PLUGIN_CATEGORIES: dict[str, str] = {
+    "NodeUnschedulable": cat.NODE_UNSCHEDULABLE,
+    "NodeName": cat.NODE_NAME_MISMATCH,
+    "TaintToleration": cat.UNTOLERATED_TAINT,
+    "NodeAffinity": cat.NODE_SELECTOR_OR_AFFINITY_MISMATCH,
+    "NodePorts": cat.HOST_PORT_CONFLICT,
+    "VolumeBinding": cat.UNBOUND_PVC,
+    "VolumeZone": cat.VOLUME_ZONE_CONFLICT,
+    "NodeVolumeLimits": cat.MAX_VOLUME_COUNT,
+    "InterPodAffinity": cat.POD_AFFINITY_MISMATCH,
+    "PodTopologySpread": cat.TOPOLOGY_SPREAD_MISMATCH,
+}
+"""Plugin names in ``node(s) didn't satisfy plugin(s) [NodeAffinity]`` (nodes a PreFilter result excluded)."""
+
+PREDICATE_CATEGORIES: dict[str, str] = {
+    "PodToleratesNodeTaints": cat.UNTOLERATED_TAINT,
+    "PodToleratesNodeNoExecuteTaints": cat.UNTOLERATED_TAINT,
+    "MatchNodeSelector": cat.NODE_SELECTOR_OR_AFFINITY_MISMATCH,
+    "HostName": cat.NODE_NAME_MISMATCH,
+    "PodFitsHost": cat.NODE_NAME_MISMATCH,
+    "PodFitsHostPorts": cat.HOST_PORT_CONFLICT,
+    "PodFitsPorts": cat.HOST_PORT_CONFLICT,
+    "CheckNodeUnschedulable": cat.NODE_UNSCHEDULABLE,
+    "NoVolumeZoneConflict": cat.VOLUME_ZONE_CONFLICT,
+    "NoVolumeNodeConflict": cat.VOLUME_NODE_AFFINITY_CONFLICT,
+    "CheckVolumeBinding": cat.UNBOUND_PVC,
+    "MaxEBSVolumeCount": cat.MAX_VOLUME_COUNT,
+    "MaxGCEPDVolumeCount": cat.MAX_VOLUME_COUNT,
+    "MaxAzureDiskVolumeCount": cat.MAX_VOLUME_COUNT,
+    "MaxCSIVolumeCountPred": cat.MAX_VOLUME_COUNT,
+    "MatchInterPodAffinity": cat.POD_AFFINITY_MISMATCH,
+    "EvenPodsSpread": cat.TOPOLOGY_SPREAD_MISMATCH,
+}
+"""Pre-1.16 predicate names, which very old schedulers printed instead of phrases."""
+
+GENERIC_INTER_POD = "node(s) didn't match pod affinity/anti-affinity"
+"""Old InterPodAffinity (≤1.19, predicates/error.go ErrPodAffinityNotMatch) printed this beside the specific reason."""
+
+# (pattern, classifier); first match wins. Sources are paths under pkg/scheduler/framework/plugins/
+# (or pkg/scheduler/algorithm/predicates/error.go for the 1.16-1.18 predicate era).
+PHRASES: tuple[tuple[re.Pattern[str], Classifier], ...] = tuple(
+    (re.compile(pattern, re.IGNORECASE), classify)
+    for pattern, classify in (
+        # nodeunschedulable/node_unschedulable.go ErrReasonUnschedulable (all versions)
+        (r"^node\(s\) were unschedulable$", _fixed(cat.NODE_UNSCHEDULABLE, "node is cordoned")),
+        # nodename/node_name.go ErrReason; predicates ErrPodNotMatchHostName (≤1.18: "hostname")
+        (r"^node\(s\) didn't match the requested (?:node ?name|hostname)$", _fixed(cat.NODE_NAME_MISMATCH)),
+        # tainttoleration/taint_toleration.go: 1.18-1.24 "had taint {k: v}, that the pod didn't tolerate",
+        # 1.25-1.34 "had untolerated taint {k: v}"
+        (r"^node\(s\) had (?:untolerated )?taint \{(?P<key>[^:}]*):?(?P<value>[^}]*)\}"
+         r"(?:, that the pod didn't tolerate)?$", _taint),
+        # 1.35 (backported to 1.34.x) dropped the key: "had untolerated taint(s)"; ≤1.17 ErrReasonNotMatch
+        (r"^node\(s\) had (?:untolerated taint\(s\)|taints that the pod didn't tolerate)$",
+         _fixed(cat.UNTOLERATED_TAINT, "untolerated taint (the message does not name it)")),
+        # nodeaffinity/node_affinity.go: ErrReasonPod, errReasonEnforced, errReasonConflict;
+        # predicates ErrNodeSelectorNotMatch "didn't match node selector" (≤1.18)
+        (r"^node\(s\) didn't match "
+         r"(?:node selector|pod's node affinity(?:/selector)?|scheduler-enforced node affinity)$",
+         _fixed(cat.NODE_SELECTOR_OR_AFFINITY_MISMATCH)),
+        (r"^pod affinity terms conflict$", _fixed(cat.NODE_SELECTOR_OR_AFFINITY_MISMATCH)),
+        # nodeports/node_ports.go ErrReason
+        (r"^node\(s\) didn't have free ports for the requested pod ports$", _fixed(cat.HOST_PORT_CONFLICT)),
+        # noderesources/fit.go: "Insufficient %v" and "Too many pods"
+        (r"^too many pods$", lambda m: (cat.INSUFFICIENT_PODS, "Too many pods", None)),
+        (r"^insufficient (?P<resource>\S+)$", _insufficient),
+        # volumebinding/binder.go ErrReasonBindConflict / ErrReasonNodeConflict (renamed text in 1.33+),
+        # ErrReasonNotEnoughSpace, ErrReasonPVNotExist; volume_binding.go ErrUnboundImmediatePVC (PreFilter)
+        (r"^node\(s\) didn't find available persistent volumes to bind$", _fixed(cat.UNBOUND_PVC)),
+        (r"^node\(s\) (?:had volume node affinity conflict|didn't match persistentvolume's node affinity)$",
+         _fixed(cat.VOLUME_NODE_AFFINITY_CONFLICT)),
+        (r"^node\(s\) did not have enough free storage$", _fixed(cat.UNBOUND_PVC)),
+        (r"^node\(s\) unavailable due to one or more pvc\(s\) bound to non-existent pv\(s\)$", _fixed(cat.UNBOUND_PVC)),
+        (r"^pod has unbound immediate persistentvolumeclaims$", _fixed(cat.UNBOUND_PVC)),
+        (r"^persistentvolumeclaim \"?[^\"]*\"? (?:not found|is being deleted|has not been bound)$",
+         _fixed(cat.UNBOUND_PVC)),
+        (r"^storageclass(?:\.storage\.k8s\.io)? \"?[^\"]*\"? not found$", _fixed(cat.UNBOUND_PVC)),
+        # volumezone/volume_zone.go ErrReasonConflict
+        (r"^node\(s\) had no available volume zone$", _fixed(cat.VOLUME_ZONE_CONFLICT)),
+        # nodevolumelimits/{csi,non_csi}.go ErrReasonMaxVolumeCountExceeded
+        (r"^node\(s\) exceed max volume count$", _fixed(cat.MAX_VOLUME_COUNT)),
+        # interpodaffinity/filtering.go ErrReasonAffinityRulesNotMatch, ErrReasonAntiAffinityRulesNotMatch,
+        # ErrReasonExistingAntiAffinityRulesNotMatch; older ErrReasonAffinityNotMatch (generic)
+        (r"^node\(s\) didn't match pod affinity rules$", _fixed(cat.POD_AFFINITY_MISMATCH)),
+        (r"^node\(s\) didn't match pod anti-affinity rules$", _fixed(cat.POD_ANTI_AFFINITY_MISMATCH)),
+        (r"^node\(s\) didn't satisfy existing pods anti-affinity rules$",
+         _fixed(cat.POD_ANTI_AFFINITY_MISMATCH, "node(s) didn't satisfy existing pods anti-affinity rules")),
+        (r"^node\(s\) didn't match pod affinity/anti-affinity(?: rules)?$", _fixed(cat.POD_AFFINITY_MISMATCH)),
+        # podtopologyspread/filtering.go ErrReasonConstraintsNotMatch, ErrReasonNodeLabelNotMatch
+        (r"^node\(s\) didn't match pod topology spread constraints(?: \(missing required label\))?$",
+         _fixed(cat.TOPOLOGY_SPREAD_MISMATCH)),
+        # framework/runtime: nodes a PreFilter result excluded (1.27+)
+        (r"^node\(s\) didn't satisfy plugins?\(?s?\)? \[(?P<plugins>[^\]]*)\]$", _plugins),
+        # 1.16-1.17 CheckNodeCondition / pressure predicates (predicates/error.go), now taints
+        (r"^node\(s\) were not ready$", _condition_taint("node.kubernetes.io/not-ready")),
+        (r"^node\(s\) had unknown conditions$", _condition_taint("node.kubernetes.io/unreachable")),
+        (r"^node\(s\) had memory pressure$", _condition_taint("node.kubernetes.io/memory-pressure")),
+        (r"^node\(s\) had disk pressure$", _condition_taint("node.kubernetes.io/disk-pressure")),
+        (r"^node\(s\) had pid pressure$", _condition_taint("node.kubernetes.io/pid-pressure")),
+        (r"^node\(s\) had network unavailable$", _condition_taint("node.kubernetes.io/network-unavailable")),
+        (r"^node\(s\) were out of disk space$", _condition_taint("node.kubernetes.io/out-of-disk")),
+    )
+)
+
+_PREEMPTION_NOT_HELPFUL = (
+    "preemption is not helpful for scheduling",
+    "no preemption victims found for incoming pod",
+    "not eligible due to",
+)
+
+_HEAD = re.compile(r"^\s*0/(?P<total>\d+) nodes are available:?(?P<body>.*)$", re.IGNORECASE | re.DOTALL)
+_OLD_HEAD = re.compile(
+    r"^\s*no nodes are available that match all of the (?:following )?predicates:*(?P<body>.*)$",
+    re.IGNORECASE | re.DOTALL,
+)
+_NO_NODES = re.compile(r"^\s*no nodes available to schedule pods\.?\s*$", re.IGNORECASE)
+_ITEM_SPLIT = re.compile(r",\s+(?=\d+\s)")
+_OLD_ITEM_SPLIT = re.compile(r"(?<=\))\s*,\s*")
+_COUNTED = re.compile(r"^(?P<count>\d+)\s+(?P<phrase>.+)$", re.DOTALL)
+_OLD_COUNTED = re.compile(r"^(?P<phrase>.+?)\s*\((?P<count>\d+)\)$", re.DOTALL)
+_SENTENCE_SPLIT = re.compile(r"\.\s+(?=\S)")
+
+
+def classify(phrase: str) -> tuple[str, str, str | None]:
+    """``(category, detail, resource)`` for one reason phrase; ``other`` with the text when unknown."""
+    text = " ".join(phrase.split()).strip().rstrip(".")
+    for pattern, classifier in PHRASES:
+        match = pattern.match(text)
+        if match:
+            return classifier(match)
+    if text in PREDICATE_CATEGORIES:
+        return PREDICATE_CATEGORIES[text], text, None
+    return cat.OTHER, text, None
+
+
+def _reason(phrase: str, nodes: int | None) -> Reason:
+    category, detail, resource = classify(phrase)
+    return Reason(category, nodes, detail, resource, " ".join(phrase.split()).rstrip("."))
+
+
+def _split_preemption(text: str) -> tuple[str, str | None]:
+    match = re.search(r"(?:^|[\s.])preemption:\s*", text, re.IGNORECASE)
+    if not match:
+        return text, None
+    return text[: match.start()], text[match.end():]
+
+
+def _parse_preemption(text: str) -> Preemption:
+    clean = " ".join(text.split()).strip()
+    head = _HEAD.match(clean)
+    reasons: list[tuple[int | None, str]] = []
+    total: int | None = None
+    body = clean
+    if head:
+        total = int(head.group("total"))
+        body = head.group("body")
+    for sentence in _sentences(body):
+        for item in _ITEM_SPLIT.split(sentence):
+            counted = _COUNTED.match(item.strip())
+            if counted:
+                reasons.append((int(counted.group("count")), counted.group("phrase").strip().rstrip(".")))
+            elif item.strip():
+                reasons.append((None, item.strip().rstrip(".")))
+    may_help = any(
+        not any(marker in text_.lower() for marker in _PREEMPTION_NOT_HELPFUL) for _, text_ in reasons
+    )
+    return Preemption(clean.rstrip("."), total, tuple(reasons), may_help)
+
+
+def _sentences(body: str) -> list[str]:
+    body = body.strip().rstrip(".").strip()
+    if not body:
+        return []
+    return [part.strip() for part in _SENTENCE_SPLIT.split(body) if part.strip()]
+
+
+def _merge_generic_inter_pod(reasons: list[Reason]) -> list[Reason]:
+    """Drop the old generic inter-pod phrase when the specific one (same nodes) is also present."""
+    specific = {cat.POD_AFFINITY_MISMATCH, cat.POD_ANTI_AFFINITY_MISMATCH}
+    has_specific = any(r.category in specific and r.phrase.lower() != GENERIC_INTER_POD for r in reasons)
+    if not has_specific:
+        return reasons
+    return [r for r in reasons if r.phrase.lower() != GENERIC_INTER_POD]
+
+
+def _parse_body(body: str, old_style: bool) -> list[Reason]:
+    reasons: list[Reason] = []
+    for sentence in _sentences(body):
+        items = _OLD_ITEM_SPLIT.split(sentence) if old_style else _ITEM_SPLIT.split(sentence)
+        for item in items:
+            item = item.strip().strip(",").strip()
+            if not item:
+                continue
+            counted = (_OLD_COUNTED if old_style else _COUNTED).match(item)
+            if counted:
+                reasons.append(_reason(counted.group("phrase"), int(counted.group("count"))))
+            else:
+                reasons.append(_reason(item, None))
+    return _merge_generic_inter_pod(reasons)
+
+
+def parse(message: str) -> ParsedMessage:
+    """Parse a ``FailedScheduling`` message (or ``PodScheduled`` condition message); never raises."""
+    try:
+        return _parse(message)
+    except Exception:  # a parser must not take a diagnosis down; keep the text
+        text = str(message or "").strip()
+        return ParsedMessage(None, (Reason(cat.OTHER, None, text, None, text),) if text else (), None, text, False)
+
+
+def _parse(message: str) -> ParsedMessage:
+    text = str(message or "").strip()
+    if not text:
+        return ParsedMessage(None, (), None, "", False)
+    if _NO_NODES.match(text):
+        return ParsedMessage(0, (), None, text)
+    head_text, preemption_text = _split_preemption(text)
+    preemption = _parse_preemption(preemption_text) if preemption_text is not None else None
+    head = _HEAD.match(head_text)
+    if head:
+        reasons = _parse_body(head.group("body"), old_style=False)
+        return ParsedMessage(int(head.group("total")), tuple(reasons), preemption, text)
+    old = _OLD_HEAD.match(head_text)
+    if old:
+        reasons = _parse_body(old.group("body"), old_style=True)
+        return ParsedMessage(None, tuple(reasons), preemption, text)
+    # Not the FitError shape: a PreFilter error or another scheduler's text, kept as one reason.
+    phrase = head_text.strip()
+    reasons = [_reason(phrase, None)] if phrase else []
+    return ParsedMessage(None, tuple(reasons), preemption, text, recognised=False)
