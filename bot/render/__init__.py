@@ -1,0 +1,23 @@
+"""Renderers: turn a :class:`workers.report.Report` into Slack Block Kit, terminal text or JSON.
+
+* :mod:`bot.render.blocks` — ``render_report`` (messages + files to upload), ``render_error``;
+* :mod:`bot.render.terminal` — ``render_terminal`` for ``clusterdoc ask`` and ``demo``;
+* :mod:`bot.render.json_report` — ``render_json``, the JSON report of DESIGN.md;
+* :mod:`bot.render.text` — the wrapping, splitting and table layout they share.
+"""
+
+from __future__ import annotations
+
+from bot.render.blocks import SlackFile, SlackMessage, SlackRendering, render_error, render_report
+from bot.render.json_report import render_json
+from bot.render.terminal import render_terminal
+
+__all__ = [
+    "SlackFile",
+    "SlackMessage",
+    "SlackRendering",
+    "render_error",
+    "render_json",
+    "render_report",
+    "render_terminal",
+]
