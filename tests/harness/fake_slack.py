@@ -1,0 +1,479 @@
+"""A fake Slack Web API that ``slack_sdk.WebClient`` talks to unmodified, recording every call.
+
+Point ``WebClient(base_url=server.url)`` (or ``SLACK_API_URL``) at it. It speaks
+``POST /api/<method>`` with form-encoded, JSON or multipart bodies (and query parameters, which
+``slack_sdk`` uses for GET-style methods), answers the methods clusterdoc uses with realistic
+payloads, runs the files-upload v2 flow (the upload URL points back here), serves
+``response_url`` endpoints, and can answer 429 with ``Retry-After`` on demand.
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from email.parser import BytesParser
+from email.policy import HTTP
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from types import TracebackType
+from typing import Any
+from urllib.parse import parse_qsl, urlsplit
+
+BOT_USER_ID = "U0BOT"
+BOT_ID = "B0BOT"
+TEAM_ID = "T1"
+TEAM_DOMAIN = "clusterdoc-test"
+FIRST_TS = 1732700000
+JSON_FIELDS = ("blocks", "attachments", "files", "metadata", "users", "channels")
+"""Parameters that Slack takes as JSON-in-a-form-field; decoded so tests see the same shape
+whether the client sent JSON or a form."""
+
+Params = dict[str, Any]
+
+
+@dataclass
+class SlackCall:
+    """One Web API call: the method, its parameters (query + body) and the request headers."""
+
+    method: str
+    params: Params
+    headers: dict[str, str]
+    status: int = 200
+    time: float = field(default_factory=time.monotonic)
+
+    @property
+    def token(self) -> str | None:
+        auth = self.headers.get("Authorization", "")
+        return auth[len("Bearer ") :] if auth.startswith("Bearer ") else self.params.get("token")
+
+
+class ResponsePost(dict[str, Any]):
+    """A JSON payload POSTed to a ``response_url``; a dict, plus where it went and its headers."""
+
+    def __init__(self, payload: Params, url: str, headers: dict[str, str]) -> None:
+        super().__init__(payload)
+        self.url = url
+        self.headers = headers
+
+    @property
+    def payload(self) -> Params:
+        return dict(self)
+
+
+@dataclass
+class UploadedFile:
+    """A file sent through the upload v2 flow; ``channel``/``thread_ts`` set once completed."""
+
+    file_id: str
+    filename: str
+    length: int
+    content: bytes = b""
+    title: str = ""
+    channel: str | None = None
+    thread_ts: str | None = None
+    initial_comment: str | None = None
+    completed: bool = False
+
+    @property
+    def text(self) -> str:
+        return self.content.decode("utf-8", "replace")
+
+
+class SlackApiError(Exception):
+    """An ``ok: false`` answer."""
+
+    def __init__(self, error: str, **extra: Any) -> None:
+        super().__init__(error)
+        self.error, self.extra = error, extra
+
+
+# -- HTTP side ------------------------------------------------------------------------------------
+
+
+class _HTTPServer(ThreadingHTTPServer):
+    daemon_threads = True
+    allow_reuse_address = True
+
+    def __init__(self, fake: FakeSlackServer) -> None:
+        self.fake = fake
+        super().__init__(("127.0.0.1", 0), _Handler)
+
+
+class _Handler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+    disable_nagle_algorithm = True
+    server: _HTTPServer
+
+    def log_message(self, format: str, *args: Any) -> None:
+        """Quiet: calls are recorded in :attr:`FakeSlackServer.calls`."""
+
+    def _handle(self) -> None:
+        length = int(self.headers.get("Content-Length") or 0)
+        body = self.rfile.read(length) if length else b""
+        headers = {name: value for name, value in self.headers.items()}
+        status, payload, extra_headers = self.server.fake.handle(self.command, self.path, headers, body)
+        content_type = "text/plain; charset=utf-8"
+        if not isinstance(payload, bytes):
+            payload, content_type = json.dumps(payload).encode(), "application/json; charset=utf-8"
+        self.send_response(status)
+        self.send_header("Content-Type", content_type)
+        self.send_header("Content-Length", str(len(payload)))
+        for name, value in extra_headers.items():
+            self.send_header(name, value)
+        self.end_headers()
+        self.wfile.write(payload)
+
+    do_GET = _handle
+    do_POST = _handle
+
+
+def parse_params(query: str, headers: dict[str, str], body: bytes) -> Params:
+    """Query and body parameters of a Web API request, JSON-valued fields decoded."""
+    params: Params = dict(parse_qsl(query, keep_blank_values=True))
+    content_type = next((v for k, v in headers.items() if k.lower() == "content-type"), "")
+    if body and content_type.startswith("application/json"):
+        decoded = json.loads(body)
+        if isinstance(decoded, dict):
+            params.update(decoded)
+    elif body and content_type.startswith("multipart/form-data"):
+        message = BytesParser(policy=HTTP).parsebytes(
+            b"Content-Type: " + content_type.encode() + b"\r\n\r\n" + body
+        )
+        for part in message.iter_parts():
+            name = part.get_param("name", header="content-disposition")
+            payload = part.get_payload(decode=True) or b""
+            if part.get_filename():
+                params[str(name)] = payload
+            else:
+                params[str(name)] = payload.decode("utf-8", "replace")
+    elif body:
+        params.update(parse_qsl(body.decode("utf-8"), keep_blank_values=True))
+    for key in JSON_FIELDS:
+        value = params.get(key)
+        if isinstance(value, str) and value[:1] in "[{":
+            try:
+                params[key] = json.loads(value)
+            except ValueError:
+                pass
+    return params
+
+
+Handler = Callable[[Params], Params]
+
+
+class FakeSlackServer:
+    """The fake Slack Web API, serving from construction on; ``url`` ends with ``/api/``."""
+
+    def __init__(self) -> None:
+        self.calls: list[SlackCall] = []
+        self.responses: list[ResponsePost] = []
+        self.messages: dict[tuple[str, str], Params] = {}
+        self.uploads: dict[str, UploadedFile] = {}
+        self.users: dict[str, Params] = {}
+        self.usergroups: dict[str, list[str]] = {}
+        self._rate_limits: dict[str, list[float]] = {}
+        self._lock = threading.Lock()
+        self._condition = threading.Condition(self._lock)
+        self._ts_counter = itertools.count(1)
+        self._file_counter = itertools.count(1)
+        self._response_counter = itertools.count(1)
+        self._methods: dict[str, Handler] = {
+            "api.test": lambda params: {"args": {k: v for k, v in params.items() if k != "token"}},
+            "auth.test": self._auth_test,
+            "chat.postMessage": self._post_message,
+            "chat.update": self._update,
+            "chat.postEphemeral": self._post_ephemeral,
+            "users.info": self._users_info,
+            "usergroups.users.list": self._usergroup_users,
+            "files.getUploadURLExternal": self._get_upload_url,
+            "files.completeUploadExternal": self._complete_upload,
+        }
+        self.add_user("U123", "alice", real_name="Alice Example")
+        self._server = _HTTPServer(self)
+        self._thread: threading.Thread | None = None
+        self.start()
+
+    # -- lifecycle -----------------------------------------------------------------------------
+
+    @property
+    def base(self) -> str:
+        return f"http://127.0.0.1:{self._server.server_address[1]}"
+
+    @property
+    def url(self) -> str:
+        """The Web API base URL for ``WebClient(base_url=...)``."""
+        return f"{self.base}/api/"
+
+    def start(self) -> FakeSlackServer:
+        if self._thread is None:
+            self._thread = threading.Thread(
+                target=self._server.serve_forever, kwargs={"poll_interval": 0.05}, name="fake-slack", daemon=True
+            )
+            self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        if self._thread is not None:
+            self._server.shutdown()
+            self._thread.join(timeout=5)
+            self._thread = None
+        self._server.server_close()
+
+    def __enter__(self) -> FakeSlackServer:
+        return self.start()
+
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self.stop()
+
+    # -- test controls and queries -------------------------------------------------------------
+
+    def add_user(self, user_id: str, name: str, **fields: Any) -> None:
+        """Make ``users.info`` know ``user_id`` (extra fields go into the user object)."""
+        real_name = fields.pop("real_name", name.title())
+        self.users[user_id] = {
+            "id": user_id,
+            "team_id": TEAM_ID,
+            "name": name,
+            "deleted": False,
+            "real_name": real_name,
+            "tz": "Europe/London",
+            "is_bot": False,
+            "is_admin": False,
+            "profile": {"real_name": real_name, "display_name": name, "team": TEAM_ID},
+            **fields,
+        }
+
+    def set_usergroup(self, group_id: str, members: list[str]) -> None:
+        """The members ``usergroups.users.list`` returns for ``group_id``."""
+        self.usergroups[group_id] = list(members)
+
+    def rate_limit(self, method: str, times: int = 1, retry_after: float = 1) -> None:
+        """The next ``times`` calls to ``method`` answer HTTP 429 with ``Retry-After``."""
+        with self._lock:
+            self._rate_limits.setdefault(method, []).extend([retry_after] * times)
+
+    def response_url(self) -> str:
+        """A fresh ``response_url`` on this server; POSTs to it land in :attr:`responses`."""
+        return f"{self.base}/response/{next(self._response_counter)}"
+
+    def calls_to(self, method: str, *, include_rate_limited: bool = False) -> list[SlackCall]:
+        """Calls to ``method`` that were answered normally (add the 429-ed ones on request)."""
+        with self._lock:
+            return [c for c in self.calls if c.method == method and (include_rate_limited or c.status != 429)]
+
+    def wait_for(self, method: str, count: int = 1, timeout: float = 10.0) -> list[SlackCall]:
+        """Block until ``count`` calls to ``method`` were answered; AssertionError on timeout."""
+        deadline = time.monotonic() + timeout
+        with self._condition:
+            while True:
+                found = [c for c in self.calls if c.method == method and c.status != 429]
+                if len(found) >= count:
+                    return found
+                remaining = deadline - time.monotonic()
+                if remaining <= 0:
+                    seen = sorted({c.method for c in self.calls})
+                    raise AssertionError(
+                        f"waited {timeout}s for {count} call(s) to {method}, got {len(found)}; methods seen: {seen}"
+                    )
+                self._condition.wait(min(remaining, 0.1))
+
+    def posted_messages(self, channel: str | None = None) -> list[Params]:
+        """Messages posted with ``chat.postMessage`` (as stored, updates applied), oldest first."""
+        with self._lock:
+            return [m for (ch, _), m in sorted(self.messages.items(), key=lambda kv: kv[0][1])
+                    if channel is None or ch == channel]
+
+    def thread(self, thread_ts: str) -> list[Params]:
+        """Replies posted in the thread rooted at ``thread_ts`` (not the root), oldest first."""
+        return [m for m in self.posted_messages() if m.get("thread_ts") == thread_ts and m["ts"] != thread_ts]
+
+    def files_in_thread(self, thread_ts: str) -> list[UploadedFile]:
+        """Completed uploads shared into the thread rooted at ``thread_ts``."""
+        with self._lock:
+            return [f for f in self.uploads.values() if f.completed and f.thread_ts == thread_ts]
+
+    def reset(self) -> None:
+        """Forget calls, messages, uploads, responses and pending rate limits."""
+        with self._lock:
+            self.calls.clear()
+            self.responses.clear()
+            self.messages.clear()
+            self.uploads.clear()
+            self._rate_limits.clear()
+
+    # -- request handling ----------------------------------------------------------------------
+
+    def handle(self, verb: str, raw_path: str, headers: dict[str, str], body: bytes) -> tuple[int, Any, dict[str, str]]:
+        """Status, JSON-able payload (or bytes) and headers for one HTTP request."""
+        parts = urlsplit(raw_path)
+        path = parts.path
+        if path.startswith("/upload/v1/"):
+            return self._upload(path.rsplit("/", 1)[-1], body)
+        if path.startswith("/response/") and verb == "POST":
+            payload = json.loads(body) if body else {}
+            with self._condition:
+                self.responses.append(ResponsePost(payload, f"{self.base}{path}", headers))
+                self._condition.notify_all()
+            return 200, b"ok", {}
+        if not path.startswith("/api/"):
+            return 404, b"not found", {}
+        method = path[len("/api/") :]
+        try:
+            params = parse_params(parts.query, headers, body)
+        except ValueError:
+            params = {}
+        call = SlackCall(method, params, headers)
+        with self._condition:
+            pending = self._rate_limits.get(method)
+            retry_after = pending.pop(0) if pending else None
+            if retry_after is not None:
+                call.status = 429
+            self.calls.append(call)
+            self._condition.notify_all()
+        if retry_after is not None:
+            return 429, {"ok": False, "error": "ratelimited"}, {"Retry-After": f"{retry_after:g}"}
+        handler = self._methods.get(method)
+        if handler is None:
+            return 200, {"ok": False, "error": "unknown_method"}, {}
+        if method != "api.test" and not call.token:
+            return 200, {"ok": False, "error": "not_authed"}, {}
+        try:
+            return 200, {"ok": True, **handler(params)}, {}
+        except SlackApiError as exc:
+            return 200, {"ok": False, "error": exc.error, **exc.extra}, {}
+
+    def _next_ts(self) -> str:
+        micros = next(self._ts_counter) * 100
+        return f"{FIRST_TS + micros // 1_000_000}.{micros % 1_000_000:06d}"
+
+    # -- methods -------------------------------------------------------------------------------
+
+    def _auth_test(self, params: Params) -> Params:
+        return {
+            "url": f"https://{TEAM_DOMAIN}.slack.com/",
+            "team": TEAM_DOMAIN,
+            "user": "clusterdoc",
+            "team_id": TEAM_ID,
+            "user_id": BOT_USER_ID,
+            "bot_id": BOT_ID,
+            "is_enterprise_install": False,
+        }
+
+    @staticmethod
+    def _require(params: Params, *names: str) -> None:
+        for name in names:
+            if not params.get(name):
+                raise SlackApiError("channel_not_found" if name == "channel" else "invalid_arguments")
+
+    def _message(self, params: Params, ts: str) -> Params:
+        message: Params = {
+            "type": "message",
+            "user": BOT_USER_ID,
+            "bot_id": BOT_ID,
+            "app_id": "A0CLUSTERDOC",
+            "team": TEAM_ID,
+            "text": params.get("text", ""),
+            "ts": ts,
+        }
+        for key in ("blocks", "attachments", "thread_ts", "metadata"):
+            if params.get(key):
+                message[key] = params[key]
+        return message
+
+    def _post_message(self, params: Params) -> Params:
+        self._require(params, "channel")
+        if not (params.get("text") or params.get("blocks") or params.get("attachments")):
+            raise SlackApiError("no_text")
+        channel = str(params["channel"])
+        with self._lock:
+            ts = self._next_ts()
+            message = self._message(params, ts)
+            message["channel"] = channel
+            self.messages[(channel, ts)] = message
+        return {"channel": channel, "ts": ts, "message": {k: v for k, v in message.items() if k != "channel"}}
+
+    def _update(self, params: Params) -> Params:
+        self._require(params, "channel", "ts")
+        channel, ts = str(params["channel"]), str(params["ts"])
+        with self._lock:
+            old = self.messages.get((channel, ts))
+            if old is None:
+                raise SlackApiError("message_not_found")
+            updated = {**old, **self._message(params, ts), "edited": {"user": BOT_USER_ID, "ts": self._next_ts()}}
+            if old.get("thread_ts"):
+                updated["thread_ts"] = old["thread_ts"]
+            self.messages[(channel, ts)] = updated
+        message = {k: v for k, v in updated.items() if k not in ("channel", "ts")}
+        return {"channel": channel, "ts": ts, "text": updated.get("text", ""), "message": message}
+
+    def _post_ephemeral(self, params: Params) -> Params:
+        self._require(params, "channel", "user")
+        if not (params.get("text") or params.get("blocks") or params.get("attachments")):
+            raise SlackApiError("no_text")
+        with self._lock:
+            return {"message_ts": self._next_ts()}
+
+    def _users_info(self, params: Params) -> Params:
+        user = self.users.get(str(params.get("user", "")))
+        if user is None:
+            raise SlackApiError("user_not_found")
+        return {"user": user}
+
+    def _usergroup_users(self, params: Params) -> Params:
+        members = self.usergroups.get(str(params.get("usergroup", "")))
+        if members is None:
+            raise SlackApiError("no_such_subteam")
+        return {"users": list(members)}
+
+    def _get_upload_url(self, params: Params) -> Params:
+        self._require(params, "filename", "length")
+        try:
+            length = int(params["length"])
+        except ValueError as exc:
+            raise SlackApiError("invalid_arguments") from exc
+        with self._lock:
+            file_id = f"F{next(self._file_counter):08d}"
+            self.uploads[file_id] = UploadedFile(file_id, str(params["filename"]), length)
+        return {"upload_url": f"{self.base}/upload/v1/{file_id}", "file_id": file_id}
+
+    def _upload(self, file_id: str, body: bytes) -> tuple[int, Any, dict[str, str]]:
+        with self._condition:
+            upload = self.uploads.get(file_id)
+            if upload is None:
+                return 404, b"unknown upload", {}
+            upload.content = body
+            self._condition.notify_all()
+        return 200, f"OK - {len(body)}".encode(), {}
+
+    def _complete_upload(self, params: Params) -> Params:
+        files = params.get("files")
+        if not isinstance(files, list) or not files:
+            raise SlackApiError("invalid_arguments")
+        shared: list[Params] = []
+        channel = params.get("channel_id") or (str(params.get("channels", "")).split(",")[0] or None)
+        with self._lock:
+            for item in files:
+                upload = self.uploads.get(str(item.get("id", "")))
+                if upload is None or len(upload.content) != upload.length:
+                    raise SlackApiError("file_not_found" if upload is None else "file_upload_size_mismatch")
+                upload.title = str(item.get("title") or upload.filename)
+                upload.channel = channel
+                upload.thread_ts = params.get("thread_ts") or None
+                upload.initial_comment = params.get("initial_comment") or None
+                upload.completed = True
+                shared.append(
+                    {
+                        "id": upload.file_id,
+                        "name": upload.filename,
+                        "title": upload.title,
+                        "size": upload.length,
+                        "mimetype": "text/plain",
+                        "user": BOT_USER_ID,
+                    }
+                )
+        return {"files": shared}
