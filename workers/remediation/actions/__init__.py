@@ -1,0 +1,1 @@
+"""One module per remediation action; :mod:`workers.remediation.catalogue` lists them."""
