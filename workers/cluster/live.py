@@ -202,9 +202,11 @@ class LiveCluster:
         if previous:
             query.append(("previous", "true"))
         path = kinds.by_kind("Pod").object_path(pod, namespace) + "/log"
-        return self._request(path, query, verb="get", resource="pods/log", namespace=namespace).decode(
-            "utf-8", "replace"
-        )
+        try:
+            body = self._request(path, query, verb="get", resource="pods/log", namespace=namespace)
+        except NotFound as exc:
+            raise NotFound("Pod", pod, namespace) from exc
+        return body.decode("utf-8", "replace")
 
 
 def _kind_of(resource: str) -> str:

@@ -71,14 +71,31 @@ def label_matcher(selector: str | None) -> Matcher:
     return match
 
 
+# Field labels that name something other than their dotted path (Event's ``source``), and the
+# values the API server reports for fields left unset (kubernetes pkg/registry/*/strategy.go).
+_FIELD_ALIASES = {"source": "source.component"}
+_FIELD_DEFAULTS = {
+    "spec.unschedulable": "false",
+    "spec.hostNetwork": "false",
+    "status.replicas": "0",
+    "status.successful": "0",
+}
+
+
 def field_value(obj: dict[str, Any], path: str) -> str:
-    """The string value at a dotted path (``spec.nodeName``); empty string when absent."""
+    """The value at a dotted path (``spec.nodeName``) as the API server renders it for field
+    selectors: booleans as ``true``/``false``, unset fields as their default or the empty string."""
     current: Any = obj
-    for part in path.split("."):
+    for part in _FIELD_ALIASES.get(path, path).split("."):
         if not isinstance(current, dict):
-            return ""
+            current = None
+            break
         current = current.get(part)
-    return "" if current is None else str(current)
+    if current is None:
+        return _FIELD_DEFAULTS.get(path, "")
+    if isinstance(current, bool):
+        return "true" if current else "false"
+    return str(current)
 
 
 def field_matcher(selector: str | None) -> Matcher:

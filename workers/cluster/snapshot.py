@@ -30,7 +30,12 @@ class SnapshotError(ClusterError):
 
 
 def _load_documents(path: Path) -> list[Any]:
-    text = path.read_text(encoding="utf-8")
+    try:
+        text = path.read_text(encoding="utf-8")
+    except UnicodeDecodeError as exc:
+        raise SnapshotError(f"{path}: not a UTF-8 text file: {exc}") from exc
+    except OSError as exc:
+        raise SnapshotError(f"{path}: cannot read: {exc.strerror or exc}") from exc
     try:
         if path.suffix == ".json":
             return [json.loads(text)]
@@ -42,15 +47,18 @@ def _load_documents(path: Path) -> list[Any]:
 def _flatten(document: Any, source: Path) -> Iterator[Obj]:
     if not isinstance(document, dict):
         raise SnapshotError(f"{source}: expected a Kubernetes object or List, got {type(document).__name__}")
-    if document.get("kind", "").endswith("List") and "items" in document:
-        list_kind = document["kind"][: -len("List")]
+    kind = document.get("kind")
+    if kind is not None and not isinstance(kind, str):
+        raise SnapshotError(f"{source}: kind must be a string, got {kind!r}")
+    if (kind or "").endswith("List") and "items" in document:
+        list_kind = str(kind)[: -len("List")]
         for item in document.get("items") or []:
             if isinstance(item, dict) and "kind" not in item and list_kind:
                 item = {**item, "kind": list_kind}
             yield from _flatten(item, source)
         return
-    if "kind" not in document or "metadata" not in document:
-        raise SnapshotError(f"{source}: object without kind/metadata")
+    if not kind or not isinstance(document.get("metadata"), dict) or not document["metadata"].get("name"):
+        raise SnapshotError(f"{source}: object without kind/metadata.name")
     yield document
 
 
