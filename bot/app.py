@@ -1,0 +1,151 @@
+"""The Bolt app and its ``/k8s`` slash-command listener.
+
+The listener is thin, as Bolt's own are: it parses the text and ``ack()``s at once — with the
+usage line when the command is wrong (an ephemeral answer; nothing is queued), with the
+answer for ``help``/``runbooks``, or empty. Only after the ack does it post the thread's root
+message in the channel ("why-pending shop/web-0, asked by @user · cluster prod") and enqueue
+the diagnosis on that cluster's queue; the worker answers in the root's thread. When the root
+cannot be posted, or Redis is down, the user is told through ``response_url``.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import uuid
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from typing import Any
+
+from redis import Redis
+from redis.exceptions import RedisError
+from slack_bolt import Ack, App, Respond
+from slack_sdk import WebClient
+from slack_sdk.errors import SlackApiError
+from slack_sdk.models.blocks import ContextBlock, MarkdownTextObject, SectionBlock
+
+from bot import messages
+from bot.commands import CommandError, ParsedCommand, parse_command
+from bot.config import FileConfig, Settings
+from bot.metrics import COMMANDS, Counters
+from bot.queueing import enqueue_diagnosis
+from workers.publish import ThreadRef
+from workers.request import DiagnosisRequest
+from workers.runbook.loader import Catalogue
+
+log = logging.getLogger(__name__)
+
+LISTENER_THREADS = 32
+"""Bolt runs each listener in this pool; the work after ``ack()`` holds a thread, so keep it wide."""
+
+
+@dataclass
+class BotContext:
+    """What the listener needs besides the Bolt request: configuration, runbooks, Redis, counters."""
+
+    settings: Settings
+    file_config: FileConfig
+    catalogue: Catalogue
+    redis: Redis
+    counters: Counters = field(default_factory=Counters)
+
+    def default_cluster(self, channel_id: str) -> str:
+        """The channel's cluster from the config file, else ``CLUSTERDOC_CLUSTER``."""
+        channel = self.file_config.channels.get(channel_id)
+        return channel.cluster if channel else self.settings.CLUSTERDOC_CLUSTER
+
+    def parse(self, text: str, channel_id: str) -> ParsedCommand:
+        return parse_command(
+            text,
+            default_cluster=self.default_cluster(channel_id),
+            catalogue=self.catalogue,
+            known_clusters=self.file_config.clusters,
+        )
+
+
+def root_blocks(text: str, status: str) -> list[Any]:
+    """The root message: the request in a section, its status in a context line under it."""
+    return [
+        SectionBlock(text=MarkdownTextObject(text=text)),
+        ContextBlock(elements=[MarkdownTextObject(text=status)]),
+    ]
+
+
+def start_diagnosis(
+    bot: BotContext, request: DiagnosisRequest, command: dict[str, Any], client: WebClient, respond: Respond
+) -> None:
+    """After the ack: post the thread root, enqueue the job, and tell the user if either fails."""
+    channel = command["channel_id"]
+    text = messages.root_text(request.runbook, request.target, command["user_id"], request.cluster)
+    job_id = uuid.uuid4().hex
+    short_id = job_id[:8]
+    try:
+        posted = client.chat_postMessage(
+            channel=channel, text=text, blocks=root_blocks(text, messages.root_working(short_id)),
+            unfurl_links=False, unfurl_media=False,
+        )
+    except SlackApiError as exc:
+        error = str(exc.response.get("error", "unknown_error"))
+        log.warning("cannot post the root message in channel %s: %s", channel, error)
+        bot.counters.inc(COMMANDS, "root_failed")
+        respond(text=messages.cannot_post_root(error, channel), response_type="ephemeral")
+        return
+    thread = ThreadRef(channel, str(posted["ts"]))
+    try:
+        enqueued = enqueue_diagnosis(bot.redis, request, thread, bot.file_config.jobs, job_id=job_id)
+    except RedisError as exc:
+        log.error("cannot enqueue %s for channel %s: redis: %s", request.runbook, channel, exc)
+        bot.counters.inc(COMMANDS, "queue_failed")
+        respond(text=messages.queue_unreachable(request.runbook, request.target), response_type="ephemeral")
+        _update_root(client, thread, text, messages.root_queue_failed())
+        return
+    bot.counters.inc(COMMANDS, "queued")
+    log.info("queued job %s (%s) on %s for thread %s/%s", job_id, request.runbook, enqueued.queue, channel, thread.ts)
+    if enqueued.workers == 0:
+        _update_root(client, thread, text, messages.root_no_worker(short_id, enqueued.queue))
+
+
+def _update_root(client: WebClient, thread: ThreadRef, text: str, status: str) -> None:
+    try:
+        client.chat_update(channel=thread.channel, ts=thread.ts, text=text, blocks=root_blocks(text, status))
+    except SlackApiError as exc:
+        log.warning("cannot update the root message in channel %s: %s", thread.channel, exc.response.get("error"))
+
+
+def register_listeners(app: App, bot: BotContext) -> None:
+    """Attach the slash-command listener (any command name routes to the /k8s language)."""
+
+    @app.command(re.compile(r"^/"))
+    def slash_command(ack: Ack, command: dict[str, Any], client: WebClient, respond: Respond) -> None:
+        try:
+            parsed = bot.parse(command.get("text", ""), command.get("channel_id", ""))
+        except CommandError as exc:
+            bot.counters.inc(COMMANDS, "rejected")
+            ack(text=str(exc), response_type="ephemeral")
+            return
+        if parsed.reply is not None:
+            bot.counters.inc(COMMANDS, "answered" if parsed.ok else "unavailable")
+            ack(text=parsed.reply, response_type="ephemeral")
+            return
+        ack()
+        assert parsed.request is not None
+        try:
+            start_diagnosis(bot, parsed.request, command, client, respond)
+        except Exception:  # never a traceback to the user; the log has it under the id
+            error_id = uuid.uuid4().hex[:8]
+            log.exception("slash command failed after ack [error %s]", error_id)
+            bot.counters.inc(COMMANDS, "error")
+            respond(text=messages.internal_error(error_id), response_type="ephemeral")
+
+
+def create_app(bot: BotContext, client: WebClient, *, token_verification: bool = True) -> App:
+    """The Bolt app for ``bot``; ``client`` carries the bot token, base URL and retry handlers."""
+    app = App(
+        client=client,
+        signing_secret=bot.settings.SLACK_SIGNING_SECRET or "",
+        token_verification_enabled=token_verification,
+        listener_executor=ThreadPoolExecutor(max_workers=LISTENER_THREADS, thread_name_prefix="bolt-listener"),
+    )
+    bot.counters.describe(COMMANDS, "Slash commands by outcome (queued, rejected, answered, unavailable, ...)")
+    register_listeners(app, bot)
+    return app

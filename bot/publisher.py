@@ -1,0 +1,110 @@
+"""Posts rendered reports into a Slack thread: the worker side's :class:`~workers.publish.Publisher`.
+
+Every message of a report goes to the thread with ``thread_ts``; long output the renderer put
+into files is uploaded with ``files_upload_v2`` into the same thread. The Web API client
+retries connection errors and 429 answers (after ``Retry-After``) by itself; a post that still
+fails is logged with its channel and API method and raised as :class:`PublishError`, so the RQ
+job fails and its retry policy keeps the work — nothing is silently dropped.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from typing import Any
+
+from slack_sdk import WebClient
+from slack_sdk.errors import SlackApiError, SlackClientError
+from slack_sdk.http_retry.builtin_handlers import ConnectionErrorRetryHandler, RateLimitErrorRetryHandler
+from slack_sdk.http_retry.handler import RetryHandler
+
+from bot.config import Settings
+from bot.render.blocks import SlackMessage, render_error, render_report
+from workers.publish import ThreadRef
+from workers.report import Report
+
+log = logging.getLogger(__name__)
+
+SLACK_API_URL = "https://slack.com/api/"
+HTTP_TIMEOUT_SECONDS = 15
+RATE_LIMIT_RETRIES = 5
+CONNECTION_RETRIES = 3
+
+
+class PublishError(Exception):
+    """A Slack call failed for good (after the client's own retries)."""
+
+
+def retry_handlers() -> list[RetryHandler]:
+    """Retry dropped connections, and 429 answers after the ``Retry-After`` Slack sends."""
+    return [
+        ConnectionErrorRetryHandler(max_retry_count=CONNECTION_RETRIES),
+        RateLimitErrorRetryHandler(max_retry_count=RATE_LIMIT_RETRIES),
+    ]
+
+
+def build_web_client(settings: Settings) -> WebClient:
+    """A Web API client for the bot token, at ``SLACK_API_URL`` when set, with retries."""
+    base_url = settings.SLACK_API_URL or SLACK_API_URL
+    if not base_url.endswith("/"):
+        base_url += "/"
+    return WebClient(
+        token=settings.SLACK_BOT_TOKEN,
+        base_url=base_url,
+        timeout=HTTP_TIMEOUT_SECONDS,
+        retry_handlers=retry_handlers(),
+    )
+
+
+def call_slack(method: str, channel: str, call: Callable[[], Any]) -> Any:
+    """Run one Web API call; log a final failure with channel and method and raise :class:`PublishError`."""
+    try:
+        return call()
+    except SlackApiError as exc:
+        error = exc.response.get("error", "unknown_error") if exc.response is not None else "unknown_error"
+        log.error("slack %s to channel %s failed: %s", method, channel, error)
+        raise PublishError(f"slack {method} to channel {channel} failed: {error}") from exc
+    except (SlackClientError, OSError) as exc:
+        log.error("slack %s to channel %s failed: %s: %s", method, channel, type(exc).__name__, exc)
+        raise PublishError(f"slack {method} to channel {channel} failed: {type(exc).__name__}") from exc
+
+
+class SlackPublisher:
+    """:class:`workers.publish.Publisher` over the Slack Web API."""
+
+    def __init__(self, client: WebClient) -> None:
+        self.client = client
+
+    def publish(self, report: Report, thread: ThreadRef) -> None:
+        rendering = render_report(report)
+        for message in rendering.messages:
+            self._post(message, thread)
+        for file in rendering.files:
+            call_slack(
+                "files.uploadV2",
+                thread.channel,
+                lambda file=file: self.client.files_upload_v2(
+                    channel=thread.channel,
+                    thread_ts=thread.ts,
+                    content=file.content,
+                    filename=file.filename,
+                    title=file.title,
+                ),
+            )
+
+    def publish_error(self, text: str, thread: ThreadRef) -> None:
+        self._post(render_error(text), thread)
+
+    def _post(self, message: SlackMessage, thread: ThreadRef) -> None:
+        call_slack(
+            "chat.postMessage",
+            thread.channel,
+            lambda: self.client.chat_postMessage(
+                channel=thread.channel,
+                thread_ts=thread.ts,
+                text=message.text,
+                blocks=message.blocks,
+                unfurl_links=False,
+                unfurl_media=False,
+            ),
+        )

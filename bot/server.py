@@ -1,0 +1,166 @@
+"""``clusterdoc serve``: the HTTP server (Starlette on uvicorn) around the Bolt app.
+
+Routes: ``POST /slack/events`` (signed Slack requests, dispatched to Bolt off the event loop),
+``GET /healthz`` (the process is up), ``GET /readyz`` (503 with the reason when Redis is
+unreachable, or Socket Mode is not connected), ``GET /metrics`` (counters in Prometheus' text
+format). With ``SLACK_APP_TOKEN`` set, Slack traffic comes over Socket Mode instead and
+``/slack/events`` is not served; the probes stay on HTTP. Run as ``python -m bot.server``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+from collections.abc import Callable, Sequence
+
+import uvicorn
+from redis import Redis
+from redis.exceptions import RedisError
+from slack_bolt import App
+from slack_bolt.adapter.starlette.handler import to_bolt_request, to_starlette_response
+from slack_bolt.error import BoltError
+from starlette.applications import Starlette
+from starlette.concurrency import run_in_threadpool
+from starlette.requests import Request
+from starlette.responses import PlainTextResponse, Response
+from starlette.routing import BaseRoute, Route
+
+from bot.app import BotContext, create_app
+from bot.config import ConfigError, Settings, load_settings
+from bot.publisher import build_web_client
+from bot.socket_mode import SocketModeRunner
+from workers.runbook.loader import Catalogue, RunbookError
+
+log = logging.getLogger(__name__)
+
+MAX_BODY_BYTES = 1024 * 1024
+REDIS_TIMEOUT_SECONDS = 2.0
+
+
+def redis_client(settings: Settings) -> Redis:
+    """The bot's Redis connection: short timeouts, so a dead Redis fails a command fast."""
+    return Redis.from_url(
+        settings.REDIS_URL,
+        socket_connect_timeout=REDIS_TIMEOUT_SECONDS,
+        socket_timeout=REDIS_TIMEOUT_SECONDS,
+        health_check_interval=30,
+    )
+
+
+def redis_problem(redis: Redis) -> str | None:
+    """None when Redis answers PING, else a one-line reason."""
+    try:
+        redis.ping()
+    except RedisError as exc:
+        return f"redis unreachable: {exc}"
+    return None
+
+
+def create_http_app(
+    bot: BotContext,
+    bolt_app: App | None,
+    *,
+    socket_connected: Callable[[], bool] | None = None,
+    extra_routes: Sequence[BaseRoute] = (),
+) -> Starlette:
+    """The Starlette app; ``bolt_app`` None means Socket Mode carries the Slack traffic."""
+
+    async def slack_events(request: Request) -> Response:
+        assert bolt_app is not None
+        length = request.headers.get("content-length")
+        if length is not None and length.isdigit() and int(length) > MAX_BODY_BYTES:
+            return PlainTextResponse("request body too large", status_code=413)
+        body = await request.body()
+        if len(body) > MAX_BODY_BYTES:
+            return PlainTextResponse("request body too large", status_code=413)
+        try:
+            bolt_request = to_bolt_request(request, body)
+        except UnicodeDecodeError:
+            return PlainTextResponse("request body is not UTF-8", status_code=400)
+        bolt_response = await run_in_threadpool(bolt_app.dispatch, bolt_request)
+        return to_starlette_response(bolt_response)
+
+    async def healthz(request: Request) -> Response:
+        return PlainTextResponse("ok\n")
+
+    async def readyz(request: Request) -> Response:
+        problem = await run_in_threadpool(redis_problem, bot.redis)
+        if problem is None and socket_connected is not None and not socket_connected():
+            problem = "socket mode not connected to Slack"
+        if problem is not None:
+            return PlainTextResponse(f"not ready: {problem}\n", status_code=503)
+        return PlainTextResponse("ready\n")
+
+    async def metrics(request: Request) -> Response:
+        up = 0.0 if await run_in_threadpool(redis_problem, bot.redis) else 1.0
+        body = bot.counters.render({"clusterdoc_redis_up": up})
+        return PlainTextResponse(body, media_type="text/plain; version=0.0.4")
+
+    routes: list[BaseRoute] = [
+        Route("/healthz", healthz, methods=["GET"]),
+        Route("/readyz", readyz, methods=["GET"]),
+        Route("/metrics", metrics, methods=["GET"]),
+        *extra_routes,
+    ]
+    if bolt_app is not None:
+        routes.append(Route("/slack/events", slack_events, methods=["POST"]))
+    return Starlette(routes=routes)
+
+
+def build(settings: Settings) -> tuple[Starlette, BotContext, Callable[[], None]]:
+    """Everything ``serve`` runs: the HTTP app, the bot context and a function starting Socket Mode.
+
+    Raises :class:`ConfigError` naming the setting when Slack credentials are missing or rejected.
+    """
+    settings.require("SLACK_BOT_TOKEN", why="to run the Slack app")
+    socket_mode = bool(settings.SLACK_APP_TOKEN)
+    if not socket_mode:
+        settings.require("SLACK_SIGNING_SECRET", why="to verify requests from Slack (or set SLACK_APP_TOKEN)")
+    bot = BotContext(
+        settings=settings,
+        file_config=settings.file_config(),
+        catalogue=Catalogue.load(settings.runbook_folders()),
+        redis=redis_client(settings),
+    )
+    try:
+        bolt_app = create_app(bot, build_web_client(settings))
+    except BoltError as exc:
+        raise ConfigError(f"SLACK_BOT_TOKEN: Slack rejected the token or could not be reached: {exc}") from exc
+
+    if not socket_mode:
+        return create_http_app(bot, bolt_app), bot, lambda: None
+    assert settings.SLACK_APP_TOKEN is not None
+    runner = SocketModeRunner(bolt_app, settings.SLACK_APP_TOKEN)
+    return create_http_app(bot, None, socket_connected=runner.connected), bot, runner.start
+
+
+def serve(settings: Settings, host: str = "0.0.0.0", port: int | None = None) -> int:
+    """Run the server until interrupted; returns the exit status."""
+    http_app, _bot, start_socket_mode = build(settings)
+    start_socket_mode()
+    port = port or settings.PORT
+    log.info("clusterdoc serving on %s:%s", host, port)
+    uvicorn.run(http_app, host=host, port=port, log_level="warning", access_log=False)
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m bot.server", description="Run the clusterdoc Slack app.")
+    parser.add_argument("--host", default="0.0.0.0")
+    parser.add_argument("--port", type=int, default=None, help="default $PORT or 3000")
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    try:
+        return serve(load_settings(), args.host, args.port)
+    except ConfigError as exc:
+        print(f"clusterdoc: {exc}", file=sys.stderr)
+        return 2
+    except RunbookError as exc:
+        for line in exc.problems:
+            print(f"clusterdoc: {line}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,62 @@
+"""``clusterdoc worker``: an RQ worker for one cluster's queue, wired to Slack.
+
+It opens the cluster (live API server, or ``CLUSTERDOC_SNAPSHOT``), loads the runbook
+catalogue, hands :mod:`workers.jobs` a Slack publisher, and works the queue
+``clusterdoc:<cluster>``. With ``burst`` it uses RQ's ``SimpleWorker`` (no fork: the jobs run in
+this process) and exits when the queue is empty; otherwise a forking ``Worker`` with the
+scheduler, so retries with intervals are picked up.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from redis import Redis
+from redis.exceptions import RedisError
+from rq import SimpleWorker, Worker
+
+from bot.config import ConfigError, Settings
+from bot.publisher import SlackPublisher, build_web_client
+from bot.queueing import cluster_queue
+from workers import jobs
+from workers.cluster.base import ClusterError
+from workers.cluster.factory import open_cluster
+from workers.publish import Publisher
+from workers.runbook.loader import Catalogue
+
+log = logging.getLogger(__name__)
+
+
+def prepare_worker(settings: Settings, cluster: str | None, publisher: Publisher | None = None) -> str:
+    """Open the cluster, load runbooks and configure :mod:`workers.jobs`; returns the cluster name.
+
+    Raises :class:`ConfigError` (one line naming the problem) when the cluster cannot be opened;
+    ``workers.runbook.loader.RunbookError`` lists broken runbook files.
+    """
+    name = cluster or settings.CLUSTERDOC_CLUSTER
+    if publisher is None:
+        settings.require("SLACK_BOT_TOKEN", why="by the worker to post findings")
+        publisher = SlackPublisher(build_web_client(settings))
+    catalogue = Catalogue.load(settings.runbook_folders())
+    try:
+        opened = open_cluster(name, snapshot=settings.CLUSTERDOC_SNAPSHOT, kubeconfig=settings.KUBECONFIG)
+    except ClusterError as exc:
+        raise ConfigError(f"cluster {name}: {exc}") from exc
+    jobs.configure(opened, catalogue, publisher)
+    return name
+
+
+def run_worker(settings: Settings, cluster: str | None, burst: bool) -> int:
+    """Work the queue of ``cluster`` (default ``CLUSTERDOC_CLUSTER``); returns the exit status."""
+    name = prepare_worker(settings, cluster)
+    connection = Redis.from_url(settings.REDIS_URL)
+    try:
+        connection.ping()
+    except RedisError as exc:
+        raise ConfigError(f"REDIS_URL: cannot reach Redis: {exc}") from exc
+    queue = cluster_queue(connection, name)
+    worker_class = SimpleWorker if burst else Worker
+    worker = worker_class([queue], connection=connection)
+    log.info("worker for cluster %s on queue %s (%s)", name, queue.name, "burst" if burst else "continuous")
+    worker.work(burst=burst, with_scheduler=not burst, logging_level=logging.getLevelName(log.getEffectiveLevel()))
+    return 0
