@@ -55,6 +55,33 @@ class _Writer:
         codes = tuple(code for code in codes if code)
         return f"{''.join(codes)}{text}{RESET}" if self.colour and codes and text else text
 
+    def headline(
+        self,
+        prefix: str,
+        styled_prefix: str,
+        text: str,
+        codes: tuple[str, ...] = (),
+        *,
+        hang: int | None = None,
+        suffix: str = "",
+    ) -> None:
+        """``prefix`` then ``text`` word-wrapped, continuation lines indented by ``hang`` columns;
+        ``suffix`` (dim) follows on the last line when it fits."""
+        if hang is None:
+            hang = display_width(prefix) if self.width - display_width(prefix) >= 40 else len(INDENT)
+        first_room = max(self.width - display_width(prefix), 20)
+        rest_room = max(self.width - hang, 20)
+        pieces = _hanging(text, first_room, rest_room)
+        lines = [f"{styled_prefix}{self.style(pieces[0], *codes)}"]
+        lines.extend(f"{' ' * hang}{self.style(piece, *codes)}" for piece in pieces[1:])
+        if suffix:
+            last_room = first_room if len(pieces) == 1 else rest_room
+            if display_width(pieces[-1]) + 2 + display_width(suffix) <= last_room:
+                lines[-1] += f"  {self.style(suffix, DIM)}"
+            else:
+                lines.append(f"{' ' * hang}{self.style(suffix, DIM)}")
+        self.lines.extend(line.rstrip() for line in lines)
+
     def blank(self) -> None:
         if self.lines and self.lines[-1] != "":
             self.lines.append("")
@@ -104,8 +131,17 @@ class _Writer:
         gutter, more = self.style("|", DIM), self.style(":", DIM)
         for line in text.split("\n"):
             pieces = wrap_line(line, room, cost=char_width) if display_width(line) > room else [line]
-            self.lines.append(f"{indent}{gutter} {pieces[0]}".rstrip())
-            self.lines.extend(f"{indent}{more} {piece}".rstrip() for piece in pieces[1:])
+            self.lines.append(f"{indent}{gutter} {pieces[0]}" if pieces[0] else f"{indent}{gutter}")
+            self.lines.extend(f"{indent}{more} {piece}" for piece in pieces[1:])
+
+
+def _hanging(text: str, first_room: int, rest_room: int) -> list[str]:
+    """Word-wrap one line: the first piece within ``first_room`` columns, the others ``rest_room``."""
+    if display_width(text) <= first_room:
+        return [text]
+    first = wrap_words(text, first_room)[0]
+    rest = text[len(first) :].strip()
+    return [first, *(wrap_words(rest, rest_room) if rest else [])]
 
 
 def _severity_tag(writer: _Writer, severity: str) -> str:
@@ -116,23 +152,22 @@ def _head(writer: _Writer, report: Report) -> None:
     verdict = report.verdict
     severity = str(verdict.severity)
     label = writer.style(severity.upper(), SEVERITY_COLOUR.get(severity, ""), BOLD)
-    layer = writer.style(f"{verdict.layer} layer", BOLD)
-    prefix_width = display_width(f"{severity.upper()}  {verdict.layer} layer: ")
-    summary_lines = wrap_words(one_line(verdict.summary), max(writer.width - prefix_width, 20))
-    writer.lines.append(f"{label}  {layer}: {summary_lines[0]}".rstrip())
-    writer.lines.extend(f"{' ' * prefix_width}{line}" for line in summary_lines[1:])
+    layer = one_line(f"{verdict.layer} layer")
+    prefix = f"{severity.upper()}  {layer}: "
+    writer.headline(prefix, f"{label}  {writer.style(layer, BOLD)}: ", one_line(verdict.summary))
     target = report.target
     about = one_line(f"{report.runbook} · {target.kind} {target.ref()} · cluster {report.cluster}")
-    writer.lines.append(writer.style(about, DIM))
+    writer.headline("", "", about, (DIM,), hang=0)
     if report.command:
-        writer.lines.append(writer.style(f"/k8s {one_line(report.command)}", DIM))
+        writer.headline("", "", f"/k8s {one_line(report.command)}", (DIM,), hang=0)
 
 
 def _finding(writer: _Writer, number: int, finding: Finding) -> None:
     severity = str(finding.severity)
     title = one_line(finding.title) or "(untitled finding)"
-    head = f"{number}. {_severity_tag(writer, severity)} {writer.style(title, BOLD)}"
-    writer.lines.append(f"{head}  {writer.style(f'({one_line(finding.step)})', DIM)}")
+    prefix = f"{number}. [{severity}] "
+    styled = f"{number}. {_severity_tag(writer, severity)} "
+    writer.headline(prefix, styled, title, (BOLD,), hang=len(INDENT), suffix=f"({one_line(finding.step)})")
     writer.prose(finding.detail)
     for block in finding.blocks:
         writer.blank()
@@ -152,8 +187,10 @@ def _remediation(writer: _Writer, number: int, remedy: Remediation) -> None:
     target = remedy.target
     risk = writer.style(f"risk {remedy.risk}", RISK_COLOUR.get(str(remedy.risk), ""), BOLD)
     how = "copy-paste snippet" if remedy.action == "snippet" else f"action {one_line(remedy.action)}"
-    writer.lines.append(f"{number}. {writer.style(one_line(remedy.description or remedy.action), BOLD)}")
-    writer.lines.append(f"{INDENT}{risk} · {how} · {one_line(f'{target.kind} {target.ref()}')}")
+    description = one_line(remedy.description or remedy.action)
+    writer.headline(f"{number}. ", f"{number}. ", description, (BOLD,), hang=len(INDENT))
+    where = one_line(f"{target.kind} {target.ref()}")
+    writer.headline(f"{INDENT}risk {remedy.risk} · ", f"{INDENT}{risk} · ", f"{how} · {where}", hang=len(INDENT))
     if remedy.params:
         params = ", ".join(f"{key}={value}" for key, value in sorted(remedy.params.items()))
         writer.prose(f"params: {params}")

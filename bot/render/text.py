@@ -22,7 +22,8 @@ CharCost = Callable[[str], int]
 _ANSI_SEQUENCE = re.compile(r"\x1b\[[0-?]*[ -/]*[@-~]|\x1b\][^\x07\x1b]*(?:\x07|\x1b\\)|\x1b[@-Z\\-_]")
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
 _NUMBER = re.compile(r"^[-+]?\d+(?:[.,]\d+)*\s*(?:%|[a-zA-Z]{0,3})$")
-_MRKDWN_ESCAPES = {"&": "&amp;", "<": "&lt;", ">": "&gt;"}
+SOFT_BREAKS = "-_/:,;=.|"
+"""Characters after which prose and table cells may break when a word is wider than its room."""
 
 
 def clean(text: str) -> str:
@@ -79,12 +80,14 @@ def _entity_safe(text: str, cut: int) -> int:
     return cut
 
 
-def wrap_line(line: str, limit: int, *, cost: CharCost = _unit, entities: bool = False) -> list[str]:
+def wrap_line(
+    line: str, limit: int, *, cost: CharCost = _unit, entities: bool = False, soft_breaks: str = ""
+) -> list[str]:
     """Break ``line`` into pieces of at most ``limit`` (under ``cost``); ``"".join(pieces) == line``.
 
     A piece ends after the last whitespace that fits, unless that would leave it less than half
-    full; only a run without whitespace is cut hard. ``entities`` keeps ``&amp;``-style escapes
-    whole (for text that is already mrkdwn-escaped).
+    full; failing that after the last of ``soft_breaks`` (such as ``-_/:``); only then is a run
+    cut hard. ``entities`` keeps ``&amp;``-style escapes whole (for mrkdwn-escaped text).
     """
     if limit < 1:
         raise ValueError("limit must be at least 1")
@@ -103,8 +106,11 @@ def wrap_line(line: str, limit: int, *, cost: CharCost = _unit, entities: bool =
             return pieces
         cut = max(cut, 1)
         space = max(rest.rfind(" ", 0, cut), rest.rfind("\t", 0, cut))
+        soft = max((rest.rfind(char, 0, cut) for char in soft_breaks), default=-1)
         if space + 1 >= max(cut // 2, 1):
             cut = space + 1
+        elif soft + 1 >= max(cut // 4, 1):
+            cut = soft + 1
         elif entities:
             cut = _entity_safe(rest, cut)
         pieces.append(rest[:cut])
@@ -145,7 +151,7 @@ def wrap_words(text: str, width: int) -> list[str]:
     """Word-wrap one line of prose to ``width`` display columns (breaking whitespace dropped)."""
     if display_width(text) <= width:
         return [text]
-    pieces = wrap_line(text, width, cost=char_width)
+    pieces = wrap_line(text, width, cost=char_width, soft_breaks=SOFT_BREAKS)
     out = [pieces[0].rstrip()] + [piece.strip() for piece in pieces[1:]]
     return [piece for piece in out if piece] or [""]
 
@@ -184,16 +190,25 @@ def _is_numeric(values: Sequence[str]) -> bool:
 
 
 def _fit_widths(natural: list[int], minimum: list[int], max_width: int, gap: int) -> list[int]:
-    widths = list(natural)
-    excess = sum(widths) + gap * (len(widths) - 1) - max_width
-    while excess > 0:
-        index = max(range(len(widths)), key=lambda i: (widths[i] - minimum[i], widths[i]))
-        slack = widths[index] - minimum[index]
-        if slack <= 0:
+    """Cap the widest columns at one common width so the table fits (narrow columns untouched)."""
+    budget = max_width - gap * (len(natural) - 1)
+    if sum(natural) <= budget:
+        return list(natural)
+
+    def capped(cap: int) -> list[int]:
+        return [min(width, max(cap, low)) for width, low in zip(natural, minimum, strict=True)]
+
+    cap = max(natural)
+    while cap > 1 and sum(capped(cap)) > budget:
+        cap -= 1
+    widths = capped(cap)
+    spare = budget - sum(widths)
+    for index in sorted(range(len(widths)), key=lambda i: natural[i] - widths[i], reverse=True):
+        if spare <= 0:
             break
-        step = min(slack, excess, max(1, (widths[index] - minimum[index]) // 4))
-        widths[index] -= step
-        excess -= step
+        grow = min(spare, natural[index] - widths[index])
+        widths[index] += grow
+        spare -= grow
     return widths
 
 
@@ -213,11 +228,17 @@ def layout_table(
         max([display_width(header_cells[i]), *(display_width(line) for row in body for line in row[i])])
         for i in range(ncols)
     ]
+    numeric = [_is_numeric([" ".join(row[i]) for row in body]) for i in range(ncols)]
     widths = natural
     if max_width is not None and ncols:
-        minimum = [min(natural[i], max(6, min(display_width(header_cells[i]), 12))) for i in range(ncols)]
+        minimum = []
+        for i in range(ncols):
+            word = max((display_width(word) for word in header_cells[i].split()), default=0)
+            if numeric[i]:  # numbers never wrap; their header may
+                minimum.append(max([word, *(display_width(line) for row in body for line in row[i])]))
+            else:
+                minimum.append(min(natural[i], max(6, min(word, 12))))
         widths = _fit_widths(natural, minimum, max_width, gap)
-    numeric = [_is_numeric([" ".join(row[i]) for row in body]) for i in range(ncols)]
     separator = " " * gap
 
     def render(cells: list[list[str]]) -> list[str]:
