@@ -119,11 +119,13 @@ def ref(obj: Obj) -> str:
     return f"{obj.get('kind', '?')} {where}{meta.get('name', '?')}"
 
 
+_SHORT = {"Deployment": "deploy", "StatefulSet": "sts", "DaemonSet": "ds", "ReplicaSet": "rs",
+          "PersistentVolumeClaim": "pvc", "PersistentVolume": "pv", "StorageClass": "sc"}
+
+
 def short_ref(kind: str, name: str) -> str:
-    """``pod/web-0``, ``deploy/api``: kubectl's short spelling."""
-    known = kinds.lookup(kind)
-    alias = known.aliases[0] if known and known.aliases else kind.lower()
-    return f"{alias}/{name}"
+    """``pod/web-0``, ``deploy/api``, ``node/ip-10-0-1-5``: the spelling people type after ``/k8s describe``."""
+    return f"{_SHORT.get(kind, kind.lower())}/{name}"
 
 
 def controller_of(obj: Obj) -> dict[str, Any] | None:

@@ -24,7 +24,7 @@ from typing import Any
 from pydantic import Field
 
 from workers.cluster.base import ClusterError, NotFound, Obj
-from workers.report import Block, Facts, Finding, Severity, Table, Text, Verdict, worst
+from workers.report import Block, Facts, Finding, Preformatted, Severity, Table, Text, Verdict, worst
 from workers.runbook.registry import StepContext, StepParams, StepResult, step
 from workers.steps.common import (
     age,
@@ -61,6 +61,7 @@ CONDITION_COLUMNS = ("CONDITION", "STATUS", "OK", "REASON", "MESSAGE", "SINCE")
 class DescribeParams(StepParams):
     max_lines: int = Field(60, ge=10, le=1000, description="at most this many lines per object")
     pods: int = Field(1, ge=0, le=10, description="for a workload: how many unhealthy pods to describe in full")
+    log_lines: int = Field(10, ge=0, le=200, description="log tail of a crashed container (0: none)")
 
 
 @dataclass
@@ -90,12 +91,19 @@ def condition_bad(condition: dict[str, Any]) -> bool:
     return status != "True"
 
 
+def _ok_mark(condition: dict[str, Any]) -> str:
+    if condition.get("status") == "Unknown":
+        return "?"
+    return "NO" if condition_bad(condition) else "yes"
+
+
 def conditions_table(conditions: list[dict[str, Any]], now: datetime) -> Table:
-    """Conditions with the bad ones first and marked ``NO`` in the OK column."""
-    ordered = sorted(conditions, key=lambda c: not condition_bad(c))
+    """Conditions with the bad ones first, marked ``NO`` (``?`` when Unknown) in the OK column."""
+    order = {"NO": 0, "?": 1, "yes": 2}
+    ordered = sorted(conditions, key=lambda c: order[_ok_mark(c)])
     rows = tuple(
         (
-            c.get("type", "?"), c.get("status", "?"), "NO" if condition_bad(c) else "yes",
+            c.get("type", "?"), c.get("status", "?"), _ok_mark(c),
             c.get("reason") or "", one_line(c.get("message") or "", 240),
             age(c.get("lastTransitionTime"), now),
         )
@@ -236,7 +244,28 @@ def _node_state(ctx: StepContext, node_name: str) -> tuple[str, bool | None]:
     return f"{node_name} (NotReady: {ready.get('reason') or ready.get('status')})", False
 
 
-def describe_pod(ctx: StepContext, pod: Obj) -> Described:
+def _previous_logs(ctx: StepContext, pod: Obj, lines: int) -> list[Block]:
+    """The tail of the previous run's log for containers that crashed (at most two, one call each)."""
+    meta = pod.get("metadata") or {}
+    blocks: list[Block] = []
+    crashed = [(spec, status) for _init, spec, status in _containers(pod)
+               if int(status.get("restartCount") or 0) > 0 and (status.get("lastState") or {}).get("terminated")]
+    for spec, status in crashed[:2]:
+        name = spec.get("name", "?")
+        try:
+            text = ctx.cluster.logs(meta.get("namespace", ""), meta.get("name", ""), name, previous=True,
+                                    tail_lines=lines)
+        except ClusterError:
+            continue
+        if text.strip():
+            reason = ((status.get("lastState") or {}).get("terminated") or {}).get("reason", "?")
+            tail = text.rstrip("\n")
+            count = len(tail.splitlines())
+            blocks.append(Preformatted(tail, title=f"Last {count} log lines of {name} before it stopped ({reason})"))
+    return blocks
+
+
+def describe_pod(ctx: StepContext, pod: Obj, log_lines: int = 0) -> Described:
     meta, spec, status = pod.get("metadata") or {}, pod.get("spec") or {}, pod.get("status") or {}
     name, now = meta.get("name", "?"), ctx.now
     shown_status = pod_status(pod)
@@ -246,7 +275,9 @@ def describe_pod(ctx: StepContext, pod: Obj) -> Described:
     restarts = sum(int(c.get("restartCount") or 0) for _i, _s, c in containers)
     out = Described(f"Pod {meta.get('namespace')}/{name}: {shown_status}, {ready}/{app_count} ready, "
                     f"{restarts} restart{'s' if restarts != 1 else ''}")
-    facts: list[tuple[str, str]] = [("Status", shown_status), ("Phase", status.get("phase", "?"))]
+    facts: list[tuple[str, str]] = [("Status", shown_status)]
+    if status.get("phase") != shown_status:
+        facts.append(("Phase", status.get("phase", "?")))
     if status.get("message"):
         facts.append(("Message", one_line(status["message"], 240)))
     node_ready: bool | None = None
@@ -291,6 +322,8 @@ def describe_pod(ctx: StepContext, pod: Obj) -> Described:
     if conditions:
         out.blocks.append(conditions_table(conditions, now))
     _judge_pod(ctx, pod, out, containers, node_ready)
+    if log_lines:
+        out.blocks.extend(_previous_logs(ctx, pod, log_lines))
     return out
 
 
@@ -303,6 +336,10 @@ def _judge_pod(ctx: StepContext, pod: Obj, out: Described,
         line = f"Pod {name} is bound to node {spec['nodeName']}, which is not Ready"
         out.flag(Severity.CRITICAL, line)
         out.verdict = Verdict("node", Severity.CRITICAL, f"{line}: look at the node, not the pod.")
+        owner = (meta.get("ownerReferences") or [{}])[0]
+        if owner.get("kind") == "StatefulSet" and meta.get("deletionTimestamp"):
+            out.detail.append("A StatefulSet pod is not recreated elsewhere until this one is confirmed gone; if the "
+                              "node is really down, deleting the Node object releases it.")
     if scheduled and scheduled.get("status") == "False":
         message = one_line(scheduled.get("message") or "", 400)
         line = f"Pod {name} is not scheduled ({scheduled.get('reason', '?')}): {message}"
@@ -371,22 +408,26 @@ def pod_requests(pod: Obj) -> dict[str, Decimal]:
 
 
 def _heartbeat(ctx: StepContext, node: Obj) -> tuple[str, float | None]:
-    """``(text, seconds)``: the age of the node's Lease renewal, else of the Ready heartbeat."""
+    """``(text, seconds)``: the age of the node's Lease renewal (the heartbeat), and of its last status post."""
     name = (node.get("metadata") or {}).get("name", "?")
+    parts: list[str] = []
+    seconds: float | None = None
     try:
         lease = ctx.cluster.get("Lease", name, NODE_LEASE_NAMESPACE)
         renewed = parse_time((lease.get("spec") or {}).get("renewTime"))
         if renewed:
             seconds = (ctx.now - renewed).total_seconds()
-            return f"Lease renewed {human_duration(ctx.now - renewed)} ago", seconds
+            parts.append(f"Lease renewed {human_duration(ctx.now - renewed)} ago")
+    except NotFound:
+        parts.append(f"no Lease in {NODE_LEASE_NAMESPACE}")
     except ClusterError:
-        pass
+        parts.append("Lease not readable")
     ready = next((c for c in (node.get("status") or {}).get("conditions") or [] if c.get("type") == "Ready"), {})
     beat = parse_time(ready.get("lastHeartbeatTime"))
     if beat:
-        seconds = (ctx.now - beat).total_seconds()
-        return f"status posted {human_duration(ctx.now - beat)} ago (no Lease readable)", seconds
-    return "unknown", None
+        parts.append(f"status posted {human_duration(ctx.now - beat)} ago")
+        seconds = seconds if seconds is not None else (ctx.now - beat).total_seconds()
+    return "; ".join(parts) or "unknown", seconds
 
 
 def describe_node(ctx: StepContext, node: Obj) -> Described:
@@ -428,6 +469,8 @@ def describe_node(ctx: StepContext, node: Obj) -> Described:
     rows = []
     for resource in sorted(set(capacity) | set(allocatable), key=lambda r: (r not in ("cpu", "memory", "pods"), r)):
         alloc = parse_quantity(allocatable.get(resource, "0"))
+        if not alloc and not parse_quantity(capacity.get(resource, "0")):
+            continue
         used = len(live) if resource == "pods" else requested.get(resource, Decimal(0))
         share = f" ({int(Decimal(used) * 100 / alloc)}%)" if alloc else ""
         rows.append((resource, format_quantity(resource, parse_quantity(capacity.get(resource, "0"))),
@@ -440,14 +483,19 @@ def describe_node(ctx: StepContext, node: Obj) -> Described:
         (taint_text(t).rsplit(":", 1)[0], t.get("effect", "?"), age(t.get("timeAdded"), now) if t.get("timeAdded")
          else "") for t in taints
     )) if taints else Text("Taints: none"))
+    if live:
+        ranked = sorted(live, key=_unhealthy_rank, reverse=True)
+        out.blocks.append(Table(("POD", "READY", "STATUS", "RESTARTS", "NODE", "AGE"),
+                                tuple(_pod_row(p, now, namespaced=True) for p in ranked)))
 
     if ready.get("status") != "True":
         why = one_line(f"{ready.get('reason', '')}: {ready.get('message', '')}".strip(": "), 240)
         line = f"Node {name} is NotReady ({why}); {heartbeat_text}"
         out.flag(Severity.CRITICAL, line)
+        out.detail.append("The kubelet stopped reporting: check that the instance runs and is reachable, then the "
+                          "kubelet and container runtime logs on it.")
         if live:
-            line_pods = f"{len(live)} pods are bound to it ({terminating} terminating)"
-            out.detail.append(line_pods)
+            out.detail.append(f"{len(live)} pods are bound to it ({terminating} terminating).")
         out.verdict = Verdict("node", Severity.CRITICAL, line + ".")
     elif heartbeat_age is not None and heartbeat_age > NODE_MONITOR_GRACE_SECONDS:
         out.flag(Severity.WARNING, f"Node {name} reports Ready but its heartbeat is stale: {heartbeat_text}")
@@ -571,7 +619,7 @@ def describe_workload(ctx: StepContext, obj: Obj, params: DescribeParams) -> lis
         severity = Severity.CRITICAL if ready == 0 else Severity.WARNING
         out.flag(severity, f"{kind} {name} has {ready} of {desired} replicas ready")
     for pod in [p for p in pods if _unhealthy_rank(p)[0] > 0][: params.pods]:
-        described = describe_pod(ctx, pod)
+        described = describe_pod(ctx, pod, params.log_lines)
         pod_results.append(described)
         if described.verdict and (out.verdict is None or out.verdict.layer == "controller"):
             out.verdict = described.verdict
@@ -583,13 +631,14 @@ def describe_workload(ctx: StepContext, obj: Obj, params: DescribeParams) -> lis
     return [out, *pod_results]
 
 
-def _pod_row(pod: Obj, now: datetime) -> tuple[str, ...]:
+def _pod_row(pod: Obj, now: datetime, namespaced: bool = False) -> tuple[str, ...]:
     containers = _containers(pod)
     app = [c for is_init, _s, c in containers if not is_init]
     ready = sum(1 for c in app if c.get("ready"))
     restarts = sum(int(c.get("restartCount") or 0) for _i, _s, c in containers)
     meta = pod.get("metadata") or {}
-    return (meta.get("name", "?"), f"{ready}/{len(app)}", pod_status(pod), str(restarts),
+    name = f"{meta.get('namespace')}/{meta.get('name', '?')}" if namespaced else meta.get("name", "?")
+    return (name, f"{ready}/{len(app)}", pod_status(pod), str(restarts),
             (pod.get("spec") or {}).get("nodeName") or "<none>", age(meta.get("creationTimestamp"), now))
 
 
@@ -712,7 +761,7 @@ def describe_step(ctx: StepContext, params: DescribeParams) -> StepResult:
         return StepResult([Finding(STEP, Severity.INFO, "No target object: nothing to describe")])
     kind = obj.get("kind")
     if kind == "Pod":
-        described = [describe_pod(ctx, obj)]
+        described = [describe_pod(ctx, obj, params.log_lines)]
     elif kind == "Node":
         described = [describe_node(ctx, obj)]
     elif kind in ("Deployment", "StatefulSet", "DaemonSet", "ReplicaSet", "Job"):
