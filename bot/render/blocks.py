@@ -8,6 +8,9 @@ several sections, a message that would pass 50 blocks continues in another messa
 tables or logs go into a :class:`SlackFile` with the full content while the message shows a
 preview and says so. Only a single line longer than a whole section is broken (at whitespace
 when it has any). Posting is someone else's job: this module only builds data.
+
+``Report.extra`` (machine-readable sections such as ``scheduling``) belongs to the JSON report
+only; steps say whatever a person needs to read as findings, which is what is rendered here.
 """
 
 from __future__ import annotations

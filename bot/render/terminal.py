@@ -5,7 +5,7 @@ tables aligned within the width with long cells wrapped, preformatted text behin
 gutter with long lines continued behind ``:``), then the remediations. ANSI colour (severity
 colours, bold titles) only when asked for, or when stdout is a terminal and ``NO_COLOR`` is
 unset. Content from the cluster is sanitised first, so logs cannot smuggle escape sequences
-into the user's terminal. Nothing is truncated.
+into the user's terminal. Nothing is truncated. ``Report.extra`` is left to the JSON report.
 """
 
 from __future__ import annotations
