@@ -1,0 +1,55 @@
+"""NodeAffinity: ``spec.nodeSelector`` and required node affinity must both match the node.
+
+Source: ``pkg/scheduler/framework/plugins/nodeaffinity/node_affinity.go`` and
+``k8s.io/component-helpers/scheduling/corev1/nodeaffinity``: every nodeSelector label must be
+equal; the ``nodeSelectorTerms`` are ORed, each term's expressions (``In``, ``NotIn``, ``Exists``,
+``DoesNotExist``, ``Gt``, ``Lt``) and ``matchFields`` (``metadata.name``) ANDed; an empty term
+matches nothing. Scheduler-enforced ``addedAffinity`` (profile config) is not visible to clusterdoc.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from workers.scheduling import categories as cat
+from workers.scheduling.filters.base import Blocker, Plugin, no_prefilter
+from workers.scheduling.inputs import PodInfo
+from workers.scheduling.labels import node_term_matches, term_text
+from workers.scheduling.snapshot import ClusterState, NodeInfo
+
+NAME = "NodeAffinity"
+ERR_REASON_POD = "node(s) didn't match Pod's node affinity/selector"
+"""ErrReasonPod (1.20+; "didn't match node selector" before), UnschedulableAndUnresolvable."""
+
+
+def selector_mismatches(pod: PodInfo, node: NodeInfo) -> list[str]:
+    """The nodeSelector labels this node does not carry, as ``key=want (node has: ...)``."""
+    problems = []
+    for key, want in pod.node_selector.items():
+        have = node.labels.get(key)
+        if have != want:
+            problems.append(f"nodeSelector {key}={want} (node has {key}={have})" if have is not None
+                            else f"nodeSelector {key}={want} (label missing)")
+    return problems
+
+
+def matches(pod: PodInfo, node: NodeInfo) -> bool:
+    if selector_mismatches(pod, node):
+        return False
+    terms = pod.required_node_terms
+    return terms is None or any(node_term_matches(term, node.name, node.labels) for term in terms)
+
+
+def filter_node(pod: PodInfo, node: NodeInfo, state: ClusterState, pre: Any) -> list[Blocker]:
+    problems = selector_mismatches(pod, node)
+    terms = pod.required_node_terms
+    if terms is not None and not any(node_term_matches(term, node.name, node.labels) for term in terms):
+        wanted = " or ".join(f"({term_text(term)})" for term in terms) or "<no terms>"
+        problems.append(f"required node affinity {wanted}")
+    if not problems:
+        return []
+    return [Blocker(cat.NODE_SELECTOR_OR_AFFINITY_MISMATCH, "; ".join(problems), NAME, ERR_REASON_POD,
+                    resolvable=False)]
+
+
+PLUGIN = Plugin(NAME, True, no_prefilter, filter_node)

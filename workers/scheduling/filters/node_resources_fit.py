@@ -1,0 +1,69 @@
+"""NodeResourcesFit: the pod's effective request must fit in allocatable minus what assigned pods request.
+
+Source: ``pkg/scheduler/framework/plugins/noderesources/fit.go`` (``fitsRequest``): the pod count
+first (``Too many pods``), then cpu, memory, ephemeral-storage and scalar resources (extended,
+hugepages, attachable volumes) that the pod requests (> 0). Requests of every non-terminal pod
+bound to the node count, not usage. Since 1.29 a request larger than the node's whole
+allocatable is unresolvable (no preemption can help).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from workers.scheduling import categories as cat
+from workers.scheduling.filters.base import Blocker, Plugin, no_prefilter
+from workers.scheduling.inputs import PodInfo
+from workers.scheduling.quantities import format_amount
+from workers.scheduling.snapshot import ClusterState, NodeInfo
+
+NAME = "NodeResourcesFit"
+ERR_REASON_TOO_MANY_PODS = "Too many pods"
+"""The node's ``pods`` allocatable is used up (Unschedulable)."""
+ERR_REASON_INSUFFICIENT = "Insufficient %s"
+"""A requested resource exceeds what is free (Unschedulable; unresolvable above allocatable)."""
+
+NATIVE = ("cpu", "memory", "ephemeral-storage")
+
+
+def is_scalar(resource: str) -> bool:
+    """``schedutil.IsScalarResourceName``: extended, hugepages, prefixed native and attachable volumes."""
+    return "/" in resource or resource.startswith(("hugepages-", "attachable-volumes-"))
+
+
+def _checked_resources(pod: PodInfo) -> list[str]:
+    names = [name for name in NATIVE if pod.requests.get(name, 0) > 0]
+    names += sorted(name for name, value in pod.requests.items() if value > 0 and is_scalar(name))
+    return names
+
+
+def filter_node(pod: PodInfo, node: NodeInfo, state: ClusterState, pre: Any) -> list[Blocker]:
+    if not node.pods_known:
+        return []
+    blockers = []
+    allowed_pods = node.allocatable.get("pods")
+    if allowed_pods is not None and node.pod_count + 1 > allowed_pods:
+        blockers.append(Blocker(
+            cat.INSUFFICIENT_PODS, f"{node.pod_count} of {allowed_pods} pods already on the node", NAME,
+            ERR_REASON_TOO_MANY_PODS, resolvable=True, resource="pods", short=node.pod_count + 1 - allowed_pods,
+        ))
+    for resource in _checked_resources(pod):
+        want = pod.requests[resource]
+        allocatable = node.allocatable.get(resource, 0)
+        free = allocatable - node.requested.get(resource, 0)
+        if want <= free:
+            continue
+        shown_free = format_amount(resource, max(free, 0))
+        if allocatable == 0:
+            detail = f"needs {format_amount(resource, want)} {resource}, node has none"
+        else:
+            detail = (f"needs {format_amount(resource, want)} {resource}, {shown_free} free "
+                      f"(allocatable {format_amount(resource, allocatable)})")
+        blockers.append(Blocker(
+            cat.resource_category(resource), detail, NAME, ERR_REASON_INSUFFICIENT % resource,
+            resolvable=want <= allocatable, resource=resource, short=want - max(free, 0),
+        ))
+    return blockers
+
+
+PLUGIN = Plugin(NAME, False, no_prefilter, filter_node)

@@ -1,0 +1,163 @@
+"""VolumeBinding: every PVC the pod uses must be bound, or bindable on this node.
+
+Source: ``pkg/scheduler/framework/plugins/volumebinding/volume_binding.go`` and ``binder.go``.
+PreFilter (all nodes at once): a missing or deleting PVC is an error; an unbound PVC whose
+StorageClass is missing or uses ``Immediate`` binding makes the pod wait ("pod has unbound
+immediate PersistentVolumeClaims"). Filter (per node): a bound PV must exist and its node
+affinity must match; an unbound ``WaitForFirstConsumer`` PVC needs an available PV of its
+class that fits on the node, or a provisioner whose ``allowedTopologies`` include the node.
+All of these are UnschedulableAndUnresolvable.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from workers.cluster.base import Obj
+from workers.scheduling import categories as cat
+from workers.scheduling.filters.base import Blocker, Plugin
+from workers.scheduling.inputs import PodInfo
+from workers.scheduling.labels import node_term_matches
+from workers.scheduling.quantities import safe_int
+from workers.scheduling.snapshot import ClusterState, NodeInfo
+
+NAME = "VolumeBinding"
+ERR_REASON_BIND_CONFLICT = "node(s) didn't find available persistent volumes to bind"
+"""ErrReasonBindConflict: no PV of the class can be bound on this node."""
+ERR_REASON_NODE_CONFLICT = "node(s) had volume node affinity conflict"
+"""ErrReasonNodeConflict (1.33+: "node(s) didn't match PersistentVolume's node affinity")."""
+ERR_REASON_PV_NOT_EXIST = "node(s) unavailable due to one or more pvc(s) bound to non-existent pv(s)"
+"""ErrReasonPVNotExist."""
+ERR_UNBOUND_IMMEDIATE_PVC = "pod has unbound immediate PersistentVolumeClaims"
+"""PreFilter: an unbound PVC without delayed binding (no per-node count in the message)."""
+
+NO_PROVISIONER = "kubernetes.io/no-provisioner"
+DEFAULT_CLASS_ANNOTATION = "storageclass.kubernetes.io/is-default-class"
+
+
+@dataclass
+class Claims:
+    """PreFilter result: problems for every node, bound PVs to check, delayed claims to match."""
+
+    everywhere: list[Blocker] = field(default_factory=list)
+    bound: list[tuple[str, Obj | None]] = field(default_factory=list)
+    delayed: list[tuple[Obj, Obj]] = field(default_factory=list)
+
+
+def claim_class(pvc: Obj) -> str:
+    spec = pvc.get("spec") or {}
+    annotations = (pvc.get("metadata") or {}).get("annotations") or {}
+    return spec.get("storageClassName") or annotations.get("volume.beta.kubernetes.io/storage-class") or ""
+
+
+def pv_node_terms(pv: Obj) -> list[dict[str, Any]] | None:
+    required = (((pv.get("spec") or {}).get("nodeAffinity") or {}).get("required") or {})
+    terms = required.get("nodeSelectorTerms")
+    return list(terms) if terms is not None else None
+
+
+def pv_fits_node(pv: Obj, node: NodeInfo) -> bool:
+    terms = pv_node_terms(pv)
+    return terms is None or any(node_term_matches(term, node.name, node.labels) for term in terms)
+
+
+def _unbound(claim: str, text: str) -> Blocker:
+    return Blocker(cat.UNBOUND_PVC, f"PVC {claim}: {text}", NAME, ERR_UNBOUND_IMMEDIATE_PVC, resolvable=False)
+
+
+def prefilter(pod: PodInfo, state: ClusterState) -> Claims:
+    result = Claims()
+    for claim in pod.claim_names:
+        pvc = state.pvcs.get(f"{pod.namespace}/{claim}")
+        if pvc is None:
+            result.everywhere.append(Blocker(
+                cat.UNBOUND_PVC, f'persistentvolumeclaim "{claim}" not found', NAME,
+                f'persistentvolumeclaim "{claim}" not found', resolvable=False))
+            continue
+        if (pvc.get("metadata") or {}).get("deletionTimestamp"):
+            result.everywhere.append(Blocker(
+                cat.UNBOUND_PVC, f'persistentvolumeclaim "{claim}" is being deleted', NAME,
+                f'persistentvolumeclaim "{claim}" is being deleted', resolvable=False))
+            continue
+        volume_name = (pvc.get("spec") or {}).get("volumeName")
+        if volume_name:
+            result.bound.append((claim, state.pvs.get(volume_name)))
+            continue
+        class_name = claim_class(pvc)
+        if not class_name:
+            result.everywhere.append(_unbound(claim, "unbound, no storageClassName and no default StorageClass "
+                                                     "assigned it one"))
+            continue
+        storage_class = state.storage_classes.get(class_name)
+        if storage_class is None:
+            result.everywhere.append(_unbound(claim, f"unbound, StorageClass {class_name} does not exist"))
+            continue
+        if storage_class.get("volumeBindingMode") != "WaitForFirstConsumer":
+            result.everywhere.append(_unbound(
+                claim, f"unbound, StorageClass {class_name} binds immediately and has not provided a volume "
+                       f"(provisioner {storage_class.get('provisioner', '?')})"))
+            continue
+        result.delayed.append((pvc, storage_class))
+    return result
+
+
+def _pv_matches_claim(pv: Obj, pvc: Obj, class_name: str) -> bool:
+    spec, pv_spec = pvc.get("spec") or {}, pv.get("spec") or {}
+    if pv_spec.get("storageClassName", "") != class_name:
+        return False
+    claim_ref = pv_spec.get("claimRef")
+    meta = pvc.get("metadata") or {}
+    if claim_ref and (claim_ref.get("name") != meta.get("name") or claim_ref.get("namespace") != meta.get("namespace")):
+        return False
+    if (pv.get("status") or {}).get("phase", "Available") not in ("Available", "Pending") and not claim_ref:
+        return False
+    want = safe_int("storage", ((spec.get("resources") or {}).get("requests") or {}).get("storage", 0))
+    have = safe_int("storage", (pv_spec.get("capacity") or {}).get("storage", 0))
+    if have < want:
+        return False
+    return set(spec.get("accessModes") or []) <= set(pv_spec.get("accessModes") or [])
+
+
+def _topology_allows(storage_class: Obj, node: NodeInfo) -> bool:
+    allowed = storage_class.get("allowedTopologies")
+    if not allowed:
+        return True
+    for term in allowed:
+        expressions = term.get("matchLabelExpressions") or []
+        if all(node.labels.get(e.get("key")) in (e.get("values") or []) for e in expressions):
+            return True
+    return False
+
+
+def filter_node(pod: PodInfo, node: NodeInfo, state: ClusterState, pre: Claims) -> list[Blocker]:
+    blockers = list(pre.everywhere)
+    for claim, pv in pre.bound:
+        if pv is None:
+            blockers.append(Blocker(cat.UNBOUND_PVC, f"PVC {claim} is bound to a PersistentVolume that does not exist",
+                                    NAME, ERR_REASON_PV_NOT_EXIST, resolvable=False))
+        elif not pv_fits_node(pv, node):
+            name = (pv.get("metadata") or {}).get("name", "")
+            blockers.append(Blocker(cat.VOLUME_NODE_AFFINITY_CONFLICT,
+                                    f"PV {name} (PVC {claim}) is pinned to other nodes by its node affinity",
+                                    NAME, ERR_REASON_NODE_CONFLICT, resolvable=False))
+    for pvc, storage_class in pre.delayed:
+        claim = (pvc.get("metadata") or {}).get("name", "")
+        class_name = (storage_class.get("metadata") or {}).get("name", "")
+        static = [pv for pv in state.pvs.values() if _pv_matches_claim(pv, pvc, class_name)]
+        if any(pv_fits_node(pv, node) for pv in static):
+            continue
+        provisioner = storage_class.get("provisioner", NO_PROVISIONER)
+        if provisioner != NO_PROVISIONER and _topology_allows(storage_class, node):
+            continue
+        if provisioner == NO_PROVISIONER:
+            detail = (f"PVC {claim}: no available PV of StorageClass {class_name} fits this node "
+                      f"({len(static)} candidate PV(s) elsewhere)" if static else
+                      f"PVC {claim}: no available PV of StorageClass {class_name} (no provisioner creates one)")
+        else:
+            detail = f"PVC {claim}: StorageClass {class_name} allowedTopologies exclude this node"
+        blockers.append(Blocker(cat.UNBOUND_PVC, detail, NAME, ERR_REASON_BIND_CONFLICT, resolvable=False))
+    return blockers
+
+
+PLUGIN = Plugin(NAME, True, prefilter, filter_node)

@@ -1,0 +1,60 @@
+"""VolumeZone: a bound PV labelled with a zone or region fits only nodes in that zone/region.
+
+Source: ``pkg/scheduler/framework/plugins/volumezone/volume_zone.go``: nodes with no zone/region
+labels at all pass; otherwise the node's value for each of the PV's topology labels must be one
+of the PV's values (several are joined with ``__``). Unbound PVCs are VolumeBinding's concern.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from workers.scheduling import categories as cat
+from workers.scheduling.filters.base import Blocker, Plugin
+from workers.scheduling.inputs import PodInfo
+from workers.scheduling.snapshot import ClusterState, NodeInfo
+
+NAME = "VolumeZone"
+ERR_REASON_CONFLICT = "node(s) had no available volume zone"
+"""ErrReasonConflict (UnschedulableAndUnresolvable)."""
+
+TOPOLOGY_LABELS = (
+    "topology.kubernetes.io/zone",
+    "topology.kubernetes.io/region",
+    "failure-domain.beta.kubernetes.io/zone",
+    "failure-domain.beta.kubernetes.io/region",
+)
+
+
+def prefilter(pod: PodInfo, state: ClusterState) -> list[tuple[str, str, dict[str, set[str]]]]:
+    """``(claim, pv name, {label: allowed values})`` for every bound PV with topology labels."""
+    found = []
+    for claim in pod.claim_names:
+        pvc = state.pvcs.get(f"{pod.namespace}/{claim}") or {}
+        volume_name = (pvc.get("spec") or {}).get("volumeName")
+        pv = state.pvs.get(volume_name) if volume_name else None
+        if pv is None:
+            continue
+        labels = (pv.get("metadata") or {}).get("labels") or {}
+        wanted = {key: set(str(labels[key]).split("__")) for key in TOPOLOGY_LABELS if key in labels}
+        if wanted:
+            found.append((claim, volume_name, wanted))
+    return found
+
+
+def filter_node(pod: PodInfo, node: NodeInfo, state: ClusterState, pre: Any) -> list[Blocker]:
+    if not pre or not any(key in node.labels for key in TOPOLOGY_LABELS):
+        return []
+    for claim, volume_name, wanted in pre:
+        for key, values in wanted.items():
+            if node.labels.get(key) not in values:
+                return [Blocker(
+                    cat.VOLUME_ZONE_CONFLICT,
+                    f"PV {volume_name} (PVC {claim}) is in {key}={'/'.join(sorted(values))}, node is in "
+                    f"{node.labels.get(key, '<none>')}",
+                    NAME, ERR_REASON_CONFLICT, resolvable=False,
+                )]
+    return []
+
+
+PLUGIN = Plugin(NAME, True, prefilter, filter_node)

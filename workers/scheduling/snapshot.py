@@ -1,0 +1,275 @@
+"""The cluster state the filters need, read cheaply: nodes, per-node request sums, ports, volumes, labels.
+
+Big lists are read page by page as plain dicts (``page_size=500``, ``allow_stale=True`` so the
+API server may answer from its watch cache) and reduced on the fly to what the scheduler's
+``NodeInfo`` keeps: requested resources and pod count per node, host ports in use, the PVCs the
+node's pods use, and — only when the pod has inter-pod affinity or topology spread constraints —
+the namespace, labels and node of each pod. Terminal pods are skipped (field selector
+``status.phase!=Succeeded,status.phase!=Failed``, as kube-scheduler's own pod informer does).
+
+Pods are read after the node-only filters ran: not at all when no node survives them in a
+large cluster, per surviving node (``spec.nodeName=``) when that takes fewer requests than
+listing every pod, and otherwise in one paged list of all pods.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+from workers.cluster.base import Cluster, ClusterError, Forbidden, Obj
+from workers.scheduling.inputs import HostPort, PodInfo, host_ports, pod_requests
+from workers.scheduling.quantities import QuantityError, to_int
+
+ACTIVE_PODS = "status.phase!=Succeeded,status.phase!=Failed"
+PAGE_SIZE = 500
+PODS_PER_NODE_ESTIMATE = 25
+"""Used to estimate how many pages a full pod list takes (the real count is unknown before reading)."""
+SMALL_CLUSTER_PAGES = 4
+"""At or below this many estimated pages, all pods are read so every node gets a complete answer."""
+TERMINAL_PHASES = frozenset({"Succeeded", "Failed"})
+
+
+@dataclass(slots=True)
+class NodeInfo:
+    """One node as the filters see it (the scheduler's ``NodeInfo``, reduced)."""
+
+    name: str
+    labels: dict[str, str]
+    taints: list[dict[str, Any]]
+    unschedulable: bool
+    allocatable: dict[str, int]
+    conditions: dict[str, str]
+    requested: dict[str, int] = field(default_factory=dict)
+    pod_count: int = 0
+    used_ports: list[HostPort] = field(default_factory=list)
+    claims: set[str] = field(default_factory=set)
+    pods_known: bool = False
+
+    @property
+    def ready(self) -> str:
+        return self.conditions.get("Ready", "Unknown")
+
+    @classmethod
+    def from_object(cls, node: Obj) -> NodeInfo:
+        meta, spec, status = node.get("metadata") or {}, node.get("spec") or {}, node.get("status") or {}
+        allocatable: dict[str, int] = {}
+        for name, value in (status.get("allocatable") or status.get("capacity") or {}).items():
+            try:
+                allocatable[name] = to_int(name, value)
+            except (QuantityError, TypeError):
+                continue
+        return cls(
+            name=meta.get("name", ""),
+            labels=dict(meta.get("labels") or {}),
+            taints=list(spec.get("taints") or ()),
+            unschedulable=bool(spec.get("unschedulable")),
+            allocatable=allocatable,
+            conditions={c.get("type", ""): c.get("status", "Unknown") for c in status.get("conditions") or ()},
+        )
+
+
+@dataclass(slots=True)
+class PodSummary:
+    """An existing, assigned pod, kept only for inter-pod affinity and topology spread."""
+
+    namespace: str
+    name: str
+    node: str
+    labels: dict[str, str]
+    anti_affinity_terms: list[dict[str, Any]]
+    deleting: bool
+
+
+@dataclass
+class ClusterState:
+    """Everything the filters read, gathered once per analysis."""
+
+    nodes: list[NodeInfo]
+    pods_mode: str = "none"
+    """``all`` (every active pod read), ``per_node`` (pods of the surviving nodes), or ``none``."""
+    labelled_pods: list[PodSummary] | None = None
+    anti_affinity_pods: list[PodSummary] = field(default_factory=list)
+    pvcs: dict[str, Obj] = field(default_factory=dict)
+    pvs: dict[str, Obj] = field(default_factory=dict)
+    storage_classes: dict[str, Obj] = field(default_factory=dict)
+    csinodes: dict[str, Obj] = field(default_factory=dict)
+    namespace_labels: dict[str, dict[str, str]] = field(default_factory=dict)
+    notes: list[str] = field(default_factory=list)
+    pods_read: int = 0
+
+    def __post_init__(self) -> None:
+        self.by_name = {node.name: node for node in self.nodes}
+
+
+def _add_pod(node: NodeInfo, spec: dict[str, Any], claims_namespace: str | None) -> None:
+    """Account one assigned, non-terminal pod on its node (the hot loop: keep it lean)."""
+    node.pod_count += 1
+    requested = node.requested
+    if spec.get("initContainers") or spec.get("overhead") or spec.get("resources"):
+        for name, value in pod_requests(spec).items():
+            requested[name] = requested.get(name, 0) + value
+    else:
+        for container in spec.get("containers") or ():
+            resources = container.get("resources")
+            if not resources:
+                continue
+            raw = resources.get("requests") or resources.get("limits")
+            if not raw:
+                continue
+            if resources.get("requests") and resources.get("limits"):
+                raw = {**resources["limits"], **resources["requests"]}
+            for name, value in raw.items():
+                try:
+                    requested[name] = requested.get(name, 0) + to_int(name, value)
+                except (QuantityError, TypeError):
+                    continue
+            if container.get("ports"):
+                node.used_ports.extend(host_ports({"containers": [container]}))
+    if spec.get("initContainers") or spec.get("overhead") or spec.get("resources"):
+        node.used_ports.extend(host_ports(spec))
+    if claims_namespace is not None:
+        for volume in spec.get("volumes") or ():
+            claim = volume.get("persistentVolumeClaim")
+            if claim and claim.get("claimName"):
+                node.claims.add(f"{claims_namespace}/{claim['claimName']}")
+
+
+class _PodReader:
+    """Feeds listed pods into the node infos and keeps the summaries affinity needs."""
+
+    def __init__(self, state: ClusterState, skip: set[tuple[str, str]], keep_labels: bool, keep_claims: bool):
+        self.state, self.skip = state, skip
+        self.keep_labels, self.keep_claims = keep_labels, keep_claims
+        if keep_labels:
+            state.labelled_pods = []
+
+    def feed(self, pods: Iterable[Obj]) -> None:
+        by_name, state = self.state.by_name, self.state
+        keep_labels, keep_claims = self.keep_labels, self.keep_claims
+        for pod in pods:
+            state.pods_read += 1
+            spec = pod.get("spec")
+            if not spec:
+                continue
+            node_name = spec.get("nodeName")
+            if not node_name:
+                continue
+            status = pod.get("status")
+            if status and status.get("phase") in TERMINAL_PHASES:
+                continue
+            node = by_name.get(node_name)
+            if node is None:
+                continue
+            meta = pod.get("metadata") or {}
+            namespace = meta.get("namespace", "")
+            if self.skip and (namespace, meta.get("name", "")) in self.skip:
+                continue
+            _add_pod(node, spec, namespace if keep_claims else None)
+            affinity = spec.get("affinity")
+            anti_terms: list[dict[str, Any]] = []
+            if affinity:
+                anti = affinity.get("podAntiAffinity")
+                if anti:
+                    anti_terms = list(anti.get("requiredDuringSchedulingIgnoredDuringExecution") or ())
+            if keep_labels or anti_terms:
+                summary = PodSummary(
+                    namespace, meta.get("name", ""), node_name, meta.get("labels") or {}, anti_terms,
+                    bool(meta.get("deletionTimestamp")),
+                )
+                if keep_labels:
+                    state.labelled_pods.append(summary)  # type: ignore[union-attr]
+                if anti_terms:
+                    state.anti_affinity_pods.append(summary)
+
+
+def read_nodes(cluster: Cluster) -> list[NodeInfo]:
+    """Every node, reduced, sorted by name."""
+    nodes = [NodeInfo.from_object(obj) for obj in cluster.list("Node", page_size=PAGE_SIZE, allow_stale=True)]
+    return sorted(nodes, key=lambda node: node.name)
+
+
+def choose_pods_mode(node_count: int, candidates: int, needs_labels: bool) -> str:
+    """``all``, ``per_node`` or ``none``: whichever answers with the fewest requests."""
+    all_pages = max(1, math.ceil(node_count * PODS_PER_NODE_ESTIMATE / PAGE_SIZE))
+    if needs_labels or all_pages <= SMALL_CLUSTER_PAGES or candidates >= all_pages:
+        return "all"
+    if candidates == 0:
+        return "none"
+    return "per_node"
+
+
+def _index(objects: Iterable[Obj], namespaced: bool = False) -> dict[str, Obj]:
+    index: dict[str, Obj] = {}
+    for obj in objects:
+        meta = obj.get("metadata") or {}
+        key = f"{meta.get('namespace', '')}/{meta.get('name', '')}" if namespaced else meta.get("name", "")
+        index[key] = obj
+    return index
+
+
+def _optional(state: ClusterState, what: str, read: Callable[[], dict[str, Obj]]) -> dict[str, Obj]:
+    """Read an auxiliary list; a 403 becomes a note instead of failing the whole analysis."""
+    try:
+        return read()
+    except Forbidden as exc:
+        state.notes.append(f"could not read {what}: {exc}")
+        return {}
+
+
+def gather(
+    cluster: Cluster,
+    pods: list[PodInfo],
+    candidates_of: Callable[[ClusterState], list[NodeInfo]],
+    nodes: list[NodeInfo] | None = None,
+) -> ClusterState:
+    """Read what the filters need for ``pods`` (pending pods of one target) with as few requests as possible.
+
+    ``candidates_of`` runs the node-only filters over the state read so far (nodes, volumes) and
+    returns the nodes that pass them for at least one of the pods.
+    """
+    state = ClusterState(nodes if nodes is not None else read_nodes(cluster))
+    needs_labels = any(pod.needs_pod_labels for pod in pods)
+    needs_claims = any(pod.claim_names for pod in pods)
+    if needs_claims:
+        namespaces = sorted({pod.namespace for pod in pods})
+        for namespace in namespaces:
+            state.pvcs.update(_optional(state, "persistentvolumeclaims", lambda ns=namespace: _index(
+                cluster.list("PersistentVolumeClaim", ns, page_size=PAGE_SIZE), namespaced=True)))
+        state.pvs = _optional(state, "persistentvolumes", lambda: _index(
+            cluster.list("PersistentVolume", page_size=PAGE_SIZE, allow_stale=True)))
+        state.storage_classes = _optional(state, "storageclasses", lambda: _index(
+            cluster.list("StorageClass", page_size=PAGE_SIZE)))
+        state.csinodes = _optional(state, "csinodes", lambda: _index(
+            cluster.list("CSINode", page_size=PAGE_SIZE, allow_stale=True)))
+    if any(pod.needs_namespaces for pod in pods):
+        try:
+            state.namespace_labels = {
+                (ns.get("metadata") or {}).get("name", ""): dict((ns.get("metadata") or {}).get("labels") or {})
+                for ns in cluster.list("Namespace", page_size=PAGE_SIZE)
+            }
+        except ClusterError as exc:
+            state.notes.append(f"could not read namespaces for namespaceSelector terms: {exc}")
+    candidates = candidates_of(state)
+    state.pods_mode = choose_pods_mode(len(state.nodes), len(candidates), needs_labels)
+    skip = {(pod.namespace, pod.name) for pod in pods}
+    reader = _PodReader(state, skip, needs_labels, needs_claims)
+    if state.pods_mode == "all":
+        reader.feed(cluster.list("Pod", field_selector=ACTIVE_PODS, page_size=PAGE_SIZE, allow_stale=True))
+        for node in state.nodes:
+            node.pods_known = True
+    elif state.pods_mode == "per_node":
+        for node in candidates:
+            reader.feed(cluster.list(
+                "Pod", field_selector=f"spec.nodeName={node.name},{ACTIVE_PODS}", page_size=PAGE_SIZE, allow_stale=True
+            ))
+            node.pods_known = True
+        state.notes.append(
+            f"pods were read only for the {len(candidates)} node(s) that pass the node-level filters; "
+            "resource, port and volume checks were skipped on the others"
+        )
+    else:
+        state.notes.append("no node passes the node-level filters, so pods on nodes were not read")
+    return state
