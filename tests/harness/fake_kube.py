@@ -12,8 +12,9 @@ serialised to JSON once, pages are joined from those bytes, objects are indexed 
 namespace, name, ``spec.nodeName`` (pods) and ``involvedObject`` (events) so field-selected
 LISTs do not scan everything, and connections are HTTP/1.1 keep-alive.
 
-The store is read-only for now; the tables are kept sorted by key with bisect so that PATCH,
-DELETE and eviction (a later issue) can insert and remove entries in place.
+Reads are served here; writes (PATCH, DELETE, eviction) go to :attr:`FakeKubeServer.write_handler`
+when one is set (405 otherwise). The tables are kept sorted by key with bisect so that a write
+handler can insert and remove entries in place.
 
 Run it on its own (for benchmarks that must not count its memory):
 ``python -m tests.harness.fake_kube SNAPSHOT`` or ``--factory module:function`` (a function
@@ -35,6 +36,7 @@ import threading
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
+from email.message import Message
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from types import TracebackType
@@ -350,6 +352,11 @@ class _HTTPServer(ThreadingHTTPServer):
         self.connections_lock = threading.Lock()
         super().__init__(address, _Handler)
 
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        """Clients that hang up (timeouts, stopped tests) are normal here; anything else is printed."""
+        if not isinstance(sys.exc_info()[1], OSError):
+            super().handle_error(request, client_address)
+
 
 class _Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
@@ -375,12 +382,14 @@ class _Handler(BaseHTTPRequestHandler):
         return self.rfile.read(length) if length else b""
 
     def _handle(self) -> None:
-        self._read_body()
+        request_body = self._read_body()
         parts = urlsplit(self.path)
         query = {key: values[-1] for key, values in parse_qs(parts.query, keep_blank_values=True).items()}
         record = KubeRequest(self.command, parts.path, query)
         self.server.fake._record(record)
-        status, body, content_type, headers = self.server.fake.respond(self.command, parts.path, query)
+        status, body, content_type, headers = self.server.fake.respond(
+            self.command, parts.path, query, request_body, self.headers
+        )
         record.status = status
         self.send_response(status)
         self.send_header("Content-Type", content_type)
@@ -399,6 +408,8 @@ class _Handler(BaseHTTPRequestHandler):
 
 
 Response = tuple[int, bytes, str, dict[str, str]]
+WriteHandler = Callable[[str, str, dict[str, str], bytes, Message], Response]
+"""``(method, path, query, body, headers) -> Response`` for every non-GET request."""
 JSON = "application/json"
 
 
@@ -429,6 +440,8 @@ class FakeKubeServer:
         self.rv0_ignores_limit = rv0_ignores_limit
         self.requests: list[KubeRequest] = []
         self.connections_opened = 0
+        self.write_handler: WriteHandler | None = None
+        """Answers PATCH/DELETE/POST (writes come in a later issue); None: 405 like a read-only API."""
         self._lock = threading.Lock()
         self._faults: list[_Fault] = []
         self._delays: list[_Delay] = []
@@ -532,8 +545,10 @@ class FakeKubeServer:
 
     # -- answering -----------------------------------------------------------------------------
 
-    def respond(self, method: str, path: str, query: dict[str, str]) -> Response:
-        """Status, body, content type and extra headers for one request."""
+    def respond(
+        self, method: str, path: str, query: dict[str, str], body: bytes = b"", headers: Message | None = None
+    ) -> Response:
+        """Status, body, content type and extra headers for one request (faults apply to any method)."""
         route = parse_path(path)
         fault = self._take_fault(path)
         pause = self._take_delay(path)
@@ -542,6 +557,8 @@ class FakeKubeServer:
         try:
             if fault is not None:
                 raise self._fault_error(fault, route, method, path, query)
+            if method != "GET" and self.write_handler is not None:
+                return self.write_handler(method, path, query, body, headers if headers is not None else Message())
             return self._dispatch(method, path, route, query)
         except ApiError as exc:
             headers: dict[str, str] = {}
@@ -621,7 +638,6 @@ class FakeKubeServer:
         if route is None:
             return self._non_resource(path)
         if method != "GET":
-            # PATCH/DELETE/eviction arrive with the remediation issue; answered like a read-only server.
             raise ApiError(405, "MethodNotAllowed", "the server does not allow this method on the requested resource")
         if route.subresource == "log" and route.kind.kind == "Pod" and route.name:
             return self._logs(route, query)
@@ -681,11 +697,9 @@ class FakeKubeServer:
         if token:
             if resource_version not in ("", "0"):
                 raise ApiError(400, "BadRequest", "specifying resource version is not allowed when using continue")
-            token_rv, after = _decode_continue(token)
-            if token_rv != self.resource_version:
-                raise ApiError(
-                    410, "Expired", "The provided continue parameter is too old to display a consistent list result."
-                )
+            # Tokens stay valid across writes (etcd keeps old revisions for minutes); the rest of the
+            # list is read at the current state, after the token's key.
+            _token_rv, after = _decode_continue(token)
             start = bisect.bisect_right(bucket.keys, after)
         getters = [(table.fields[label], equal, value) for label, equal, value in terms]
         items: list[bytes] = []
