@@ -1,0 +1,177 @@
+"""End to end: a signed /k8s command to a running ``clusterdoc serve``, a burst ``clusterdoc worker``,
+and the findings in the Slack thread.
+
+Both processes are started the way an operator starts them (``python -m bot.cli serve`` and
+``python -m bot.cli worker --burst``), against a real redis-server, the fake Slack Web API and
+the fake Kubernetes API server serving ``examples/taint-pending`` (pod shop/web-0 Pending on an
+untolerated ``dedicated=gpu`` taint).
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+from redis import Redis
+from rq import Queue
+
+from tests.conftest import REPO_ROOT, FakeKubeFactory
+from tests.harness.fake_slack import FakeSlackServer
+from tests.harness.ports import free_port
+from tests.harness.signing import signed_headers, slash_command_body
+from workers.runbook.loader import Catalogue
+
+SECRET = "e2e-signing-secret-0123456789abcdef"
+CLIENT_TIMEOUT = 3.0  # Slack gives up on an ack after 3 s
+
+
+def write_kubeconfig(path: Path, server: str) -> Path:
+    path.write_text(
+        "apiVersion: v1\nkind: Config\n"
+        f"clusters:\n- name: fake\n  cluster: {{server: '{server}'}}\n"
+        "users:\n- name: fake\n  user: {token: test-token}\n"
+        "contexts:\n- name: fake\n  context: {cluster: fake, user: fake}\n"
+        "current-context: fake\n"
+    )
+    return path
+
+
+def process_env(**values: str) -> dict[str, str]:
+    """This environment without any Slack/cluster settings of the machine, plus ``values``."""
+    keep = {k: v for k, v in os.environ.items() if not k.startswith(("SLACK_", "CLUSTERDOC_", "KUBECONFIG", "REDIS"))}
+    return {**keep, "PYTHONPATH": str(REPO_ROOT), **values}
+
+
+class Server:
+    """A ``clusterdoc serve`` subprocess on a free port."""
+
+    def __init__(self, env: dict[str, str]) -> None:
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "bot.cli", "serve", "--host", "127.0.0.1", "--port", str(self.port)],
+            cwd=REPO_ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+        )
+        deadline = time.monotonic() + 30
+        while True:
+            if self.process.poll() is not None:
+                output = self.process.stdout.read() if self.process.stdout else ""
+                raise AssertionError(f"clusterdoc serve exited with {self.process.returncode}:\n{output}")
+            try:
+                if httpx.get(f"{self.url}/healthz", timeout=1).status_code == 200:
+                    return
+            except httpx.HTTPError:
+                pass
+            if time.monotonic() > deadline:
+                self.stop()
+                raise AssertionError("clusterdoc serve did not answer /healthz within 30 s")
+            time.sleep(0.1)
+
+    def stop(self) -> None:
+        self.process.terminate()
+        try:
+            self.process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait()
+
+
+@pytest.fixture
+def environment(redis_url: str, fake_slack: FakeSlackServer, fake_kube: FakeKubeFactory, examples_dir: Path,
+                tmp_path: Path) -> dict[str, str]:
+    kube = fake_kube(examples_dir / "taint-pending")
+    return process_env(
+        SLACK_BOT_TOKEN="xoxb-e2e-token",
+        SLACK_SIGNING_SECRET=SECRET,
+        SLACK_API_URL=fake_slack.url,
+        REDIS_URL=redis_url,
+        KUBECONFIG=str(write_kubeconfig(tmp_path / "kubeconfig", kube.url)),
+    )
+
+
+@pytest.fixture
+def server(environment: dict[str, str]) -> Iterator[Server]:
+    running = Server(environment)
+    yield running
+    running.stop()
+
+
+def post_command(server: Server, text: str, response_url: str, *, timestamp: int | None = None,
+                 secret: str = SECRET) -> httpx.Response:
+    body = slash_command_body(text=text, user_id="U123", channel_id="C123", response_url=response_url)
+    return httpx.post(f"{server.url}/slack/events", content=body, headers=signed_headers(secret, body, timestamp),
+                      timeout=CLIENT_TIMEOUT)
+
+
+def wait_for_queue(redis_url: str, count: int, timeout: float = 10.0) -> Queue:
+    queue = Queue("clusterdoc:default", connection=Redis.from_url(redis_url))
+    deadline = time.monotonic() + timeout
+    while queue.count < count:
+        if time.monotonic() > deadline:
+            raise AssertionError(f"expected {count} job(s) on {queue.name}, found {queue.count}")
+        time.sleep(0.05)
+    return queue
+
+
+def run_burst_worker(environment: dict[str, str]) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "bot.cli", "worker", "--burst"],
+        cwd=REPO_ROOT, env=environment, capture_output=True, text=True, timeout=120,
+    )
+
+
+def pending_command() -> tuple[str, str]:
+    """``why-pending`` once its runbook ships; until then ``describe``, which shows the same evidence."""
+    if Catalogue.load().get("why-pending") is not None:
+        return "why-pending web-0 -n shop", "why-pending"
+    return "describe web-0 -n shop", "describe"
+
+
+def test_signed_command_travels_to_a_threaded_reply(
+    server: Server, environment: dict[str, str], fake_slack: FakeSlackServer, redis_url: str
+) -> None:
+    command, runbook = pending_command()
+    stale = post_command(server, command, fake_slack.response_url(), timestamp=int(time.time()) - 6 * 60)
+    assert stale.status_code == 401
+
+    response = post_command(server, command, fake_slack.response_url())
+    assert response.status_code == 200
+
+    root = fake_slack.wait_for("chat.postMessage", 1)[0]
+    assert root.params["text"] == f"{runbook} shop/web-0, asked by <@U123> · cluster default"
+    queue = wait_for_queue(redis_url, 1)
+    assert queue.count == 1  # the stale request enqueued nothing
+
+    finished = run_burst_worker(environment)
+    assert finished.returncode == 0, finished.stderr
+    assert queue.count == 0
+
+    root_ts = fake_slack.posted_messages("C123")[0]["ts"]
+    replies = fake_slack.thread(root_ts)
+    assert replies, "the worker posted nothing in the thread"
+    thread = "\n".join(str(reply.get("blocks", "")) + reply.get("text", "") for reply in replies)
+    thread += "\n".join(upload.text for upload in fake_slack.files_in_thread(root_ts))
+    assert "untolerated taint {dedicated: gpu}" in thread
+    assert "FailedScheduling" in thread
+    assert fake_slack.responses == []  # nothing went wrong, so nothing was said via response_url
+
+
+def test_bad_input_is_answered_ephemerally_by_the_running_server(
+    server: Server, fake_slack: FakeSlackServer, redis_url: str
+) -> None:
+    answer = post_command(server, "describe Web_0 -n shop", fake_slack.response_url())
+    assert answer.status_code == 200
+    assert answer.json()["response_type"] == "ephemeral"
+    assert "Invalid pod name `Web_0`" in answer.json()["text"]
+    forged = post_command(server, "describe web-0 -n shop", fake_slack.response_url(), secret="not-the-secret")
+    assert forged.status_code == 401
+    ready = httpx.get(f"{server.url}/readyz", timeout=CLIENT_TIMEOUT)
+    assert ready.status_code == 200
+    assert Queue("clusterdoc:default", connection=Redis.from_url(redis_url)).count == 0
+    assert fake_slack.calls_to("chat.postMessage") == []
