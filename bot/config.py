@@ -16,6 +16,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from bot.alerts.settings import AlertSettings
 from workers.runbook.schema import error_lines
 
 
@@ -50,6 +51,7 @@ class FileConfig(BaseModel):
     clusters: list[str] = Field(default_factory=list)
     channels: dict[str, ChannelSettings] = Field(default_factory=dict)
     jobs: JobSettings = Field(default_factory=JobSettings)
+    alerts: AlertSettings = Field(default_factory=AlertSettings)
 
 
 class Settings(BaseSettings):

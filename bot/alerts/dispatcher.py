@@ -1,0 +1,356 @@
+"""Applies recorded deliveries to incidents: roots, edits, thread lines, triage — the alert brain.
+
+Runs in ``clusterdoc serve`` as a background thread (:meth:`Dispatcher.run_forever`), reading
+delivery ids from the inbox that :mod:`bot.alerts.intake` fills (``BLMOVE`` into a processing
+list, removed only after the delivery is applied; start-up puts unfinished ones back). For each
+incident of a delivery, under the incident's lock:
+
+- a new incident gets a root (or, in a storm, is folded into the storm root);
+- each alert firing for the first time (per fingerprint and ``startsAt``) gets one triage;
+- a change in the alert count edits the root; nothing changed (HA duplicate, repeat) → no call;
+- all alerts resolved → the root is edited to the resolved state and the thread gets one line;
+- a re-fire within ``reopen_minutes`` reopens the same thread, later a new one is started.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import threading
+import time
+from collections.abc import Callable
+from datetime import UTC, datetime
+from typing import Any
+
+from redis import Redis
+from rq import Callback, Retry
+from slack_sdk import WebClient
+
+from bot.alerts import threads
+from bot.alerts.incidents import Incident, IncidentStore, incident_id, parse_iso
+from bot.alerts.intake import DELIVERY_PREFIX, INBOX, PROCESSING
+from bot.alerts.pacing import deliver, replay_failed
+from bot.alerts.routing import Router, target_from_labels
+from bot.alerts.settings import AlertSettings
+from bot.alerts.storm import Storm, StormTracker, TriageQueue
+from bot.queueing import cluster_queue
+from workers.alert_jobs import JOB_FUNCTION
+from workers.request import DiagnosisRequest
+
+log = logging.getLogger(__name__)
+
+FAILURE_CALLBACK = "workers.jobs.diagnosis_failed"
+REPLAY_EVERY_SECONDS = 60.0
+ROOTLESS = "clusterdoc:incidents:rootless"
+"""Ids of incidents whose root could not be posted yet; retried every ``REPLAY_EVERY_SECONDS``."""
+
+
+def _text(value: bytes | str) -> str:
+    return value.decode() if isinstance(value, bytes) else value
+
+
+def enqueue_triage(connection: Redis, timeout_seconds: int) -> Callable[[dict[str, Any]], str]:
+    """An ``enqueue`` for :meth:`TriageQueue.pump`: puts ``triage_alert`` on the cluster queue."""
+
+    def enqueue(item: dict[str, Any]) -> str:
+        request = item["request"]
+        alert = {**item["alert"], "item_id": item["item_id"]}
+        job = cluster_queue(connection, request["cluster"]).enqueue(
+            JOB_FUNCTION,
+            args=(request, item["thread"], alert),
+            job_id=item["item_id"],
+            job_timeout=timeout_seconds,
+            retry=Retry(max=1, interval=[10]),
+            on_failure=Callback(FAILURE_CALLBACK),
+            result_ttl=3600,
+            description=f"triage {alert.get('alertname')} {request.get('runbook')}",
+            meta={"max_attempts": 2},
+        )
+        return str(job.id)
+
+    return enqueue
+
+
+class Dispatcher:
+    """Turns deliveries into Slack threads; one instance per bot process."""
+
+    def __init__(
+        self,
+        redis: Redis,
+        slack: WebClient,
+        router: Router,
+        settings: AlertSettings,
+        enqueue: Callable[[dict[str, Any]], str] | None = None,
+        *,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        self.redis = redis
+        self.slack = slack
+        self.router = router
+        self.settings = settings
+        ttl = int(settings.incident_ttl_hours * 3600)
+        self.store = IncidentStore(redis, ttl)
+        self.storms = StormTracker(redis, settings.storm, ttl)
+        self.triage = TriageQueue(redis, settings.triage_concurrency, settings.triage_timeout_seconds)
+        self.enqueue = enqueue or enqueue_triage(redis, settings.triage_timeout_seconds)
+        self.clock = clock
+        self._last_replay = clock()
+
+    # -- the loop --------------------------------------------------------------------------
+
+    def recover(self) -> int:
+        """Put deliveries a previous process did not finish back in the inbox; returns how many."""
+        moved = 0
+        while self.redis.lmove(PROCESSING, INBOX, "LEFT", "RIGHT") is not None:
+            moved += 1
+        return moved
+
+    def run_once(self, timeout: float = 1.0) -> bool:
+        """Apply at most one delivery (waiting up to ``timeout`` s), then do the periodic work."""
+        raw = self.redis.blmove(INBOX, PROCESSING, timeout, "RIGHT", "LEFT") if timeout else \
+            self.redis.lmove(INBOX, PROCESSING, "RIGHT", "LEFT")
+        if raw is not None:
+            delivery_id = _text(raw)
+            try:
+                self.apply_delivery(delivery_id)
+            except Exception:
+                log.exception("applying alert delivery %s failed; it stays queued for a retry", delivery_id)
+                self.redis.lrem(PROCESSING, 1, delivery_id)
+                self.redis.lpush(INBOX, delivery_id)
+                raise
+            self.redis.lrem(PROCESSING, 1, delivery_id)
+            self.redis.delete(DELIVERY_PREFIX + delivery_id)
+        self.periodic()
+        return raw is not None
+
+    def drain(self) -> int:
+        """Apply every queued delivery now; returns how many (used by tests and the benchmark)."""
+        count = 0
+        while self.run_once(timeout=0):
+            count += 1
+        return count
+
+    def periodic(self) -> None:
+        self.triage.pump(self.enqueue, self.clock())
+        self._refresh_storms()
+        if self.clock() - self._last_replay > REPLAY_EVERY_SECONDS:
+            self._last_replay = self.clock()
+            self.retry_failed()
+
+    def retry_failed(self) -> None:
+        """Post the roots that could not be posted (then start their triage), and replay failed calls."""
+        for raw in self.redis.srandmember(ROOTLESS, 20) or []:
+            ident = _text(raw)
+            with self.store.lock(ident):
+                incident = self.store.get(ident)
+                if incident is None or incident.ts:
+                    self.redis.srem(ROOTLESS, ident)
+                    continue
+                self._post_root(incident)
+                if not incident.ts:
+                    break  # Slack still refuses; try again next time
+                self.redis.srem(ROOTLESS, ident)
+                self.store.save(incident)
+                self._triage_new(incident, incident.firing_alerts)
+        replay_failed(self.redis, self.slack)
+
+    def run_forever(self, stop: threading.Event) -> None:
+        """The background thread's body: recover, then loop until ``stop`` is set; errors are logged."""
+        self.recover()
+        while not stop.is_set():
+            try:
+                self.run_once(timeout=0.5)
+            except Exception:
+                log.exception("alert dispatcher iteration failed")
+                stop.wait(1.0)
+
+    def start(self) -> tuple[threading.Thread, threading.Event]:
+        stop = threading.Event()
+        thread = threading.Thread(target=self.run_forever, args=(stop,), name="alert-dispatcher", daemon=True)
+        thread.start()
+        return thread, stop
+
+    # -- one delivery ----------------------------------------------------------------------
+
+    def apply_delivery(self, delivery_id: str) -> None:
+        raw = self.redis.get(DELIVERY_PREFIX + delivery_id)
+        if raw is None:
+            log.warning("alert delivery %s is gone (expired?)", delivery_id)
+            return
+        delivery = json.loads(raw)
+        groups: dict[str, list[dict[str, Any]]] = {}
+        if self.settings.incident_key == "group":
+            groups[delivery["groupKey"]] = delivery["alerts"]
+        else:
+            for alert in delivery["alerts"]:
+                groups.setdefault(alert["fingerprint"], []).append(alert)
+        for key, alerts in groups.items():
+            labels = {**alerts[0]["labels"]} if self.settings.incident_key == "fingerprint" else \
+                {**delivery["commonLabels"], **delivery["groupLabels"]}
+            destination = self.router.destination(labels)
+            if destination is None:
+                log.warning("alert %s matches no route and CLUSTERDOC_ALERT_CHANNEL is not set; recorded only",
+                            labels.get("alertname", "?"))
+                continue
+            ident = incident_id(self.settings.incident_key, key)
+            with self.store.lock(ident):
+                self._apply(ident, key, destination.channel, destination.cluster, alerts, delivery)
+
+    def _apply(self, ident: str, key: str, channel: str, cluster: str, alerts: list[dict[str, Any]],
+               delivery: dict[str, Any]) -> None:
+        now = self.clock()
+        incident = self.store.get(ident)
+        any_firing = any(alert["status"] == "firing" for alert in alerts)
+        fresh = incident is None or (
+            incident.status == "resolved" and any_firing
+            and now - (parse_iso(incident.resolved_at) or datetime.now(UTC)).timestamp()
+            > self.settings.reopen_minutes * 60
+        )
+        if fresh:
+            if not any_firing:
+                log.info("resolved alerts for unknown incident %s; recorded, no thread", key[:80])
+                return
+            incident = Incident(ident, key, channel, cluster, opened_at=now,
+                                external_url=delivery.get("externalURL", ""),
+                                group_labels=delivery.get("groupLabels", {}),
+                                common_labels=delivery.get("commonLabels", {}),
+                                common_annotations=delivery.get("commonAnnotations", {}))
+        assert incident is not None
+        previous_status = incident.status
+        previous_firing = len(incident.firing_alerts)
+        previous_total = len(incident.alerts)
+        new_firings = []
+        for alert in alerts:
+            old = incident.alerts.get(alert["fingerprint"])
+            if alert["status"] == "firing" and (old is None or old["status"] == "resolved"
+                                                or old.get("startsAt") != alert.get("startsAt")):
+                new_firings.append(alert)
+            incident.alerts[alert["fingerprint"]] = alert
+        incident.common_annotations = delivery.get("commonAnnotations") or incident.common_annotations
+        firing_now = bool(incident.firing_alerts)
+        starts = [alert["startsAt"] for alert in incident.alerts.values() if alert.get("startsAt")]
+        incident.started_at = incident.started_at or (min(starts) if starts else None)
+        if fresh:
+            incident.started_at = min(starts) if starts else datetime.now(UTC).isoformat()
+            self._open(incident, now)
+        elif not incident.ts and not incident.storm:
+            self._post_root(incident)  # the root could not be posted before: try again
+            new_firings = incident.firing_alerts
+        if not fresh:
+            if previous_status == "resolved" and firing_now:
+                incident.status, incident.resolved_at = "firing", None
+                self._edit_root(incident)
+                self._thread_line(incident, threads.reopened_line(len(incident.firing_alerts)))
+            elif previous_status == "firing" and not firing_now:
+                ends = [alert["endsAt"] for alert in incident.alerts.values() if alert.get("endsAt")]
+                incident.status = "resolved"
+                incident.resolved_at = max(ends) if ends else datetime.now(UTC).isoformat()
+                self._edit_root(incident)
+                self._thread_line(incident, threads.resolved_line(
+                    parse_iso(incident.started_at), parse_iso(incident.resolved_at), len(incident.alerts)))
+            elif len(incident.firing_alerts) != previous_firing or len(incident.alerts) != previous_total:
+                self._edit_root(incident)
+            if incident.storm:
+                self.storms.change(incident.storm, self._alertname(incident),
+                                   len(incident.firing_alerts) - previous_firing,
+                                   len(incident.alerts) - previous_total)
+        self.store.save(incident)
+        if not incident.ts:
+            self.redis.sadd(ROOTLESS, ident)
+        self._triage_new(incident, new_firings)
+
+    def _triage_new(self, incident: Incident, alerts: list[dict[str, Any]]) -> None:
+        """Queue triage for alerts firing for the first time (once per alert and firing)."""
+        for alert in alerts:
+            if incident.ts and self.store.claim_triage(incident.id, alert["fingerprint"], alert.get("startsAt")):
+                self._submit_triage(incident, alert)
+
+    # -- Slack side ------------------------------------------------------------------------
+
+    def _alertname(self, incident: Incident) -> str:
+        names = sorted({alert["labels"]["alertname"] for alert in incident.alerts.values()})
+        return incident.common_labels.get("alertname") or (names[0] if names else "?")
+
+    def _view(self, incident: Incident) -> threads.RootView:
+        alerts = list(incident.alerts.values())
+        first = (incident.firing_alerts or alerts)[0]
+        labels = {**incident.common_labels, **incident.group_labels} if len(alerts) > 1 else first["labels"]
+        annotations = incident.common_annotations if len(alerts) > 1 else first["annotations"]
+        if not annotations.get("summary") and not annotations.get("description"):
+            annotations = {**first["annotations"], **annotations}
+        severities = [alert["labels"].get("severity", "") for alert in (incident.firing_alerts or alerts)]
+        severity = max(severities, key=threads.severity_rank) if severities else ""
+        names = {alert["labels"]["alertname"] for alert in alerts}
+        alertname = self._alertname(incident)
+        return threads.RootView(
+            alertname=alertname, severity=severity, status=incident.status, cluster=incident.cluster,
+            labels=labels, annotations=annotations, firing=len(incident.firing_alerts), total=len(alerts),
+            started_at=parse_iso(incident.started_at), resolved_at=parse_iso(incident.resolved_at),
+            generator_url=first.get("generatorURL", ""), external_url=incident.external_url,
+            other_alertnames=sorted(names - {alertname}),
+        )
+
+    def _open(self, incident: Incident, now: float) -> None:
+        if self.storms.note_new_incident(incident.channel, incident.id, now):
+            storm = self.storms.start(incident.channel, now, self._post_storm_root)
+            incident.storm, incident.ts = storm.id, storm.ts
+            self.storms.add(storm, self._alertname(incident), len(incident.firing_alerts), len(incident.alerts))
+            return
+        self._post_root(incident)
+
+    def _post_root(self, incident: Incident) -> None:
+        message = threads.root_message(self._view(incident))
+        payload = {"channel": incident.channel, **message, "unfurl_links": False}
+        answer = deliver(self.redis, "chat.postMessage", incident.channel, payload,
+                         lambda: self.slack.chat_postMessage(**payload), keep=False)
+        if answer is not None:
+            incident.ts = str(answer["ts"])
+
+    def _post_storm_root(self, storm: Storm) -> str:
+        message = threads.storm_message([], 0, datetime.fromtimestamp(storm.started_at, UTC))
+        payload = {"channel": storm.channel, **message}
+        answer = deliver(self.redis, "chat.postMessage", storm.channel, payload,
+                         lambda: self.slack.chat_postMessage(**payload))
+        return str(answer["ts"]) if answer is not None else ""
+
+    def _edit_root(self, incident: Incident) -> None:
+        if incident.storm or not incident.ts:
+            return
+        message = threads.root_message(self._view(incident))
+        payload = {"channel": incident.channel, "ts": incident.ts, **message}
+        deliver(self.redis, "chat.update", incident.channel, payload, lambda: self.slack.chat_update(**payload))
+
+    def _thread_line(self, incident: Incident, text: str) -> None:
+        if incident.storm or not incident.ts:
+            return
+        payload = {"channel": incident.channel, "thread_ts": incident.ts, "text": text}
+        deliver(self.redis, "chat.postMessage", incident.channel, payload,
+                lambda: self.slack.chat_postMessage(**payload))
+
+    def _refresh_storms(self) -> None:
+        for _storm_id, where, started_at, counts, incidents in self.storms.due_updates(self.clock()):
+            channel, ts = where.split("|", 1)
+            if not ts:
+                continue
+            message = threads.storm_message(counts, incidents, datetime.fromtimestamp(started_at, UTC))
+            payload = {"channel": channel, "ts": ts, **message}
+            deliver(self.redis, "chat.update", channel, payload, lambda payload=payload: self.slack.chat_update(
+                **payload))
+
+    # -- triage ----------------------------------------------------------------------------
+
+    def _submit_triage(self, incident: Incident, alert: dict[str, Any]) -> None:
+        labels = alert["labels"]
+        alertname = labels["alertname"]
+        runbook = self.router.runbook(alertname)
+        target = target_from_labels(labels)
+        cluster = labels.get("cluster") or incident.cluster
+        where = target.ref() if target else "(no object)"
+        request = DiagnosisRequest("alert", runbook, target, cluster, {}, f"alert {alertname} on {where}")
+        item = {
+            "request": request.to_json(),
+            "thread": {"channel": incident.channel, "ts": incident.ts},
+            "alert": {"alertname": alertname, "fingerprint": alert["fingerprint"], "labels": labels,
+                      "incident": incident.id, "severity": labels.get("severity", "")},
+        }
+        self.triage.submit(item, threads.severity_rank(labels.get("severity", "")))

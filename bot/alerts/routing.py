@@ -1,0 +1,183 @@
+"""Where an alert goes and what triage it gets: channel, cluster, runbook and target object.
+
+Matchers follow Alertmanager's syntax and semantics: ``name="value"``, ``name!="value"``,
+``name=~"regex"``, ``name!~"regex"`` (quotes optional); regexes are anchored at both ends, and a
+label the alert does not carry compares as the empty string. Routes are tried in order and the
+first whose matchers all hold wins; otherwise the alert goes to ``CLUSTERDOC_ALERT_CHANNEL``.
+The cluster is the alert's ``cluster`` label, else the route's, else the default cluster.
+Runbooks come from the built-in kube-prometheus table below, overridable per alertname.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+from bot.alerts.settings import AlertSettings
+from workers.report import Target
+
+_MATCHER = re.compile(r'^\s*([A-Za-z_][A-Za-z0-9_]*)\s*(=~|!~|!=|=)\s*(.*?)\s*$')
+
+FALLBACK_RUNBOOK = "alert-object"
+"""The triage for alerts no runbook knows: describe and events of the object the labels name."""
+
+POD_NOT_READY_RUNBOOK = "pod-not-ready"
+"""Chosen by the worker: why-pending for a Pending pod, crashloop otherwise."""
+
+DEFAULT_RUNBOOKS: dict[str, str] = {
+    "KubePodCrashLooping": "crashloop",
+    "KubeContainerWaiting": "crashloop",
+    "KubePodNotReady": POD_NOT_READY_RUNBOOK,
+    "KubeDeploymentReplicasMismatch": "deployment",
+    "KubeDeploymentRolloutStuck": "deployment",
+    "KubeDeploymentGenerationMismatch": "deployment",
+    "KubeNodeNotReady": "node",
+    "KubeNodeUnreachable": "node",
+    "KubeNodeReadinessFlapping": "node",
+    "KubeNodePressure": "node",
+    "KubeNodeEviction": "node",
+    "KubeletPlegDurationHigh": "node",
+    "KubeletDown": "node",
+    "KubeletTooManyPods": "node",
+    "KubeletPodStartUpLatencyHigh": "node",
+    "KubeSchedulerDown": "control-plane",
+    "KubeSchedulerInstanceUnreachable": "control-plane",
+    "KubeControllerManagerDown": "control-plane",
+    "KubeControllerManagerInstanceUnreachable": "control-plane",
+    "KubeClientCertificateExpiration": "apiserver",
+    "KubeVersionMismatch": "apiserver",
+}
+"""kube-prometheus alert names (KNOWLEDGE.md, ``data/kube_prometheus_alerts.tsv``) → runbook."""
+
+PREFIX_RUNBOOKS: tuple[tuple[str, str], ...] = (("etcd", "etcd"), ("KubeAPI", "apiserver"),
+                                                ("KubeAggregatedAPI", "apiserver"))
+
+
+class MatcherError(ValueError):
+    """A matcher that does not parse; the message quotes it."""
+
+
+@dataclass(frozen=True)
+class Matcher:
+    """``name op value``; ``matches`` applies it to a label set."""
+
+    name: str
+    op: str
+    value: str
+
+    def matches(self, labels: Mapping[str, str]) -> bool:
+        actual = labels.get(self.name, "")
+        if self.op == "=":
+            return actual == self.value
+        if self.op == "!=":
+            return actual != self.value
+        found = re.fullmatch(self.value, actual) is not None
+        return found if self.op == "=~" else not found
+
+
+def _unquote(text: str) -> str:
+    if len(text) >= 2 and text[0] == text[-1] == '"':
+        body = text[1:-1]
+        return re.sub(r'\\(.)', lambda m: {"n": "\n"}.get(m.group(1), m.group(1)), body)
+    return text
+
+
+def parse_matcher(text: str) -> Matcher:
+    """Parse ``name=~"regex"`` style text; :class:`MatcherError` says what is wrong."""
+    match = _MATCHER.match(text)
+    if not match:
+        raise MatcherError(f"matcher {text!r}: expected name=value, name!=value, name=~regex or name!~regex")
+    name, op, raw = match.groups()
+    value = _unquote(raw)
+    if op in ("=~", "!~"):
+        try:
+            re.compile(value)
+        except re.error as exc:
+            raise MatcherError(f"matcher {text!r}: bad regular expression ({exc})") from exc
+    return Matcher(name, op, value)
+
+
+@dataclass(frozen=True)
+class Route:
+    matchers: tuple[Matcher, ...]
+    channel: str
+    cluster: str | None = None
+
+    def matches(self, labels: Mapping[str, str]) -> bool:
+        return all(matcher.matches(labels) for matcher in self.matchers)
+
+
+@dataclass(frozen=True)
+class Destination:
+    """Where an alert (or a group of alerts) goes."""
+
+    channel: str
+    cluster: str
+
+
+class Router:
+    """Routes from the settings plus the fallback channel and cluster."""
+
+    def __init__(self, settings: AlertSettings, fallback_channel: str | None, default_cluster: str) -> None:
+        self.routes = tuple(
+            Route(tuple(parse_matcher(text) for text in route.matchers), route.channel, route.cluster)
+            for route in settings.routes
+        )
+        self.fallback_channel = fallback_channel
+        self.default_cluster = default_cluster
+        self.runbooks = dict(settings.runbooks)
+
+    def destination(self, labels: Mapping[str, str]) -> Destination | None:
+        """The channel and cluster for ``labels``; None when no route matches and there is no fallback."""
+        for route in self.routes:
+            if route.matches(labels):
+                return Destination(route.channel, labels.get("cluster") or route.cluster or self.default_cluster)
+        if not self.fallback_channel:
+            return None
+        return Destination(self.fallback_channel, labels.get("cluster") or self.default_cluster)
+
+    def runbook(self, alertname: str) -> str:
+        return runbook_for(alertname, self.runbooks)
+
+
+def runbook_for(alertname: str, overrides: Mapping[str, str] | None = None) -> str:
+    """The runbook that triages ``alertname``: an override, a built-in default, or the fallback."""
+    if overrides and alertname in overrides:
+        return overrides[alertname]
+    if alertname in DEFAULT_RUNBOOKS:
+        return DEFAULT_RUNBOOKS[alertname]
+    for prefix, runbook in PREFIX_RUNBOOKS:
+        if alertname.startswith(prefix):
+            return runbook
+    return FALLBACK_RUNBOOK
+
+
+_NAMESPACED_LABELS: tuple[tuple[str, str], ...] = (
+    ("pod", "Pod"),
+    ("deployment", "Deployment"),
+    ("statefulset", "StatefulSet"),
+    ("daemonset", "DaemonSet"),
+    ("job_name", "Job"),
+    ("persistentvolumeclaim", "PersistentVolumeClaim"),
+)
+
+
+def target_from_labels(labels: Mapping[str, str]) -> Target | None:
+    """The object an alert's labels name: ``namespace`` + ``pod``/``deployment``/..., or a node.
+
+    ``node`` names a node; ``instance`` does too when nothing else is named (its ``:port`` is cut).
+    """
+    namespace = labels.get("namespace")
+    if namespace:
+        for label, kind in _NAMESPACED_LABELS:
+            if labels.get(label):
+                return Target(kind, labels[label], namespace)
+    if labels.get("node"):
+        return Target("Node", labels["node"])
+    instance = labels.get("instance", "")
+    if instance:
+        host = instance.rsplit(":", 1)[0] if instance.count(":") == 1 else instance
+        if host and not host.replace(".", "").isdigit():
+            return Target("Node", host)
+    return None

@@ -1,0 +1,78 @@
+"""The ``alerts:`` section of ``CLUSTERDOC_CONFIG``: routes, incident keys, windows and limits.
+
+Example::
+
+    alerts:
+      incident_key: group          # or "fingerprint": one thread per alert instead of per group
+      routes:                      # first match wins; unmatched alerts go to CLUSTERDOC_ALERT_CHANNEL
+        - matchers: ['namespace=~"shop|payments"', 'severity!="info"']
+          channel: C0SHOP
+          cluster: prod-eu
+      runbooks: {MyAppDown: deployment}   # alertname → runbook, on top of the built-in defaults
+      storm: {threshold: 10, window_seconds: 60}
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+
+class RouteSettings(BaseModel):
+    """One route: Alertmanager-style matchers → a channel (and optionally the cluster)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    matchers: list[str] = Field(default_factory=list)
+    channel: str = Field(min_length=1)
+    cluster: str | None = None
+
+    @field_validator("matchers")
+    @classmethod
+    def _matchers_parse(cls, value: list[str]) -> list[str]:
+        from bot.alerts.routing import parse_matcher
+
+        for text in value:
+            parse_matcher(text)
+        return value
+
+
+class StormSettings(BaseModel):
+    """More than ``threshold`` new incidents within ``window_seconds`` in one channel is a storm."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    threshold: int = Field(default=10, ge=1)
+    window_seconds: int = Field(default=60, ge=1)
+    update_seconds: float = Field(default=5.0, ge=0)
+    """The storm root is edited at most this often."""
+
+
+class PacingSettings(BaseModel):
+    """Slack posting per channel: ``rate`` messages per second with a burst of ``burst``."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    rate: float = Field(default=1.0, gt=0)
+    burst: int = Field(default=3, ge=1)
+    max_attempts: int = Field(default=5, ge=1)
+    max_retry_after_seconds: float = Field(default=120.0, gt=0)
+
+
+class AlertSettings(BaseModel):
+    """Everything about alerts that is not an environment variable."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    incident_key: Literal["group", "fingerprint"] = "group"
+    routes: list[RouteSettings] = Field(default_factory=list)
+    runbooks: dict[str, str] = Field(default_factory=dict)
+    incident_ttl_hours: float = Field(default=72, gt=0)
+    reopen_minutes: float = Field(default=60, ge=0)
+    max_body_bytes: int = Field(default=1024 * 1024, ge=1024)
+    basic_auth_user: str | None = None
+    triage_concurrency: int = Field(default=4, ge=1)
+    triage_timeout_seconds: int = Field(default=300, ge=10)
+    storm: StormSettings = Field(default_factory=StormSettings)
+    pacing: PacingSettings = Field(default_factory=PacingSettings)

@@ -1,0 +1,185 @@
+"""Storms and the triage queue.
+
+**Storm**: more than ``threshold`` new incidents within ``window_seconds`` in one channel. From
+then on, new incidents in that channel get no root of their own: they are folded into one
+storm root that lists incidents by alertname with firing/total counts and is edited in place
+(at most every ``update_seconds``). The storm lasts while new incidents keep coming within the
+window.
+
+**Triage queue**: triage items wait in a Redis sorted set ordered most severe first, then
+oldest first; :meth:`TriageQueue.pump` hands them to the cluster queues while fewer than
+``triage_concurrency`` are in flight. A triage job removes itself from the in-flight set when
+it ends (``workers.alert_jobs``); an in-flight entry whose job died expires after its timeout.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from redis import Redis
+
+from bot.alerts.settings import StormSettings
+from workers.alert_jobs import INFLIGHT_KEY
+
+STORM_PREFIX = "clusterdoc:storm:"
+DIRTY_STORMS = "clusterdoc:storms:dirty"
+PENDING_KEY = "clusterdoc:triage:pending"
+ITEMS_KEY = "clusterdoc:triage:items"
+SEQUENCE_KEY = "clusterdoc:triage:seq"
+
+# KEYS: pending zset, items hash, inflight zset. ARGV: now, limit, timeout. Moves up to (limit - inflight)
+# items from pending to in flight (member = item id, score = deadline) and returns them.
+_POP_READY = """
+redis.call('ZREMRANGEBYSCORE', KEYS[3], '-inf', ARGV[1])
+local room = tonumber(ARGV[2]) - redis.call('ZCARD', KEYS[3])
+if room <= 0 then return {} end
+local ids = redis.call('ZRANGE', KEYS[1], 0, room - 1)
+local out = {}
+for _, id in ipairs(ids) do
+  redis.call('ZREM', KEYS[1], id)
+  redis.call('ZADD', KEYS[3], tonumber(ARGV[1]) + tonumber(ARGV[3]), id)
+  local item = redis.call('HGET', KEYS[2], id)
+  redis.call('HDEL', KEYS[2], id)
+  if item then table.insert(out, item) end
+end
+return out
+"""
+
+
+@dataclass(frozen=True)
+class Storm:
+    """An active storm in a channel: its id and the ts of its root."""
+
+    id: str
+    channel: str
+    ts: str
+    started_at: float
+
+
+class StormTracker:
+    """Counts new incidents per channel and folds them into a storm root beyond the threshold."""
+
+    def __init__(self, redis: Redis, settings: StormSettings, ttl_seconds: int) -> None:
+        self.redis = redis
+        self.settings = settings
+        self.ttl = ttl_seconds
+
+    def _active_key(self, channel: str) -> str:
+        return f"{STORM_PREFIX}{channel}:active"
+
+    def note_new_incident(self, channel: str, incident: str, now: float) -> bool:
+        """Count a new incident; True when the channel is (now) in a storm."""
+        window = f"{STORM_PREFIX}{channel}:new"
+        pipe = self.redis.pipeline()
+        pipe.zadd(window, {incident: now})
+        pipe.zremrangebyscore(window, "-inf", now - self.settings.window_seconds)
+        pipe.zcard(window)
+        pipe.expire(window, self.settings.window_seconds * 2)
+        pipe.exists(self._active_key(channel))
+        _, _, count, _, active = pipe.execute()
+        return bool(active) or int(count) > self.settings.threshold
+
+    def active(self, channel: str) -> Storm | None:
+        raw = self.redis.get(self._active_key(channel))
+        if not raw:
+            return None
+        data = json.loads(raw)
+        return Storm(data["id"], channel, data["ts"], data["started_at"])
+
+    def start(self, channel: str, now: float, post_root: Callable[[Storm], str]) -> Storm:
+        """The channel's active storm, starting one (and posting its root) if there is none."""
+        current = self.active(channel)
+        if current is not None:
+            return current
+        storm = Storm(uuid.uuid4().hex[:16], channel, "", now)
+        placeholder = json.dumps({"id": storm.id, "ts": "", "started_at": now})
+        if not self.redis.set(self._active_key(channel), placeholder, nx=True, ex=self.settings.window_seconds):
+            return self.active(channel) or storm
+        ts = post_root(storm)
+        storm = Storm(storm.id, channel, ts, now)
+        self.redis.set(self._active_key(channel), json.dumps({"id": storm.id, "ts": ts, "started_at": now}),
+                       ex=self.settings.window_seconds)
+        self.redis.set(f"{STORM_PREFIX}{storm.id}:meta", json.dumps(
+            {"channel": channel, "ts": ts, "started_at": now}), ex=self.ttl)
+        return storm
+
+    def add(self, storm: Storm, alertname: str, firing: int, total: int) -> None:
+        """Count one incident of ``alertname`` into the storm and keep the storm going."""
+        pipe = self.redis.pipeline()
+        pipe.hincrby(f"{STORM_PREFIX}{storm.id}:firing", alertname, firing)
+        pipe.hincrby(f"{STORM_PREFIX}{storm.id}:total", alertname, total)
+        pipe.incr(f"{STORM_PREFIX}{storm.id}:incidents")
+        for suffix in ("firing", "total", "incidents"):
+            pipe.expire(f"{STORM_PREFIX}{storm.id}:{suffix}", self.ttl)
+        pipe.expire(self._active_key(storm.channel), self.settings.window_seconds)
+        pipe.sadd(DIRTY_STORMS, storm.id)
+        pipe.execute()
+
+    def change(self, storm_id: str, alertname: str, firing_delta: int, total_delta: int = 0) -> None:
+        """An incident in the storm changed its firing (or total) count."""
+        pipe = self.redis.pipeline()
+        pipe.hincrby(f"{STORM_PREFIX}{storm_id}:firing", alertname, firing_delta)
+        if total_delta:
+            pipe.hincrby(f"{STORM_PREFIX}{storm_id}:total", alertname, total_delta)
+        pipe.sadd(DIRTY_STORMS, storm_id)
+        pipe.execute()
+
+    def due_updates(self, now: float) -> list[tuple[str, str, float, list[tuple[str, int, int]], int]]:
+        """Dirty storms whose root may be edited now: (id, channel+ts, started_at, counts, incidents)."""
+        due = []
+        for raw_id in self.redis.smembers(DIRTY_STORMS):
+            storm_id = raw_id.decode() if isinstance(raw_id, bytes) else raw_id
+            stamp = f"{STORM_PREFIX}{storm_id}:updated"
+            if not self.redis.set(stamp, now, nx=True, px=max(int(self.settings.update_seconds * 1000), 1)):
+                continue
+            self.redis.srem(DIRTY_STORMS, storm_id)
+            meta_raw = self.redis.get(f"{STORM_PREFIX}{storm_id}:meta")
+            if not meta_raw:
+                continue
+            meta = json.loads(meta_raw)
+            firing = self.redis.hgetall(f"{STORM_PREFIX}{storm_id}:firing")
+            total = self.redis.hgetall(f"{STORM_PREFIX}{storm_id}:total")
+            counts = [(name.decode(), int(firing.get(name, 0)), int(value)) for name, value in total.items()]
+            incidents = int(self.redis.get(f"{STORM_PREFIX}{storm_id}:incidents") or 0)
+            due.append((storm_id, f"{meta['channel']}|{meta['ts']}", float(meta["started_at"]), counts, incidents))
+        return due
+
+
+class TriageQueue:
+    """Triage items by severity, handed out while fewer than ``limit`` are in flight."""
+
+    def __init__(self, redis: Redis, limit: int, timeout_seconds: int) -> None:
+        self.redis = redis
+        self.limit = limit
+        self.timeout = timeout_seconds
+        self._pop = redis.register_script(_POP_READY)
+
+    def submit(self, item: dict[str, Any], severity_rank: int) -> None:
+        """Queue ``item``; higher ``severity_rank`` goes first, then first come first served."""
+        item_id = uuid.uuid4().hex
+        sequence = int(self.redis.incr(SEQUENCE_KEY))
+        score = (10 - severity_rank) * 1e12 + sequence
+        pipe = self.redis.pipeline(transaction=True)
+        pipe.hset(ITEMS_KEY, item_id, json.dumps({**item, "item_id": item_id}))
+        pipe.zadd(PENDING_KEY, {item_id: score})
+        pipe.execute()
+
+    def pump(self, enqueue: Callable[[dict[str, Any]], str], now: float | None = None) -> int:
+        """Hand ready items to ``enqueue`` (which returns the job id); returns how many were handed out."""
+        current = time.time() if now is None else now
+        started = 0
+        for raw in self._pop(keys=[PENDING_KEY, ITEMS_KEY, INFLIGHT_KEY], args=[current, self.limit, self.timeout]):
+            enqueue(json.loads(raw))
+            started += 1
+        return started
+
+    def pending(self) -> int:
+        return int(self.redis.zcard(PENDING_KEY))
+
+    def in_flight(self) -> int:
+        return int(self.redis.zcard(INFLIGHT_KEY))

@@ -1,0 +1,241 @@
+"""Incidents end to end on the bot side: real Redis, the real paced Slack client, the fake Slack API.
+
+Deliveries are recorded with the real intake and applied by the real dispatcher; triage jobs
+land on the real RQ queue of the cluster, where these tests count them.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import pytest
+from redis import Redis
+
+from bot.alerts.dispatcher import Dispatcher
+from bot.alerts.intake import record_delivery, recorded_count
+from bot.alerts.pacing import RETRY_LIST, ChannelPacer, PacedWebClient
+from bot.alerts.payload import WebhookPayload
+from bot.alerts.routing import Router
+from bot.alerts.settings import AlertSettings, PacingSettings, StormSettings
+from bot.queueing import cluster_queue
+from tests.harness.alertmanager import alert, webhook_payload
+from tests.harness.fake_slack import FakeSlackServer
+
+CHANNEL = "C0ALERTS"
+T0 = datetime(2024, 11, 12, 9, 30, tzinfo=UTC)
+
+
+@dataclass
+class Env:
+    redis: Redis
+    slack: FakeSlackServer
+    settings: AlertSettings
+    clock: list[float]
+
+    def dispatcher(self) -> Dispatcher:
+        """A fresh dispatcher, as a restarted bot process would build it."""
+        pacer = ChannelPacer(self.redis, self.settings.pacing)
+        client = PacedWebClient(pacer=pacer, token="xoxb-test", base_url=self.slack.url)
+        router = Router(self.settings, CHANNEL, "default")
+        return Dispatcher(self.redis, client, router, self.settings, clock=lambda: self.clock[0])
+
+    def deliver(self, body: dict[str, Any], dispatcher: Dispatcher | None = None) -> Dispatcher:
+        record_delivery(self.redis, WebhookPayload.model_validate(body), 3600, now=self.clock[0])
+        dispatcher = dispatcher or self.dispatcher()
+        dispatcher.drain()
+        return dispatcher
+
+    def roots(self) -> list[dict[str, Any]]:
+        return [m for m in self.slack.posted_messages(CHANNEL) if not m.get("thread_ts")]
+
+    def triage_jobs(self) -> list[dict[str, Any]]:
+        """Triage enqueued on the cluster queue plus the ones waiting for a free slot."""
+        jobs = [job.args[2] for job in cluster_queue(self.redis, "default").get_jobs()]
+        waiting = [json.loads(raw)["alert"] for raw in self.redis.hvals("clusterdoc:triage:items")]
+        return jobs + waiting
+
+
+def settings(**overrides: Any) -> AlertSettings:
+    base: dict[str, Any] = {"pacing": PacingSettings(rate=200, burst=50), "triage_concurrency": 100}
+    base.update(overrides)
+    return AlertSettings(**base)
+
+
+@pytest.fixture
+def env(redis_url: str, fake_slack: FakeSlackServer) -> Iterator[Env]:
+    redis = Redis.from_url(redis_url)
+    yield Env(redis, fake_slack, settings(), [T0.timestamp() + 60])
+    redis.close()
+
+
+def crashloop(pod: str, **extra: Any) -> dict[str, Any]:
+    return alert("KubePodCrashLooping", namespace="shop", pod=pod, severity="warning", starts=T0, **extra)
+
+
+def test_one_root_per_group_with_status_count_and_links(env: Env) -> None:
+    env.deliver(webhook_payload([crashloop("api-1"), crashloop("api-2")],
+                                group_labels={"alertname": "KubePodCrashLooping", "namespace": "shop"}))
+    roots = env.roots()
+    assert len(roots) == 1
+    attachment = roots[0]["attachments"][0]
+    text = json.dumps(attachment["blocks"])
+    assert attachment["color"] == "#ECB22E"
+    assert "FIRING" in text and "KubePodCrashLooping" in text and "2 firing / 2" in text
+    assert "#/silences/new?filter=" in text and "prometheus.example/graph" in text
+    assert sorted(job["labels"]["pod"] for job in env.triage_jobs()) == ["api-1", "api-2"]
+
+
+def test_ha_duplicate_and_repeat_deliveries_post_nothing_and_triage_once(env: Env) -> None:
+    body = webhook_payload([crashloop("api-1")])
+    dispatcher = env.deliver(body)
+    calls_before = len(env.slack.calls)
+    env.deliver(body, dispatcher)          # the HA peer's copy
+    env.deliver(body)                      # repeat_interval, picked up by another bot replica
+    assert len(env.slack.calls) == calls_before
+    assert len(env.roots()) == 1
+    assert len(env.triage_jobs()) == 1
+
+
+def test_new_alert_joining_the_group_updates_the_root_and_is_triaged(env: Env) -> None:
+    env.deliver(webhook_payload([crashloop("api-1")]))
+    env.deliver(webhook_payload([crashloop("api-1"), crashloop("api-2")]))
+    roots = env.roots()
+    assert len(roots) == 1
+    assert "2 firing / 2" in json.dumps(roots[0]["attachments"])
+    assert len(env.slack.calls_to("chat.update")) == 1
+    assert len(env.triage_jobs()) == 2
+    threads_of_jobs = [job.args[1] for job in cluster_queue(env.redis, "default").get_jobs()]
+    assert threads_of_jobs == [{"channel": CHANNEL, "ts": roots[0]["ts"]}] * 2
+
+
+def test_resolution_edits_root_green_with_duration_and_posts_one_line(env: Env) -> None:
+    env.deliver(webhook_payload([crashloop("api-1")]))
+    env.clock[0] = T0.timestamp() + 42 * 60
+    resolved = crashloop("api-1", status="resolved", ends=T0 + timedelta(minutes=42))
+    env.deliver(webhook_payload([resolved]))
+    env.deliver(webhook_payload([resolved]))  # the resolved notification repeated: nothing more
+    root = env.roots()[0]
+    assert root["attachments"][0]["color"] == "#2EB67D"
+    assert "RESOLVED* after 42 min" in json.dumps(root["attachments"])
+    lines = env.slack.thread(root["ts"])
+    assert [line["text"] for line in lines] == [":white_check_mark: Resolved after 42 min (the alert)."]
+
+
+def test_bot_restart_between_firing_and_resolve_updates_the_same_thread(env: Env) -> None:
+    env.deliver(webhook_payload([crashloop("api-1")]))
+    root_ts = env.roots()[0]["ts"]
+    # a new dispatcher (new process) with nothing in memory: everything it knows is in Redis
+    env.deliver(webhook_payload([crashloop("api-1", status="resolved", ends=T0 + timedelta(minutes=5))]),
+                env.dispatcher())
+    assert len(env.roots()) == 1
+    update = env.slack.calls_to("chat.update")[-1]
+    assert update.params["ts"] == root_ts
+    assert len(env.slack.thread(root_ts)) == 1
+
+
+def test_refire_within_window_reopens_the_thread_and_triages_again(env: Env) -> None:
+    env.deliver(webhook_payload([crashloop("api-1")]))
+    env.deliver(webhook_payload([crashloop("api-1", status="resolved", ends=T0 + timedelta(minutes=5))]))
+    env.clock[0] = T0.timestamp() + 10 * 60
+    env.deliver(webhook_payload([alert("KubePodCrashLooping", namespace="shop", pod="api-1", severity="warning",
+                                       starts=T0 + timedelta(minutes=9))]))
+    roots = env.roots()
+    assert len(roots) == 1
+    assert "FIRING" in json.dumps(roots[0]["attachments"])
+    assert "reopened" in env.slack.thread(roots[0]["ts"])[-1]["text"]
+    assert len(env.triage_jobs()) == 2
+
+
+def test_refire_after_window_starts_a_new_thread(env: Env) -> None:
+    env.settings = settings(reopen_minutes=30)
+    env.deliver(webhook_payload([crashloop("api-1")]))
+    env.deliver(webhook_payload([crashloop("api-1", status="resolved", ends=T0 + timedelta(minutes=5))]))
+    env.clock[0] = T0.timestamp() + 120 * 60
+    env.deliver(webhook_payload([alert("KubePodCrashLooping", namespace="shop", pod="api-1", severity="warning",
+                                       starts=T0 + timedelta(minutes=119))]))
+    assert len(env.roots()) == 2
+
+
+def test_fingerprint_mode_gives_each_alert_its_own_thread(env: Env) -> None:
+    env.settings = settings(incident_key="fingerprint")
+    env.deliver(webhook_payload([crashloop("api-1"), crashloop("api-2")]))
+    assert len(env.roots()) == 2
+
+
+def test_routes_pick_the_channel_and_cluster(env: Env) -> None:
+    env.settings = settings(routes=[{"matchers": ['namespace=~"shop|pay"', 'severity!="info"'],
+                                     "channel": "C0SHOP", "cluster": "prod"}])
+    env.deliver(webhook_payload([crashloop("api-1")]))
+    assert [m["channel"] for m in env.slack.posted_messages()] == ["C0SHOP"]
+    assert [job.args[0]["cluster"] for job in cluster_queue(env.redis, "prod").get_jobs()] == ["prod"]
+
+
+def test_storm_collapses_into_one_root_updated_in_place_and_triage_most_severe_first(env: Env) -> None:
+    env.settings = settings(incident_key="fingerprint", triage_concurrency=3,
+                            storm=StormSettings(threshold=3, window_seconds=60, update_seconds=0))
+    alerts = [alert("KubePodCrashLooping", namespace="shop", pod=f"p{i}", severity="warning", starts=T0)
+              for i in range(20)]
+    alerts += [alert("KubeNodeNotReady", node=f"n{i}", severity="critical", starts=T0) for i in range(5)]
+    env.deliver(webhook_payload(alerts, group_labels={}))
+    roots = env.roots()
+    assert len(roots) == 4  # three incidents before the threshold, then one storm root
+    storm = roots[-1]
+    text = json.dumps(storm["attachments"])
+    assert "Alert storm" in text and "22 incidents" in text
+    assert "KubeNodeNotReady*: 5 firing / 5" in text
+    queued = [job.args[2] for job in cluster_queue(env.redis, "default").get_jobs()]
+    assert len(queued) == 3 and {job["severity"] for job in queued} == {"critical"}
+    assert env.redis.zcard("clusterdoc:triage:pending") == 25 - 3
+
+
+def test_slack_429_storm_is_paced_retried_after_retry_after_and_nothing_lost(env: Env) -> None:
+    env.settings = settings(incident_key="fingerprint", storm=StormSettings(threshold=100))
+    env.slack.rate_limit("chat.postMessage", times=3, retry_after=0.2)
+    env.deliver(webhook_payload([crashloop(f"api-{i}") for i in range(5)]))
+    assert len(env.roots()) == 5
+    assert len(env.slack.calls_to("chat.postMessage", include_rate_limited=True)) == 8
+    assert env.redis.llen(RETRY_LIST) == 0
+
+
+def test_a_message_that_finally_fails_is_logged_and_kept_for_retry(env: Env, caplog: pytest.LogCaptureFixture) -> None:
+    env.settings = settings(pacing=PacingSettings(rate=200, burst=50, max_attempts=2))
+    env.slack.rate_limit("chat.postMessage", times=2, retry_after=0.1)
+    dispatcher = env.deliver(webhook_payload([crashloop("api-1")]))
+    assert env.roots() == []
+    kept = [json.loads(raw) for raw in env.redis.lrange(RETRY_LIST, 0, -1)]
+    assert kept == []  # roots are retried by the dispatcher itself, from the incident
+    assert "chat.postMessage to channel C0ALERTS failed" in caplog.text
+    assert env.triage_jobs() == []
+    # a minute later the dispatcher posts the root it still lacks, and the triage then runs
+    env.clock[0] += 61
+    dispatcher.run_once(timeout=0)
+    assert len(env.roots()) == 1
+    assert len(env.triage_jobs()) == 1
+    env.deliver(webhook_payload([crashloop("api-1")]), dispatcher)
+    assert len(env.roots()) == 1 and len(env.triage_jobs()) == 1
+
+
+def test_failed_thread_line_is_replayed_from_the_retry_list(env: Env) -> None:
+    dispatcher = env.deliver(webhook_payload([crashloop("api-1")]))
+    env.settings.pacing = PacingSettings(rate=200, burst=50, max_attempts=1)
+    env.slack.rate_limit("chat.postMessage", times=1, retry_after=0.1)
+    dispatcher = env.deliver(webhook_payload([crashloop("api-1", status="resolved", ends=T0 + timedelta(minutes=3))]))
+    root = env.roots()[0]
+    assert env.slack.thread(root["ts"]) == [] and env.redis.llen(RETRY_LIST) == 1
+    env.clock[0] += 61
+    dispatcher.run_once(timeout=0)
+    assert [m["text"] for m in env.slack.thread(root["ts"])] == [":white_check_mark: Resolved after 3 min (the alert)."]
+    assert env.redis.llen(RETRY_LIST) == 0
+
+
+def test_every_alert_is_recorded_even_without_a_channel(env: Env) -> None:
+    dispatcher = Dispatcher(env.redis, PacedWebClient(pacer=ChannelPacer(env.redis, env.settings.pacing),
+                                                      token="xoxb-test", base_url=env.slack.url),
+                            Router(env.settings, None, "default"), env.settings)
+    env.deliver(webhook_payload([crashloop("api-1"), crashloop("api-2")]), dispatcher)
+    assert recorded_count(env.redis) == 2
+    assert env.slack.calls == []
