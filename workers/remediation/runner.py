@@ -124,3 +124,19 @@ def execute(
         "executed", action.name, target, done.summary, dry_run=dry.summary, changes=done.changes,
         state=done.state, timings=timings,
     )
+
+
+def required_access(action_name: str, target: Target) -> list[tuple[str, str, str, str | None]]:
+    """(verb, resource, API group, subresource) the action needs, for a SelfSubjectAccessReview."""
+    group = "apps" if target.kind in ("Deployment", "StatefulSet", "DaemonSet") else ""
+    plural = target.kind.lower() + "s"
+    table: dict[str, list[tuple[str, str, str, str | None]]] = {
+        "delete_pod": [("delete", "pods", "", None)],
+        "rollout_restart": [("patch", plural, group, None)],
+        "scale": [("patch", plural, group, None)],
+        "rollback_deployment": [("patch", "deployments", "apps", None)],
+        "cordon_node": [("patch", "nodes", "", None)],
+        "uncordon_node": [("patch", "nodes", "", None)],
+        "drain_node": [("patch", "nodes", "", None), ("create", "pods", "", "eviction")],
+    }
+    return table.get(action_name, [])

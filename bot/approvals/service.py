@@ -1,0 +1,271 @@
+"""The approval flow off the request path: offer, decide, claim atomically, execute, report.
+
+:meth:`ApprovalService.offer` posts a remediation into the diagnosis thread with Approve and
+Dismiss buttons and records the pending action. :meth:`ApprovalService.handle` runs (in an RQ
+job on the worker of the cluster concerned) for every click: it checks expiry and the policy,
+consumes the pending action atomically (exactly one click ever executes it), optionally checks
+the approver's Kubernetes identity with a SelfSubjectAccessReview, runs the remediation (dry run
+first), posts progress and the result into the thread, edits the offer to show who approved,
+when and the outcome, and writes every decision to the audit trail. Refusals go, ephemerally, to
+the person who clicked and name the rule.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+import uuid
+from collections.abc import Callable
+from dataclasses import asdict, dataclass
+from typing import Any, Literal
+
+import redis
+from slack_sdk import WebClient
+from slack_sdk.errors import SlackApiError, SlackClientError
+
+from bot.approvals import blocks
+from bot.approvals.audit import AuditLog
+from bot.approvals.pending import PendingAction, new_id
+from bot.approvals.policy import ApprovalPolicy, Decision, GroupMembers, KubernetesIdentity, decide, may_dismiss
+from bot.approvals.store import PendingStore
+from workers.cluster.base import ClusterError
+from workers.remediation import catalogue, runner
+from workers.remediation.base import ActionContext
+from workers.report import Remediation
+
+log = logging.getLogger(__name__)
+
+ContextFactory = Callable[[KubernetesIdentity | None], ActionContext]
+
+
+@dataclass(frozen=True)
+class Click:
+    """One button press, as the listener extracted it from Slack's payload."""
+
+    pending_id: str
+    user: str
+    kind: Literal["approve", "dismiss"]
+    channel: str = ""
+
+    def to_json(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> Click:
+        return cls(**data)
+
+
+class ApprovalService:
+    """Everything a click needs: Redis, Slack, the policy, and access to the cluster."""
+
+    def __init__(
+        self,
+        *,
+        connection: redis.Redis,
+        slack: WebClient,
+        policy: ApprovalPolicy,
+        members_of: GroupMembers,
+        context_factory: ContextFactory,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        self.store = PendingStore(connection)
+        self.audit = AuditLog(connection)
+        self.slack = slack
+        self.policy = policy
+        self.members_of = members_of
+        self.context_factory = context_factory
+        self.clock = clock
+
+    # -- offering ------------------------------------------------------------------------------
+
+    def offer(
+        self, remediation: Remediation, *, seen: dict[str, Any], requester: str, channel: str, thread_ts: str,
+        cluster: str,
+    ) -> PendingAction:
+        """Record a pending action and post it with buttons into the thread."""
+        now = self.clock()
+        action = catalogue.get(remediation.action)
+        pending = PendingAction(
+            id=new_id(), action=action.name, target=remediation.target, risk=action.risk,
+            description=remediation.description or action.describe(
+                remediation.target, action.parse_params(remediation.params)
+            ),
+            cluster=cluster, channel=channel, requester=requester, created_at=now,
+            expires_at=now + self.policy.expiry_minutes * 60, params=dict(remediation.params), seen=dict(seen),
+            thread_ts=thread_ts,
+        )
+        self.store.create(pending)
+        response = self._slack(
+            "chat_postMessage", channel=channel, thread_ts=thread_ts, text=blocks.fallback_text(pending),
+            blocks=blocks.offer_blocks(pending, action.changes),
+        )
+        if response is not None:
+            self.store.set_message(pending.id, str(response.get("channel") or channel), str(response.get("ts")))
+            pending.message_ts = str(response.get("ts"))
+        self.audit.record("requested", pending, actor=requester, outcome="offered with Approve/Dismiss buttons")
+        return pending
+
+    # -- clicks --------------------------------------------------------------------------------
+
+    def handle(self, click: Click) -> str:
+        """Decide and act on one click; returns what happened (``executed``, ``refused``...)."""
+        pending = self.store.get(click.pending_id)
+        if pending is None:
+            self._ephemeral(click.channel, click.user, "This button is no longer valid (the offer is unknown).")
+            return "missing"
+        try:
+            if click.kind == "dismiss":
+                return self._dismiss(pending, click.user)
+            return self._approve(pending, click.user)
+        except Exception as exc:  # never lose a click: audit it, tell the thread, keep the traceback in the log
+            error_id = uuid.uuid4().hex[:8]
+            log.exception("approval flow failed for %s (error id %s)", pending.id, error_id)
+            outcome = f"internal error {error_id}: {type(exc).__name__}"
+            self.audit.record("failed", pending, actor=click.user, outcome=outcome)
+            self._thread(pending, f":x: Something went wrong handling this approval (error id `{error_id}`).")
+            return "error"
+
+    def _expired(self, pending: PendingAction, user: str, *, marked: bool) -> str:
+        if marked:
+            self.audit.record("expired", pending, actor=user, outcome="clicked after expiry")
+            self._edit(pending, "expired", "Expired unapproved", at=pending.expires_at)
+        self._ephemeral(
+            pending.channel, user,
+            f"This offer expired at {blocks._when(pending.expires_at)}; run the diagnosis again for a fresh one.",
+        )
+        return "expired"
+
+    def _approve(self, pending: PendingAction, user: str) -> str:
+        now = self.clock()
+        if now >= pending.expires_at:
+            return self._expired(pending, user, marked=self.store.expire(pending.id, now).result == "expired_now")
+        decision = decide(self.policy, pending, user, self.members_of)
+        if not decision.allowed:
+            self.audit.record("refused", pending, actor=user, rule=decision.rule, outcome=decision.message)
+            text = f":no_entry: Not approved — {decision.message} (rule: {decision.rule})."
+            self._ephemeral(pending.channel, user, text)
+            return "refused"
+        transition = self.store.approve(pending.id, user, decision.needed, now)
+        result = transition.result
+        if result == "expired_now":
+            return self._expired(pending, user, marked=True)
+        if result == "was_expired":
+            return self._expired(pending, user, marked=False)
+        if result == "recorded":
+            missing = decision.needed - len(transition.approvers)
+            self.audit.record("approved", pending, actor=user, approvers=transition.approvers, rule=decision.rule,
+                              outcome=f"{len(transition.approvers)} of {decision.needed} approvals")
+            self._ephemeral(pending.channel, user, f"Your approval is recorded; {missing} more distinct approver(s) "
+                                                   "needed (two-person rule).")
+            return "recorded"
+        if result == "already_approved":
+            self._ephemeral(pending.channel, user, "You already approved this; another approver is needed.")
+            return "duplicate"
+        if result != "claimed":
+            state = result.removeprefix("was_")
+            who = ", ".join(f"<@{u}>" for u in transition.approvers)
+            self._ephemeral(pending.channel, user, f"Nothing to do: this offer is already {state}"
+                                                   + (f" (approved by {who})." if who else "."))
+            return "taken"
+        return self._execute(pending, user, list(transition.approvers), decision)
+
+    def _dismiss(self, pending: PendingAction, user: str) -> str:
+        if not may_dismiss(self.policy, pending, user, self.members_of):
+            self.audit.record("refused", pending, actor=user, rule="dismiss: requester or approvers only",
+                              outcome="dismiss refused")
+            self._ephemeral(pending.channel, user, ":no_entry: Only the requester or an approver may dismiss this "
+                                                   "(rule: dismiss: requester or approvers only).")
+            return "refused"
+        now = self.clock()
+        transition = self.store.dismiss(pending.id, user, now)
+        if transition.result != "dismissed_now":
+            self._ephemeral(pending.channel, user, f"Nothing to do: this offer is already "
+                                                   f"{transition.result.removeprefix('was_')}.")
+            return "taken"
+        self.audit.record("dismissed", pending, actor=user, outcome="dismissed, nothing executed")
+        self._edit(pending, "dismissed", "Dismissed", approvers=[user], at=now)
+        return "dismissed"
+
+    # -- execution -----------------------------------------------------------------------------
+
+    def _execute(self, pending: PendingAction, user: str, approvers: list[str], decision: Decision) -> str:
+        started = self.clock()
+        self.audit.record("approved", pending, actor=user, approvers=approvers, rule=decision.rule,
+                          outcome="approved; executing")
+        self._edit(pending, "approving", "Approved — running (dry run first)", approvers=approvers, at=started)
+        ctx = self.context_factory(decision.identity)
+        ctx.waived = decision.waived
+        ctx.progress = lambda message: self._thread(pending, f":hourglass_flowing_sand: {message}")
+        refusal = self._preflight(pending, ctx, decision.identity)
+        if refusal:
+            self.audit.record("refused", pending, actor=user, approvers=approvers, rule="kubernetes RBAC",
+                              outcome=refusal)
+            self.store.finish(pending.id, "refused", refusal)
+            self._thread(pending, f":no_entry: Not executed: {refusal}")
+            self._edit(pending, "refused", "Refused by Kubernetes RBAC", approvers=approvers, at=self.clock(),
+                       detail=refusal)
+            return "refused"
+        result = runner.execute(pending.action, pending.target, pending.params, pending.seen, ctx)
+        event = {"executed": "executed", "failed": "failed"}.get(result.status, "refused")
+        timings = {**result.timings, "total": round(self.clock() - started, 4)}
+        self.audit.record(event, pending, actor=user, approvers=approvers, rule=result.rule or decision.rule,
+                          dry_run=result.dry_run, outcome=result.outcome, timings=timings)
+        self.store.finish(pending.id, result.status, result.outcome)
+        headline = {
+            "executed": "Executed", "failed": "Failed", "refused": "Refused before running",
+            "dry_run_refused": "Refused at dry run",
+        }[result.status]
+        lines = [f"{blocks.STATUS_EMOJI[result.status]} *{headline}*: `{pending.action}` on {pending.target_text()}"]
+        if result.dry_run:
+            lines.append(f"Dry run: {result.dry_run}")
+        lines.append(f"Outcome: {result.outcome}")
+        if result.changes and result.status != "executed":
+            lines.append("Changed before it stopped: " + "; ".join(result.changes))
+        self._thread(pending, "\n".join(lines))
+        self._edit(pending, result.status, headline, approvers=approvers, at=self.clock(), detail=result.outcome)
+        return result.status
+
+    def _preflight(self, pending: PendingAction, ctx: ActionContext, identity: KubernetesIdentity | None) -> str:
+        """With impersonation, ask the cluster whether the approver may do it; '' when fine."""
+        if identity is None or ctx.client is None:
+            return ""
+        for verb, resource, group, subresource in runner.required_access(pending.action, pending.target):
+            try:
+                allowed, reason = ctx.client.can_i(
+                    verb, resource, group=group, namespace=pending.target.namespace, subresource=subresource,
+                )
+            except ClusterError as exc:
+                return f"the access review for {identity.user} failed: {exc}"
+            if not allowed:
+                full = f"{resource}/{subresource}" if subresource else resource
+                return (f"Kubernetes user {identity.user} may not {verb} {full}"
+                        + (f" in namespace {pending.target.namespace}" if pending.target.namespace else "")
+                        + (f" ({reason})" if reason else ""))
+        return ""
+
+    # -- Slack -----------------------------------------------------------------------------------
+
+    def _slack(self, method: str, **kwargs: Any) -> Any:
+        try:
+            return getattr(self.slack, method)(**kwargs)
+        except (SlackApiError, SlackClientError) as exc:
+            log.warning("Slack %s failed: %s", method, exc)
+            return None
+
+    def _ephemeral(self, channel: str, user: str, text: str) -> None:
+        self._slack("chat_postEphemeral", channel=channel, user=user, text=text)
+
+    def _thread(self, pending: PendingAction, text: str) -> None:
+        self._slack("chat_postMessage", channel=pending.channel, thread_ts=pending.thread_ts or None, text=text)
+
+    def _edit(
+        self, pending: PendingAction, status: str, headline: str, *, at: float,
+        approvers: list[str] | tuple[str, ...] = (), detail: str = "",
+    ) -> None:
+        current = self.store.get(pending.id) or pending
+        if not current.message_ts:
+            return
+        self._slack(
+            "chat_update", channel=current.channel, ts=current.message_ts, text=f"{headline}: {current.description}",
+            blocks=blocks.decided_blocks(current, status, headline, approvers=approvers, at=at, detail=detail),
+        )
