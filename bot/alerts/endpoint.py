@@ -16,6 +16,7 @@ from redis.exceptions import RedisError
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import JSONResponse
+from starlette.routing import Route
 
 from bot.alerts.auth import authorized
 from bot.alerts.intake import record_delivery
@@ -27,13 +28,16 @@ log = logging.getLogger(__name__)
 
 @dataclass(frozen=True)
 class AlertsEndpoint:
-    """The webhook handler with what it needs; mount with ``Route("/alerts", endpoint, methods=["POST"])``."""
+    """The webhook handler with what it needs; :meth:`route` mounts it at ``POST /alerts``."""
 
     redis: Redis
     token: str | None
     settings: AlertSettings
 
-    async def __call__(self, request: Request) -> JSONResponse:
+    def route(self, path: str = "/alerts") -> Route:
+        return Route(path, self.handle, methods=["POST"])
+
+    async def handle(self, request: Request) -> JSONResponse:
         if not self.token:
             return _error(503, "alerts are not enabled: ALERTS_TOKEN is not set")
         if not authorized(request.headers.get("authorization"), self.token, self.settings.basic_auth_user):
