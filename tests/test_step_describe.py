@@ -10,6 +10,7 @@ from typing import Any
 
 import pytest
 
+from tests.harness.fake_kube import FakeKubeServer, live_cluster
 from tests.test_step_events import CountingCluster, run
 from workers.cluster.base import Obj
 from workers.cluster.snapshot import SnapshotCluster, SnapshotStore
@@ -162,6 +163,10 @@ def test_notready_node_is_critical_with_conditions_taints_heartbeat_and_pods() -
     ready = next(row for row in table(finding, "CONDITION").rows if row[0] == "Ready")
     assert ready[1:4] == ("Unknown", "?", "NodeStatusUnknown")
     assert cluster.count("get", "Lease") == 1 and cluster.count("list", "Pod") == 1
+    pods = table(finding, "POD")
+    assert pods.columns == ("POD", "READY", "STATUS", "RESTARTS", "AGE")
+    assert {row[0] for row in pods.rows[:2]} == {"shop/cart-7f9c6d5b8-abq4n", "shop/redis-0"}
+    assert all(row[2] == "Terminating" for row in pods.rows[:2])
 
 
 def test_pod_on_a_notready_node_points_at_the_node() -> None:
@@ -352,3 +357,27 @@ def test_runbooks_load_with_their_parameters() -> None:
     assert describe_book is not None and events_book is not None
     assert [s.kind for s in describe_book.spec.steps] == ["describe", "events"]
     assert events_book.spec.params["events_limit"] == 20
+
+
+@pytest.mark.parametrize(
+    ("snapshot", "kind", "name", "namespace", "now", "requests"),
+    [
+        # GET pod, GET StatefulSet (owner), 1 LIST events (field selector)
+        pytest.param("taint-pending", "Pod", "web-0", "shop", TAINT_NOW, 3, id="pending-pod"),
+        # GET deploy, LIST rs, LIST pods, GET node, GET rs, GET deploy (owner chain), logs, LIST events
+        pytest.param("crashloop", "Deployment", "api", "shop", CRASHLOOP_NOW, 8, id="crashloop-deployment"),
+        # GET node, GET Lease, LIST pods on the node, LIST events
+        pytest.param("node-notready", "Node", "ip-10-0-1-5", None, NODE_NOW, 4, id="notready-node"),
+    ],
+)
+def test_live_client_against_the_fake_api_server_gives_the_same_report(
+    snapshot: str, kind: str, name: str, namespace: str | None, now: datetime, requests: int
+) -> None:
+    expected = describe(SnapshotCluster.from_path(EXAMPLES / snapshot), kind, name, namespace, now).to_json()
+    with FakeKubeServer(EXAMPLES / snapshot) as server:
+        cluster = live_cluster(server.url)
+        server.reset_log()
+        report = describe(cluster, kind, name, namespace, now)
+        made = server.request_count()
+    assert report.to_json() == expected
+    assert made == requests, [r.path for r in server.requests_to()]

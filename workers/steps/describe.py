@@ -100,7 +100,7 @@ def _ok_mark(condition: dict[str, Any]) -> str:
 def conditions_table(conditions: list[dict[str, Any]], now: datetime) -> Table:
     """Conditions with the bad ones first, marked ``NO`` (``?`` when Unknown) in the OK column."""
     order = {"NO": 0, "?": 1, "yes": 2}
-    ordered = sorted(conditions, key=lambda c: order[_ok_mark(c)])
+    ordered = sorted(conditions, key=lambda c: (order[_ok_mark(c)], c.get("type") != "Ready"))
     rows = tuple(
         (
             c.get("type", "?"), c.get("status", "?"), _ok_mark(c),
@@ -189,9 +189,7 @@ def pod_status(pod: Obj) -> str:
 def _state_text(container: dict[str, Any], now: datetime) -> str:
     state = container.get("state") or {}
     if "waiting" in state:
-        waiting = state["waiting"] or {}
-        message = one_line(waiting.get("message") or "", 160)
-        return f"Waiting: {waiting.get('reason', '?')}" + (f" ({message})" if message else "")
+        return f"Waiting: {(state['waiting'] or {}).get('reason', '?')}"
     if "running" in state:
         return f"Running for {age((state['running'] or {}).get('startedAt'), now)}"
     if "terminated" in state:
@@ -316,7 +314,7 @@ def describe_pod(ctx: StepContext, pod: Obj, log_lines: int = 0) -> Described:
             _state_text(c_status, now), "yes" if c_status.get("ready") else "no",
             str(c_status.get("restartCount", 0)), _last_termination(c_status, now), resources_text(c_spec),
         ))
-    out.blocks.append(Table(("CONTAINER", "IMAGE", "STATE", "READY", "RESTARTS", "LAST TERMINATION", "RESOURCES"),
+    out.blocks.append(Table(("CONTAINER", "IMAGE", "STATE", "READY", "RESTARTS", "LAST EXIT", "RESOURCES"),
                             tuple(rows)))
     conditions = status.get("conditions") or []
     if conditions:
@@ -485,8 +483,8 @@ def describe_node(ctx: StepContext, node: Obj) -> Described:
     )) if taints else Text("Taints: none"))
     if live:
         ranked = sorted(live, key=_unhealthy_rank, reverse=True)
-        out.blocks.append(Table(("POD", "READY", "STATUS", "RESTARTS", "NODE", "AGE"),
-                                tuple(_pod_row(p, now, namespaced=True) for p in ranked)))
+        out.blocks.append(Table(("POD", "READY", "STATUS", "RESTARTS", "AGE"),
+                                tuple(_pod_row(p, now, on_node=True) for p in ranked)))
 
     if ready.get("status") != "True":
         why = one_line(f"{ready.get('reason', '')}: {ready.get('message', '')}".strip(": "), 240)
@@ -631,14 +629,17 @@ def describe_workload(ctx: StepContext, obj: Obj, params: DescribeParams) -> lis
     return [out, *pod_results]
 
 
-def _pod_row(pod: Obj, now: datetime, namespaced: bool = False) -> tuple[str, ...]:
+def _pod_row(pod: Obj, now: datetime, on_node: bool = False) -> tuple[str, ...]:
+    """A ``kubectl get pods`` row; ``on_node`` rows (a node's pods) name the namespace instead of the node."""
     containers = _containers(pod)
     app = [c for is_init, _s, c in containers if not is_init]
     ready = sum(1 for c in app if c.get("ready"))
     restarts = sum(int(c.get("restartCount") or 0) for _i, _s, c in containers)
     meta = pod.get("metadata") or {}
-    name = f"{meta.get('namespace')}/{meta.get('name', '?')}" if namespaced else meta.get("name", "?")
-    return (name, f"{ready}/{len(app)}", pod_status(pod), str(restarts),
+    if on_node:
+        return (f"{meta.get('namespace')}/{meta.get('name', '?')}", f"{ready}/{len(app)}", pod_status(pod),
+                str(restarts), age(meta.get("creationTimestamp"), now))
+    return (meta.get("name", "?"), f"{ready}/{len(app)}", pod_status(pod), str(restarts),
             (pod.get("spec") or {}).get("nodeName") or "<none>", age(meta.get("creationTimestamp"), now))
 
 
