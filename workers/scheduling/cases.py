@@ -1,0 +1,378 @@
+"""The five kinds of "pending", told apart, and the verdict layer each one points to.
+
+Layer mapping (where the pod creation path stalls):
+
+============================  ==================================================================
+case                          verdict layer
+============================  ==================================================================
+``not_scheduled``             ``scheduler`` (resources, taints, affinity, volumes: the scheduler is
+                              where it stalls) — except ``node`` when the cause is a node-condition
+                              taint (``node.kubernetes.io/not-ready``/``unreachable``/pressure,
+                              ``network-unavailable``) on every node or on a node that would
+                              otherwise fit; ``node`` too when the cluster has no nodes.
+``no_scheduler``              ``scheduler``: a ``schedulerName`` no running scheduler has,
+                              ``schedulingGates`` still set, or a stale scheduler leader Lease.
+``scheduled_not_started``     ``node`` for sandbox/CNI errors, volume attach failures and a node that
+                              went NotReady; ``workload`` for image pulls, missing ConfigMap/Secret
+                              (``CreateContainerConfigError``, ``FailedMount`` of one) and init
+                              containers failing or still running.
+``never_created``             ``controller``: ``FailedCreate`` (ResourceQuota with its numbers,
+                              admission webhook, PodSecurity), a paused or stuck rollout.
+``not_pending``               ``none`` when running and ready or succeeded; ``workload`` when
+                              failed, crash-looping or not ready.
+============================  ==================================================================
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+from workers.cluster.base import Cluster, ClusterError, NotFound, Obj
+from workers.report import Facts, Finding, Preformatted, Severity, Table
+from workers.scheduling.inputs import DEFAULT_SCHEDULER
+
+NOT_SCHEDULED = "not_scheduled"
+SCHEDULED_NOT_STARTED = "scheduled_not_started"
+NEVER_CREATED = "never_created"
+NOT_PENDING = "not_pending"
+NO_SCHEDULER = "no_scheduler"
+CASES = (NOT_SCHEDULED, SCHEDULED_NOT_STARTED, NEVER_CREATED, NOT_PENDING, NO_SCHEDULER)
+
+STEP = "scheduling"
+IMAGE_REASONS = frozenset({"ErrImagePull", "ImagePullBackOff", "InvalidImageName", "ErrImageNeverPull",
+                           "RegistryUnavailable"})
+CONFIG_REASONS = frozenset({"CreateContainerConfigError", "CreateContainerError", "RunContainerError"})
+SANDBOX_EVENT_REASONS = frozenset({"FailedCreatePodSandBox", "FailedPodSandBoxStatus", "NetworkNotReady",
+                                   "FailedKillPod", "SandboxChanged"})
+MISSING_CONFIG = re.compile(
+    r'(configmap|secret)s? "?([\w.-]+)"? not found|couldn\'t find key (\S+) in (\w+) ([\w/.-]+)', re.IGNORECASE
+)
+QUOTA = re.compile(r"exceeded quota: (?P<quota>[\w.-]+), requested: (?P<requested>[^,]+(?:,[^,:]+=[^,]+)*), "
+                   r"used: (?P<used>[^,]+(?:,[^,:]+=[^,]+)*), limited: (?P<limited>[^,]+(?:,[^,:]+=[^,]+)*)")
+
+
+@dataclass
+class CaseResult:
+    """The case, its layer and severity, one sentence, and the evidence."""
+
+    case: str
+    layer: str
+    severity: Severity
+    summary: str
+    findings: list[Finding] = field(default_factory=list)
+
+
+def event_time(event: Obj) -> str:
+    series = event.get("series") or {}
+    return (series.get("lastObservedTime") or event.get("lastTimestamp") or event.get("eventTime")
+            or (event.get("metadata") or {}).get("creationTimestamp") or "")
+
+
+def newest(events: list[Obj], reason: str) -> Obj | None:
+    matching = [e for e in events if e.get("reason") == reason]
+    return max(matching, key=event_time) if matching else None
+
+
+def _parse_time(value: Any) -> datetime | None:
+    if not value or not isinstance(value, str):
+        return None
+    try:
+        return datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        return None
+
+
+def _condition(pod: Obj, kind: str) -> dict[str, Any]:
+    for condition in (pod.get("status") or {}).get("conditions") or ():
+        if condition.get("type") == kind:
+            return condition
+    return {}
+
+
+def scheduler_message(pod: Obj, events: list[Obj]) -> str:
+    """The newest FailedScheduling message, or the PodScheduled condition's message."""
+    event = newest(events, "FailedScheduling")
+    condition = _condition(pod, "PodScheduled")
+    if event is not None:
+        return str(event.get("message") or event.get("note") or "")
+    if condition.get("status") == "False":
+        return str(condition.get("message") or "")
+    return ""
+
+
+def classify(pod: Obj, events: list[Obj], now: datetime, no_scheduler_after: timedelta) -> str:
+    """Which of the five cases a pod is in (``never_created`` is decided at the workload level)."""
+    status, spec = pod.get("status") or {}, pod.get("spec") or {}
+    if status.get("phase", "Pending") != "Pending":
+        return NOT_PENDING
+    if spec.get("nodeName"):
+        return SCHEDULED_NOT_STARTED
+    condition = _condition(pod, "PodScheduled")
+    if spec.get("schedulingGates") or condition.get("reason") == "SchedulingGated":
+        return NO_SCHEDULER
+    if newest(events, "FailedScheduling") is not None or condition.get("reason") == "Unschedulable":
+        return NOT_SCHEDULED
+    created = _parse_time((pod.get("metadata") or {}).get("creationTimestamp"))
+    if created is not None and now - created > no_scheduler_after:
+        return NO_SCHEDULER
+    return NOT_SCHEDULED
+
+
+# -- no scheduler --------------------------------------------------------------------------------
+
+
+def explain_no_scheduler(cluster: Cluster, pod: Obj, now: datetime) -> CaseResult:
+    meta, spec = pod.get("metadata") or {}, pod.get("spec") or {}
+    name = meta.get("name", "")
+    created = _parse_time(meta.get("creationTimestamp"))
+    waited = f" for {_ago(now - created)}" if created else ""
+    gates = [gate.get("name", "") for gate in spec.get("schedulingGates") or ()]
+    if gates:
+        summary = (f"{name} is held back by schedulingGates {', '.join(gates)}: the scheduler will not look at it "
+                   "until the controller that added them removes them")
+        return CaseResult(NO_SCHEDULER, "scheduler", Severity.WARNING, summary, [Finding(
+            STEP, Severity.WARNING, f"Scheduling gates still set: {', '.join(gates)}",
+            f"The pod has waited{waited}. Gates are removed by whatever added them (a queueing controller such as "
+            "Kueue, or an admission webhook); check that component.")])
+    scheduler = spec.get("schedulerName") or DEFAULT_SCHEDULER
+    lease_name = "kube-scheduler" if scheduler == DEFAULT_SCHEDULER else scheduler
+    facts: list[tuple[str, str]] = [("schedulerName", scheduler), ("Waiting", waited.removeprefix(" for ") or "?")]
+    try:
+        lease = cluster.get("Lease", lease_name, "kube-system")
+    except NotFound:
+        lease = None
+    except ClusterError as exc:
+        lease, facts = None, [*facts, ("Lease", f"could not read: {exc}")]
+    if lease is None:
+        if scheduler != DEFAULT_SCHEDULER:
+            summary = (f"{name} asks for scheduler {scheduler!r}, and no running scheduler by that name was found "
+                       f"(no Lease kube-system/{lease_name}); no FailedScheduling event{waited}")
+        else:
+            summary = (f"{name} has no FailedScheduling event{waited}: the default scheduler is not handling it "
+                       "(its Lease kube-system/kube-scheduler is not visible; a managed control plane hides it)")
+        return CaseResult(NO_SCHEDULER, "scheduler", Severity.CRITICAL, summary,
+                          [Finding(STEP, Severity.CRITICAL, "No scheduler is handling the pod", summary,
+                                   [Facts(tuple(facts))])])
+    lease_spec = lease.get("spec") or {}
+    renewed = _parse_time(lease_spec.get("renewTime"))
+    duration = int(lease_spec.get("leaseDurationSeconds") or 15)
+    holder = lease_spec.get("holderIdentity") or "?"
+    facts += [("Lease", f"kube-system/{lease_name}"), ("Holder", holder),
+              ("Renewed", f"{_ago(now - renewed)} ago" if renewed else "never")]
+    if renewed is None or now - renewed > timedelta(seconds=2 * duration):
+        summary = (f"{name} is not being scheduled: the scheduler's leader Lease kube-system/{lease_name} was last "
+                   f"renewed {_ago(now - renewed) + ' ago' if renewed else 'never'} (duration {duration}s), "
+                   f"so {scheduler} is down or cannot reach the API server")
+        return CaseResult(NO_SCHEDULER, "scheduler", Severity.CRITICAL, summary,
+                          [Finding(STEP, Severity.CRITICAL, "Scheduler leader Lease is stale", summary,
+                                   [Facts(tuple(facts))])])
+    summary = (f"{name} has no FailedScheduling event{waited} although {scheduler} holds a fresh Lease: the "
+               "scheduler is running but has not reported on this pod (check its logs and queue)")
+    return CaseResult(NO_SCHEDULER, "scheduler", Severity.WARNING, summary,
+                      [Finding(STEP, Severity.WARNING, "Scheduler has not reported on the pod", summary,
+                               [Facts(tuple(facts))])])
+
+
+def _ago(delta: timedelta) -> str:
+    seconds = max(int(delta.total_seconds()), 0)
+    if seconds < 120:
+        return f"{seconds}s"
+    if seconds < 7200:
+        return f"{seconds // 60}m"
+    if seconds < 172800:
+        return f"{seconds // 3600}h"
+    return f"{seconds // 86400}d"
+
+
+# -- scheduled but not started -------------------------------------------------------------------
+
+
+def _statuses(pod: Obj, key: str) -> list[dict[str, Any]]:
+    return list((pod.get("status") or {}).get(key) or ())
+
+
+def _log_tail(cluster: Cluster, pod: Obj, container: str, previous: bool) -> str:
+    meta = pod.get("metadata") or {}
+    try:
+        return cluster.logs(meta.get("namespace", ""), meta.get("name", ""), container, previous=previous,
+                            tail_lines=10)
+    except ClusterError:
+        return ""
+
+
+def explain_not_started(cluster: Cluster, pod: Obj, events: list[Obj]) -> CaseResult:
+    meta, spec = pod.get("metadata") or {}, pod.get("spec") or {}
+    name, node_name = meta.get("name", ""), spec.get("nodeName", "")
+    try:
+        node = cluster.get("Node", node_name)
+    except NotFound:
+        node = None
+        summary = f"{name} is bound to node {node_name}, which no longer exists"
+        return CaseResult(SCHEDULED_NOT_STARTED, "node", Severity.CRITICAL, summary,
+                          [Finding(STEP, Severity.CRITICAL, "Bound to a node that is gone", summary)])
+    ready = next((c for c in (node.get("status") or {}).get("conditions") or () if c.get("type") == "Ready"), {})
+    if ready.get("status") != "True":
+        summary = (f"{name} is bound to node {node_name}, which is NotReady "
+                   f"({ready.get('reason') or 'no Ready condition'}: {ready.get('message') or 'no message'})")
+        return CaseResult(SCHEDULED_NOT_STARTED, "node", Severity.CRITICAL, summary, [Finding(
+            STEP, Severity.CRITICAL, f"Node {node_name} is NotReady", summary,
+            [Facts((("Node", node_name), ("Ready", ready.get("status", "Unknown")),
+                    ("Since", ready.get("lastTransitionTime", "?"))))])])
+    for status in _statuses(pod, "initContainerStatuses"):
+        state = status.get("state") or {}
+        last = status.get("lastState") or {}
+        waiting, terminated, running = state.get("waiting"), state.get("terminated"), state.get("running")
+        container = status.get("name", "")
+        if waiting and waiting.get("reason") in IMAGE_REASONS | CONFIG_REASONS:
+            break  # reported below with the app containers
+        failed = (terminated and terminated.get("exitCode", 0) != 0) or (
+            waiting and waiting.get("reason") == "CrashLoopBackOff")
+        if failed:
+            exit_code = (terminated or last.get("terminated") or {}).get("exitCode", "?")
+            tail = _log_tail(cluster, pod, container, previous=bool(waiting))
+            summary = (f"{name} is stuck in init: init container {container} fails (exit code {exit_code}, "
+                       f"{status.get('restartCount', 0)} restarts)")
+            blocks: list[Any] = [Preformatted(tail, title=f"last log lines of {container}")] if tail else []
+            return CaseResult(SCHEDULED_NOT_STARTED, "workload", Severity.WARNING, summary,
+                              [Finding(STEP, Severity.WARNING, f"Init container {container} failing", summary, blocks)])
+        if running or (waiting and not terminated):
+            tail = _log_tail(cluster, pod, container, previous=False)
+            since = (running or {}).get("startedAt", "")
+            summary = f"{name} is still running init container {container}" + (f" (since {since})" if since else "")
+            blocks = [Preformatted(tail, title=f"last log lines of {container}")] if tail else []
+            return CaseResult(SCHEDULED_NOT_STARTED, "workload", Severity.WARNING, summary,
+                              [Finding(STEP, Severity.INFO, f"Init container {container} still running", summary,
+                                       blocks)])
+    for status in _statuses(pod, "initContainerStatuses") + _statuses(pod, "containerStatuses"):
+        waiting = (status.get("state") or {}).get("waiting") or {}
+        reason, message = waiting.get("reason", ""), waiting.get("message", "")
+        container = status.get("name", "")
+        if reason in IMAGE_REASONS:
+            failed = newest([e for e in events if "pull" in str(e.get("message", "")).lower()], "Failed")
+            registry_error = str((failed or {}).get("message") or message or "no message")
+            summary = f"{name} cannot pull the image of {container} ({status.get('image', '?')}): {registry_error}"
+            return CaseResult(SCHEDULED_NOT_STARTED, "workload", Severity.WARNING, summary, [Finding(
+                STEP, Severity.WARNING, f"Image pull failing: {reason}", summary,
+                [Facts((("Container", container), ("Image", str(status.get("image", "?"))), ("Reason", reason)))])])
+        if reason in CONFIG_REASONS:
+            missing = MISSING_CONFIG.search(message or "")
+            what = f" ({missing.group(0)})" if missing else ""
+            summary = f"{name} cannot create container {container}: {reason}{what}: {message or 'no message'}"
+            return CaseResult(SCHEDULED_NOT_STARTED, "workload", Severity.WARNING, summary,
+                              [Finding(STEP, Severity.WARNING, f"{reason} in {container}", summary)])
+    for reason in ("FailedMount", "FailedAttachVolume"):
+        event = newest(events, reason)
+        if event is not None:
+            message = str(event.get("message") or "")
+            config = MISSING_CONFIG.search(message) or re.search(r'persistentvolumeclaim "[^"]+" not found', message)
+            layer = "workload" if config else "node"
+            summary = f"{name} is waiting for its volumes on {node_name}: {reason}: {message}"
+            return CaseResult(SCHEDULED_NOT_STARTED, layer, Severity.WARNING, summary,
+                              [Finding(STEP, Severity.WARNING, f"{reason} on {node_name}", summary)])
+    for reason in sorted(SANDBOX_EVENT_REASONS):
+        event = newest(events, reason)
+        if event is not None:
+            summary = (f"{name} cannot get a pod sandbox on {node_name} (container runtime or CNI): "
+                       f"{reason}: {event.get('message') or ''}")
+            return CaseResult(SCHEDULED_NOT_STARTED, "node", Severity.CRITICAL, summary,
+                              [Finding(STEP, Severity.CRITICAL, f"{reason} on {node_name}", summary)])
+    summary = f"{name} is bound to {node_name} and its containers have not started yet; the kubelet reports no error"
+    return CaseResult(SCHEDULED_NOT_STARTED, "node", Severity.INFO, summary,
+                      [Finding(STEP, Severity.INFO, "Waiting for the kubelet", summary)])
+
+
+# -- not pending ---------------------------------------------------------------------------------
+
+
+def explain_not_pending(pod: Obj) -> CaseResult:
+    meta, status = pod.get("metadata") or {}, pod.get("status") or {}
+    name, phase = meta.get("name", ""), status.get("phase", "?")
+    node = (pod.get("spec") or {}).get("nodeName") or "?"
+    if phase == "Succeeded":
+        summary = f"{name} is not pending: it ran to completion (Succeeded) on {node}"
+        return CaseResult(NOT_PENDING, "none", Severity.OK, summary, [Finding(STEP, Severity.OK, summary)])
+    if phase == "Failed":
+        summary = f"{name} is not pending: it Failed ({status.get('reason') or 'see container exit codes'}) on {node}"
+        return CaseResult(NOT_PENDING, "workload", Severity.WARNING, summary,
+                          [Finding(STEP, Severity.WARNING, summary, str(status.get("message") or ""))])
+    problems = []
+    for container in status.get("containerStatuses") or ():
+        waiting = (container.get("state") or {}).get("waiting") or {}
+        if waiting.get("reason"):
+            problems.append(f"{container.get('name')}: {waiting['reason']} ({container.get('restartCount', 0)} "
+                            "restarts)")
+        elif not container.get("ready"):
+            problems.append(f"{container.get('name')}: not ready")
+    if problems:
+        summary = f"{name} is not pending: it is {phase} on {node}, but {'; '.join(problems)}"
+        return CaseResult(NOT_PENDING, "workload", Severity.WARNING, summary,
+                          [Finding(STEP, Severity.WARNING, summary)])
+    summary = f"{name} is not pending: it is {phase} and ready on {node}"
+    return CaseResult(NOT_PENDING, "none", Severity.OK, summary, [Finding(STEP, Severity.OK, summary)])
+
+
+# -- never created -------------------------------------------------------------------------------
+
+
+def _quota_table(cluster: Cluster, namespace: str, quota_name: str) -> Table | None:
+    try:
+        quota = cluster.get("ResourceQuota", quota_name, namespace)
+    except ClusterError:
+        return None
+    hard = (quota.get("status") or {}).get("hard") or (quota.get("spec") or {}).get("hard") or {}
+    used = (quota.get("status") or {}).get("used") or {}
+    rows = tuple((resource, str(used.get(resource, "?")), str(value)) for resource, value in sorted(hard.items()))
+    return Table(("RESOURCE", "USED", "HARD"), rows) if rows else None
+
+
+def explain_never_created(cluster: Cluster, workload: Obj, controller_events: list[Obj], ref: str) -> CaseResult | None:
+    """Why a workload's pods were not created, or None when nothing says so."""
+    meta, spec = workload.get("metadata") or {}, workload.get("spec") or {}
+    namespace = meta.get("namespace", "")
+    failed = newest(controller_events, "FailedCreate")
+    if failed is not None:
+        message = str(failed.get("message") or "")
+        quota = QUOTA.search(message)
+        blocks: list[Any] = []
+        if quota:
+            facts = (("Quota", quota.group("quota")), ("Requested", quota.group("requested")),
+                     ("Used", quota.group("used")), ("Limited", quota.group("limited")))
+            blocks.append(Facts(facts))
+            table = _quota_table(cluster, namespace, quota.group("quota"))
+            if table:
+                blocks.append(table)
+            summary = (f"{ref} cannot create pods: ResourceQuota {quota.group('quota')} is exhausted "
+                       f"(requested {quota.group('requested')}, used {quota.group('used')}, "
+                       f"limited {quota.group('limited')})")
+            title = f"ResourceQuota {quota.group('quota')} exceeded"
+        elif "admission webhook" in message:
+            webhook = re.search(r'admission webhook "([^"]+)"', message)
+            hook = webhook.group(1) if webhook else "?"
+            summary = f"{ref} cannot create pods: admission webhook {hook} denied them: {message}"
+            title = "Admission webhook denied pod creation"
+        elif "PodSecurity" in message:
+            summary = f"{ref} cannot create pods: they violate the namespace's Pod Security level: {message}"
+            title = "PodSecurity violation"
+        else:
+            summary = f"{ref} cannot create pods: {message}"
+            title = "FailedCreate"
+        return CaseResult(NEVER_CREATED, "controller", Severity.CRITICAL, summary,
+                          [Finding(STEP, Severity.CRITICAL, title, summary, blocks)])
+    if workload.get("kind") == "Deployment":
+        if spec.get("paused"):
+            summary = f"{ref} is paused: no new pods are rolled out until `kubectl rollout resume {ref}`"
+            return CaseResult(NEVER_CREATED, "controller", Severity.WARNING, summary,
+                              [Finding(STEP, Severity.WARNING, "Rollout paused", summary)])
+        for condition in (workload.get("status") or {}).get("conditions") or ():
+            if condition.get("type") == "ReplicaFailure" and condition.get("status") == "True":
+                summary = f"{ref} cannot create pods: {condition.get('message', '')}"
+                return CaseResult(NEVER_CREATED, "controller", Severity.CRITICAL, summary,
+                                  [Finding(STEP, Severity.CRITICAL, "ReplicaFailure", summary)])
+            if condition.get("type") == "Progressing" and condition.get("reason") == "ProgressDeadlineExceeded":
+                summary = f"{ref} rollout is stuck: {condition.get('message', 'progress deadline exceeded')}"
+                return CaseResult(NEVER_CREATED, "controller", Severity.WARNING, summary,
+                                  [Finding(STEP, Severity.WARNING, "Rollout stuck", summary)])
+    return None
