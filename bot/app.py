@@ -28,7 +28,7 @@ from bot import messages
 from bot.commands import CommandError, ParsedCommand, parse_command
 from bot.config import FileConfig, Settings
 from bot.metrics import COMMANDS, Counters
-from bot.queueing import enqueue_diagnosis
+from bot.queueing import enqueue_diagnosis, listening_workers, queue_name
 from workers.publish import ThreadRef
 from workers.request import DiagnosisRequest
 from workers.runbook.loader import Catalogue
@@ -36,7 +36,10 @@ from workers.runbook.loader import Catalogue
 log = logging.getLogger(__name__)
 
 LISTENER_THREADS = 32
-"""Bolt runs each listener in this pool; the work after ``ack()`` holds a thread, so keep it wide."""
+"""Bolt runs each listener in this pool (it only parses and acks, so threads free up fast)."""
+FOLLOW_UP_THREADS = 4
+"""The work after the ack (Redis, root message) runs in this small pool: under a burst it queues
+there, and the ack path keeps the CPU it needs to answer Slack within its 3 seconds."""
 
 
 @dataclass
@@ -48,6 +51,9 @@ class BotContext:
     catalogue: Catalogue
     redis: Redis
     counters: Counters = field(default_factory=Counters)
+    follow_ups: ThreadPoolExecutor = field(
+        default_factory=lambda: ThreadPoolExecutor(max_workers=FOLLOW_UP_THREADS, thread_name_prefix="follow-up")
+    )
 
     def default_cluster(self, channel_id: str) -> str:
         """The channel's cluster from the config file, else ``CLUSTERDOC_CLUSTER``."""
@@ -74,15 +80,21 @@ def root_blocks(text: str, status: str) -> list[Any]:
 def start_diagnosis(
     bot: BotContext, request: DiagnosisRequest, command: dict[str, Any], client: WebClient, respond: Respond
 ) -> None:
-    """After the ack: post the thread root, enqueue the job, and tell the user if either fails."""
+    """After the ack: check the queue, post the thread root, enqueue the job; tell the user what fails."""
     channel = command["channel_id"]
     text = messages.root_text(request.runbook, request.target, command["user_id"], request.cluster)
     job_id = uuid.uuid4().hex
     short_id = job_id[:8]
     try:
+        workers = listening_workers(bot.redis, request.cluster)  # also proves Redis answers, before any post
+    except RedisError as exc:
+        _queue_failed(bot, request, channel, exc, respond)
+        return
+    queue = queue_name(request.cluster)
+    status = messages.root_working(short_id) if workers else messages.root_no_worker(short_id, queue)
+    try:
         posted = client.chat_postMessage(
-            channel=channel, text=text, blocks=root_blocks(text, messages.root_working(short_id)),
-            unfurl_links=False, unfurl_media=False,
+            channel=channel, text=text, blocks=root_blocks(text, status), unfurl_links=False, unfurl_media=False,
         )
     except SlackApiError as exc:
         error = str(exc.response.get("error", "unknown_error"))
@@ -92,17 +104,19 @@ def start_diagnosis(
         return
     thread = ThreadRef(channel, str(posted["ts"]))
     try:
-        enqueued = enqueue_diagnosis(bot.redis, request, thread, bot.file_config.jobs, job_id=job_id)
+        enqueue_diagnosis(bot.redis, request, thread, bot.file_config.jobs, job_id=job_id)
     except RedisError as exc:
-        log.error("cannot enqueue %s for channel %s: redis: %s", request.runbook, channel, exc)
-        bot.counters.inc(COMMANDS, "queue_failed")
-        respond(text=messages.queue_unreachable(request.runbook, request.target), response_type="ephemeral")
+        _queue_failed(bot, request, channel, exc, respond)
         _update_root(client, thread, text, messages.root_queue_failed())
         return
     bot.counters.inc(COMMANDS, "queued")
-    log.info("queued job %s (%s) on %s for thread %s/%s", job_id, request.runbook, enqueued.queue, channel, thread.ts)
-    if enqueued.workers == 0:
-        _update_root(client, thread, text, messages.root_no_worker(short_id, enqueued.queue))
+    log.info("queued job %s (%s) on %s for thread %s/%s", job_id, request.runbook, queue, channel, thread.ts)
+
+
+def _queue_failed(bot: BotContext, request: DiagnosisRequest, channel: str, exc: RedisError, respond: Respond) -> None:
+    log.error("cannot enqueue %s for channel %s: redis: %s", request.runbook, channel, exc)
+    bot.counters.inc(COMMANDS, "queue_failed")
+    respond(text=messages.queue_unreachable(request.runbook, request.target), response_type="ephemeral")
 
 
 def _update_root(client: WebClient, thread: ThreadRef, text: str, status: str) -> None:
@@ -129,13 +143,19 @@ def register_listeners(app: App, bot: BotContext) -> None:
             return
         ack()
         assert parsed.request is not None
-        try:
-            start_diagnosis(bot, parsed.request, command, client, respond)
-        except Exception:  # never a traceback to the user; the log has it under the id
-            error_id = uuid.uuid4().hex[:8]
-            log.exception("slash command failed after ack [error %s]", error_id)
-            bot.counters.inc(COMMANDS, "error")
-            respond(text=messages.internal_error(error_id), response_type="ephemeral")
+        bot.follow_ups.submit(_follow_up, bot, parsed.request, command, client, respond)
+
+
+def _follow_up(
+    bot: BotContext, request: DiagnosisRequest, command: dict[str, Any], client: WebClient, respond: Respond
+) -> None:
+    try:
+        start_diagnosis(bot, request, command, client, respond)
+    except Exception:  # never a traceback to the user; the log has it under the id
+        error_id = uuid.uuid4().hex[:8]
+        log.exception("slash command failed after ack [error %s]", error_id)
+        bot.counters.inc(COMMANDS, "error")
+        respond(text=messages.internal_error(error_id), response_type="ephemeral")
 
 
 def create_app(bot: BotContext, client: WebClient, *, token_verification: bool = True) -> App:

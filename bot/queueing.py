@@ -9,7 +9,6 @@ that tells the thread when the last attempt failed.
 from __future__ import annotations
 
 import uuid
-from dataclasses import dataclass
 
 from redis import Redis
 from rq import Callback, Queue, Retry, Worker
@@ -34,18 +33,14 @@ def cluster_queue(connection: Redis, cluster: str) -> Queue:
     return Queue(queue_name(cluster), connection=connection)
 
 
-@dataclass(frozen=True)
-class Enqueued:
-    """A queued job and whether any worker currently listens on its queue."""
-
-    job: Job
-    queue: str
-    workers: int
+def listening_workers(connection: Redis, cluster: str) -> int:
+    """How many workers listen on the cluster's queue right now (raises redis errors when down)."""
+    return Worker.count(queue=cluster_queue(connection, cluster))
 
 
 def enqueue_diagnosis(
     connection: Redis, request: DiagnosisRequest, thread: ThreadRef, jobs: JobSettings, *, job_id: str | None = None
-) -> Enqueued:
+) -> Job:
     """Enqueue ``workers.jobs.diagnose`` for ``request``; raises redis errors when Redis is down."""
     queue = cluster_queue(connection, request.cluster)
     retry = Retry(max=jobs.retries, interval=list(jobs.retry_intervals) or 0) if jobs.retries else None
@@ -61,4 +56,4 @@ def enqueue_diagnosis(
         description=f"{request.runbook} {request.target.ref() if request.target else request.cluster}",
         meta={"max_attempts": jobs.retries + 1, "channel": thread.channel, "thread_ts": thread.ts},
     )
-    return Enqueued(job, queue.name, Worker.count(queue=queue))
+    return job

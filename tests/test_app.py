@@ -14,7 +14,7 @@ from urllib.parse import parse_qs
 
 import pytest
 from redis import Redis
-from rq import Queue
+from rq import Queue, Worker
 from starlette.testclient import TestClient
 
 from bot.config import Settings, load_settings
@@ -200,8 +200,8 @@ def test_redis_down_tells_the_user_and_readyz_fails(fake_slack: FakeSlackServer)
         metrics = client.get("/metrics").text
     assert fake_slack.responses, "the user was not told"
     assert "the job queue (Redis) is unreachable" in fake_slack.responses[0]["text"]
-    root = fake_slack.posted_messages("C123")[0]
-    assert "could not queue the diagnosis" in str(root["blocks"])
+    assert "Nothing was queued" in fake_slack.responses[0]["text"]
+    assert fake_slack.calls_to("chat.postMessage") == []  # no thread left waiting for a job that never came
     assert ready.status_code == 503
     assert ready.text.startswith("not ready: redis unreachable:")
     assert health.status_code == 200
@@ -220,10 +220,20 @@ def test_probes_and_metrics_with_redis_up(stack: SlashClient) -> None:
     assert "clusterdoc_redis_up 1" in metrics.text
 
 
-def test_root_says_when_no_worker_listens(stack: SlashClient, fake_slack: FakeSlackServer) -> None:
+def test_root_says_whether_a_worker_listens(stack: SlashClient, fake_slack: FakeSlackServer, redis_url: str) -> None:
     stack.post("describe web-0 -n shop")
-    update = fake_slack.wait_for("chat.update", 1)[0]
-    assert "no worker is listening on `clusterdoc:default`" in str(update.params["blocks"])
+    idle = fake_slack.wait_for("chat.postMessage", 1)[0]
+    assert "no worker is listening on `clusterdoc:default`" in str(idle.params["blocks"])
+    connection = Redis.from_url(redis_url)
+    worker = Worker([Queue("clusterdoc:default", connection=connection)], connection=connection)
+    worker.register_birth()
+    try:
+        stack.post("describe web-1 -n shop")
+        busy = fake_slack.wait_for("chat.postMessage", 2)[1]
+    finally:
+        worker.register_death()
+    assert "working on it… (job " in str(busy.params["blocks"])
+    assert "no worker" not in str(busy.params["blocks"])
 
 
 def test_socket_mode_serves_probes_but_not_slack_events(redis_url: str, fake_slack: FakeSlackServer) -> None:

@@ -18,7 +18,7 @@ from rq.job import JobStatus
 from slack_sdk import WebClient
 
 from bot.config import ConfigError, JobSettings, Settings, load_settings
-from bot.queueing import enqueue_diagnosis, queue_name
+from bot.queueing import enqueue_diagnosis, listening_workers, queue_name
 from bot.worker_process import run_worker
 from tests.conftest import FakeKubeFactory
 from tests.harness.fake_slack import FakeSlackServer
@@ -82,10 +82,9 @@ def taint_cluster(fake_kube: FakeKubeFactory, examples_dir: Path, tmp_path: Path
 def test_enqueue_declares_timeout_retry_and_failure_callback(redis_url: str) -> None:
     connection = Redis.from_url(redis_url)
     jobs = JobSettings(timeout_seconds=90, retries=2, retry_intervals=[10, 30])
-    enqueued = enqueue_diagnosis(connection, pod_request(cluster="prod"), ThreadRef("C1", "1.000100"), jobs)
-    job = enqueued.job
-    assert enqueued.queue == queue_name("prod") == "clusterdoc:prod"
-    assert enqueued.workers == 0
+    job = enqueue_diagnosis(connection, pod_request(cluster="prod"), ThreadRef("C1", "1.000100"), jobs)
+    assert queue_name("prod") == "clusterdoc:prod"
+    assert listening_workers(connection, "prod") == 0
     assert Queue("clusterdoc:prod", connection=connection).job_ids == [job.id]
     assert job.func_name == "workers.jobs.diagnose"
     assert job.args == (pod_request(cluster="prod").to_json(), {"channel": "C1", "ts": "1.000100"})
@@ -100,7 +99,7 @@ def test_burst_worker_posts_findings_in_the_thread(
     redis_url: str, fake_slack: FakeSlackServer, taint_cluster: Path
 ) -> None:
     thread = post_root(fake_slack)
-    job = enqueue_diagnosis(Redis.from_url(redis_url), pod_request(), thread, QUICK_JOBS).job
+    job = enqueue_diagnosis(Redis.from_url(redis_url), pod_request(), thread, QUICK_JOBS)
     assert run_worker(worker_settings(redis_url, fake_slack, taint_cluster), None, burst=True) == 0
     job.refresh()
     assert job.get_status() == JobStatus.FINISHED
@@ -135,7 +134,7 @@ def test_forbidden_api_is_a_finding_naming_the_permission(
     server.fail(r"/namespaces/shop/pods/web-0$", 403, times=None)
     kubeconfig = write_kubeconfig(tmp_path / "kubeconfig", server.url)
     thread = post_root(fake_slack)
-    job = enqueue_diagnosis(Redis.from_url(redis_url), pod_request(), thread, QUICK_JOBS).job
+    job = enqueue_diagnosis(Redis.from_url(redis_url), pod_request(), thread, QUICK_JOBS)
     run_worker(worker_settings(redis_url, fake_slack, kubeconfig), None, burst=True)
     job.refresh()
     assert job.get_status() == JobStatus.FINISHED
@@ -161,7 +160,7 @@ def test_slack_429_is_retried_after_retry_after_and_arrives(
 ) -> None:
     thread = post_root(fake_slack)
     fake_slack.rate_limit("chat.postMessage", times=1, retry_after=1)
-    job = enqueue_diagnosis(Redis.from_url(redis_url), pod_request(), thread, QUICK_JOBS).job
+    job = enqueue_diagnosis(Redis.from_url(redis_url), pod_request(), thread, QUICK_JOBS)
     run_worker(worker_settings(redis_url, fake_slack, taint_cluster), None, burst=True)
     job.refresh()
     assert job.get_status() == JobStatus.FINISHED
@@ -179,7 +178,7 @@ def test_slack_failing_beyond_retries_fails_the_job_and_rq_retries_it(
     thread = post_root(fake_slack)
     fake_slack.rate_limit("chat.postMessage", times=6, retry_after=0)  # the first post and its 5 retries
     jobs = JobSettings(timeout_seconds=60, retries=1, retry_intervals=[0])
-    job = enqueue_diagnosis(Redis.from_url(redis_url), pod_request(), thread, jobs).job
+    job = enqueue_diagnosis(Redis.from_url(redis_url), pod_request(), thread, jobs)
     with caplog.at_level(logging.WARNING):
         run_worker(worker_settings(redis_url, fake_slack, taint_cluster), None, burst=True)
     job.refresh()
@@ -196,7 +195,7 @@ def test_last_failed_attempt_is_announced_in_the_thread(
 ) -> None:
     thread = post_root(fake_slack)
     fake_slack.rate_limit("chat.postMessage", times=6, retry_after=0)
-    job = enqueue_diagnosis(Redis.from_url(redis_url), pod_request(), thread, QUICK_JOBS).job
+    job = enqueue_diagnosis(Redis.from_url(redis_url), pod_request(), thread, QUICK_JOBS)
     with caplog.at_level(logging.ERROR):
         run_worker(worker_settings(redis_url, fake_slack, taint_cluster), None, burst=True)
     job.refresh()
@@ -210,8 +209,8 @@ def test_last_failed_attempt_is_announced_in_the_thread(
 
 def test_worker_routes_by_cluster_queue(redis_url: str, fake_slack: FakeSlackServer, taint_cluster: Path) -> None:
     connection = Redis.from_url(redis_url)
-    prod = enqueue_diagnosis(connection, pod_request(cluster="prod"), post_root(fake_slack), QUICK_JOBS).job
-    other = enqueue_diagnosis(connection, pod_request(cluster="staging"), post_root(fake_slack), QUICK_JOBS).job
+    prod = enqueue_diagnosis(connection, pod_request(cluster="prod"), post_root(fake_slack), QUICK_JOBS)
+    other = enqueue_diagnosis(connection, pod_request(cluster="staging"), post_root(fake_slack), QUICK_JOBS)
     run_worker(worker_settings(redis_url, fake_slack, taint_cluster), "prod", burst=True)
     prod.refresh()
     other.refresh()
