@@ -381,3 +381,23 @@ def test_live_client_against_the_fake_api_server_gives_the_same_report(
         made = server.request_count()
     assert report.to_json() == expected
     assert made == requests, [r.path for r in server.requests_to()]
+
+
+def test_forbidden_pod_list_keeps_the_rest_of_the_workload_description() -> None:
+    with FakeKubeServer(EXAMPLES / "crashloop") as server:
+        cluster = live_cluster(server.url)
+        server.fail(r"/api/v1/namespaces/shop/pods$", 403, times=None)
+        report = describe(cluster, "Deployment", "api", "shop", CRASHLOOP_NOW)
+    deployment = report.findings[0]
+    assert deployment.step == "describe" and deployment.title.startswith("Deployment shop/api: 2 desired")
+    note = next(b for b in deployment.blocks if isinstance(b, Text) and b.text.startswith("Pods:"))
+    assert "could not be read (forbidden: the diagnostic role cannot list pods in namespace shop" in note.text
+    assert table(deployment, "REPLICASET").rows[0][0] == "api-6d8f7b9c54"
+
+
+def test_scheduled_pod_whose_containers_do_not_start_is_flagged() -> None:
+    creating = waiting("ContainerCreating")
+    cluster = SnapshotCluster(SnapshotStore([node("node-a"), pod("p", statuses=[creating], phase="Pending")]))
+    finding = describe(cluster, "Pod", "p", "shop").findings[0]
+    assert finding.severity == Severity.WARNING
+    assert "on node node-a but its containers have not started (ContainerCreating)" in finding.detail

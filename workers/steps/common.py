@@ -240,12 +240,15 @@ def _fetch_members(cluster: Cluster, workload: Obj) -> Members:
         return Members(note="it has no pod selector")
     owners = {uid} if uid else set()
     members = Members()
-    if workload.get("kind") == "Deployment":
-        members.replicasets = [
-            rs for rs in cluster.list("ReplicaSet", namespace, label_selector=selector) if owned_by(rs, owners)
-        ]
-        owners = {(rs.get("metadata") or {}).get("uid") for rs in members.replicasets} - {None}  # type: ignore[assignment]
-    members.pods = [pod for pod in cluster.list("Pod", namespace, label_selector=selector) if owned_by(pod, owners)]
+    try:
+        if workload.get("kind") == "Deployment":
+            members.replicasets = [
+                rs for rs in cluster.list("ReplicaSet", namespace, label_selector=selector) if owned_by(rs, owners)
+            ]
+            owners = {str((rs.get("metadata") or {}).get("uid")) for rs in members.replicasets}
+        members.pods = [pod for pod in cluster.list("Pod", namespace, label_selector=selector) if owned_by(pod, owners)]
+    except ClusterError as exc:
+        members.note = f"they could not be read ({exc})"
     return members
 
 

@@ -364,6 +364,9 @@ def _judge_pod(ctx: StepContext, pod: Obj, out: Described,
             last = _last_termination(c_status, ctx.now)
             out.flag(Severity.WARNING, f"Container {c_spec.get('name')} has restarted {c_status['restartCount']} "
                                        f"times" + (f" (last: {last})" if last else ""))
+    if phase == "Pending" and spec.get("nodeName") and node_ready is not False and not out.detail:
+        out.flag(Severity.WARNING, f"Pod {name} is on node {spec['nodeName']} but its containers have not started "
+                                   f"({pod_status(pod)}): the events say why")
     if phase == "Failed":
         line = f"Pod {name} failed: {status.get('reason') or ''} {one_line(status.get('message') or '', 240)}".strip()
         out.flag(Severity.WARNING, line)
@@ -451,12 +454,17 @@ def describe_node(ctx: StepContext, node: Obj) -> Described:
     for label, key in (("Zone", "topology.kubernetes.io/zone"), ("Instance type", "node.kubernetes.io/instance-type")):
         if labels.get(key):
             facts.append((label, labels[key]))
-    pods = list(ctx.cluster.list("Pod", field_selector=f"spec.nodeName={name}"))
+    try:
+        pods = list(ctx.cluster.list("Pod", field_selector=f"spec.nodeName={name}"))
+    except ClusterError as exc:
+        pods = []
+        facts.append(("Pods", f"not readable ({exc})"))
     live = [p for p in pods if (p.get("status") or {}).get("phase") not in ("Succeeded", "Failed")]
     terminating = sum(1 for p in live if (p.get("metadata") or {}).get("deletionTimestamp"))
     not_ready = sum(1 for p in live if any(c.get("type") == "Ready" and c.get("status") != "True"
                                            for c in (p.get("status") or {}).get("conditions") or []))
-    facts.append(("Pods", f"{len(live)} non-terminated ({not_ready} not ready, {terminating} terminating)"))
+    if pods or not facts[-1][1].startswith("not readable"):
+        facts.append(("Pods", f"{len(live)} non-terminated ({not_ready} not ready, {terminating} terminating)"))
     out.blocks.append(Facts(tuple(facts)))
 
     requested: dict[str, Decimal] = {}
