@@ -170,14 +170,6 @@ def root_queue_failed() -> str:
     return "could not queue the diagnosis: the job queue is unreachable"
 
 
-def root_done(summary: str) -> str:
-    return f"done: {summary}"
-
-
-def root_failed(error_id: str) -> str:
-    return f"the diagnosis failed (error id {error_id}); the worker log has the details"
-
-
 def queue_unreachable(runbook: str, target: Target | None) -> str:
     return (
         f"Sorry, I could not start `{runbook}` for {target_label(target)}: the job queue (Redis) is "
@@ -194,18 +186,6 @@ def cannot_post_root(error: str, channel: str) -> str:
     if error == "is_archived":
         return "This channel is archived, so I cannot start a thread here; nothing was queued."
     return f"I could not start a thread in this channel (Slack said `{error}`); nothing was queued."
-
-
-def job_failed(error_id: str, attempts: int) -> str:
-    plural = "s" if attempts != 1 else ""
-    return (
-        f":x: The diagnosis failed after {attempts} attempt{plural} (error id `{error_id}`). "
-        "The worker log has the traceback under that id."
-    )
-
-
-def job_timed_out(seconds: int) -> str:
-    return f":hourglass: The diagnosis did not finish within {seconds} s and was stopped."
 
 
 def internal_error(error_id: str) -> str:

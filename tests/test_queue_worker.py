@@ -242,3 +242,21 @@ def test_worker_start_up_problems_are_one_line(
         run_worker(settings, None, burst=True)
     assert message in str(caught.value)
     assert "\n" not in str(caught.value)
+
+
+def test_long_output_is_uploaded_as_a_file_into_the_thread(fake_slack: FakeSlackServer) -> None:
+    from bot.publisher import SlackPublisher
+    from workers.report import Finding, Preformatted, Report, Severity, Verdict
+
+    log_lines = "\n".join(f"2026-11-27T06:00:{i % 60:02d}Z worker {i}: connection refused" for i in range(400))
+    report = Report(
+        "describe", Target("Pod", "web-0", "shop"), Verdict("workload", Severity.WARNING, "web-0 keeps crashing"),
+        [Finding("logs", Severity.WARNING, "Last log lines of web", blocks=[Preformatted(log_lines, title="web")])],
+    )
+    thread = post_root(fake_slack)
+    SlackPublisher(WebClient(token="xoxb-test-token", base_url=fake_slack.url)).publish(report, thread)
+    files = fake_slack.files_in_thread(thread.ts)
+    assert len(files) == 1
+    assert files[0].channel == "C123"
+    assert files[0].text.rstrip().endswith("worker 399: connection refused")  # the whole log, not cut
+    assert fake_slack.thread(thread.ts), "the findings message itself was not posted"
