@@ -20,6 +20,7 @@ from typing import Any
 from redis import Redis
 from redis.exceptions import RedisError
 from slack_bolt import Ack, App, Respond
+from slack_bolt.logger.messages import warning_client_prioritized_and_token_skipped
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 from slack_sdk.models.blocks import ContextBlock, MarkdownTextObject, SectionBlock
@@ -156,6 +157,17 @@ def _follow_up(
         log.exception("slash command failed after ack [error %s]", error_id)
         bot.counters.inc(COMMANDS, "error")
         respond(text=messages.internal_error(error_id), response_type="ephemeral")
+
+
+class _ClientTokenNotice(logging.Filter):
+    """Drops Bolt's start-up warning that ``SLACK_BOT_TOKEN`` is unused: our client carries that token."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return record.getMessage() != warning_client_prioritized_and_token_skipped()
+
+
+_BOLT_LOGGER = logging.getLogger("slack_bolt.App")
+_BOLT_LOGGER.addFilter(_ClientTokenNotice())
 
 
 def create_app(bot: BotContext, client: WebClient, *, token_verification: bool = True) -> App:

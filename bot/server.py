@@ -108,8 +108,12 @@ def create_http_app(
     return Starlette(routes=routes)
 
 
-def build(settings: Settings) -> tuple[Starlette, BotContext, Callable[[], None]]:
+def build(
+    settings: Settings, *, extra_routes: Sequence[BaseRoute] = ()
+) -> tuple[Starlette, BotContext, Callable[[], None]]:
     """Everything ``serve`` runs: the HTTP app, the bot context and a function starting Socket Mode.
+
+    ``extra_routes`` mounts more endpoints (the Alertmanager webhook ``/alerts``) beside the probes.
 
     Raises :class:`ConfigError` naming the setting when Slack credentials are missing or rejected.
     """
@@ -129,10 +133,11 @@ def build(settings: Settings) -> tuple[Starlette, BotContext, Callable[[], None]
         raise ConfigError(f"SLACK_BOT_TOKEN: Slack rejected the token or could not be reached: {exc}") from exc
 
     if not socket_mode:
-        return create_http_app(bot, bolt_app), bot, lambda: None
+        return create_http_app(bot, bolt_app, extra_routes=extra_routes), bot, lambda: None
     assert settings.SLACK_APP_TOKEN is not None
     runner = SocketModeRunner(bolt_app, settings.SLACK_APP_TOKEN)
-    return create_http_app(bot, None, socket_connected=runner.connected), bot, runner.start
+    http_app = create_http_app(bot, None, socket_connected=runner.connected, extra_routes=extra_routes)
+    return http_app, bot, runner.start
 
 
 def serve(settings: Settings, host: str = "0.0.0.0", port: int | None = None) -> int:
