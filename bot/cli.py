@@ -93,6 +93,7 @@ def cmd_demo(args: argparse.Namespace, settings: Settings) -> int:
         scenarios = [s for s in scenarios if s["name"] == args.scenario]
         if not scenarios:
             return _fail(f"no demo scenario named {args.scenario!r}")
+    worst_status = 0
     for index, scenario in enumerate(scenarios):
         if index:
             print()
@@ -108,9 +109,8 @@ def cmd_demo(args: argparse.Namespace, settings: Settings) -> int:
             now=_parse_time(scenario.get("now")),
         )
         print(text)
-        if status:
-            return status
-    return 0
+        worst_status = max(worst_status, status)
+    return worst_status
 
 
 def cmd_ask(args: argparse.Namespace, settings: Settings) -> int:
