@@ -1,0 +1,202 @@
+"""The why-pending step end to end over snapshot clusters: cases, layers, groups, reconciliation, fixes."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+import pytest
+
+from workers.cluster.snapshot import SnapshotCluster, SnapshotStore
+from workers.report import Target
+from workers.request import DiagnosisRequest
+from workers.runbook.engine import run_request
+from workers.runbook.loader import Catalogue
+from workers.scheduling import analysis, snapshot
+from workers.scheduling.inputs import PodInfo
+
+NOW = datetime(2026, 11, 27, 6, 0, tzinfo=UTC)
+GPU = {"key": "dedicated", "value": "gpu", "effect": "NoSchedule"}
+NOT_READY = {"key": "node.kubernetes.io/not-ready", "effect": "NoSchedule"}
+
+
+def node(name: str, cpu: str = "4", taints: list | None = None, unschedulable: bool = False,
+         ready: str = "True") -> dict[str, Any]:
+    allocatable = {"cpu": cpu, "memory": "16Gi", "pods": "110", "ephemeral-storage": "100Gi"}
+    return {"apiVersion": "v1", "kind": "Node",
+            "metadata": {"name": name, "labels": {"kubernetes.io/hostname": name}},
+            "spec": {"taints": taints or [], "unschedulable": unschedulable},
+            "status": {"allocatable": allocatable, "capacity": allocatable,
+                       "conditions": [{"type": "Ready", "status": ready}]}}
+
+
+def pod(name: str, node_name: str | None = None, cpu: str = "1", phase: str | None = None,
+        message: str | None = None, **spec: Any) -> dict[str, Any]:
+    status: dict[str, Any] = {"phase": phase or ("Running" if node_name else "Pending")}
+    if message:
+        status["conditions"] = [{"type": "PodScheduled", "status": "False", "reason": "Unschedulable",
+                                 "message": message}]
+    body: dict[str, Any] = {"containers": [{"name": "app", "image": "nginx:1.27",
+                                            "resources": {"requests": {"cpu": cpu}}}], **spec}
+    if node_name:
+        body["nodeName"] = node_name
+    return {"apiVersion": "v1", "kind": "Pod",
+            "metadata": {"name": name, "namespace": "shop", "labels": {"app": "web"},
+                         "creationTimestamp": "2026-11-27T05:00:00Z"},
+            "spec": body, "status": status}
+
+
+def event(pod_name: str, message: str) -> dict[str, Any]:
+    return {"apiVersion": "v1", "kind": "Event", "metadata": {"name": f"{pod_name}.1", "namespace": "shop"},
+            "involvedObject": {"kind": "Pod", "name": pod_name, "namespace": "shop"}, "reason": "FailedScheduling",
+            "type": "Warning", "message": message, "lastTimestamp": "2026-11-27T05:59:00Z"}
+
+
+def crashlooping() -> dict[str, Any]:
+    running = pod("web-0", "a", phase="Running")
+    running["status"]["containerStatuses"] = [{"name": "app", "ready": False, "restartCount": 7,
+                                               "state": {"waiting": {"reason": "CrashLoopBackOff"}}}]
+    return running
+
+
+def why_pending(objects: list[dict[str, Any]], target: str = "web-0", kind: str = "Pod") -> dict[str, Any]:
+    cluster = SnapshotCluster(SnapshotStore(objects))
+    request = DiagnosisRequest("why-pending", "why-pending", Target(kind, target, "shop"))
+    return run_request(Catalogue.load(), request, cluster, NOW).to_json()
+
+
+def test_resources_and_taint_grouped_with_closest_fit() -> None:
+    message = "0/4 nodes are available: 1 node(s) had untolerated taint {dedicated: gpu}, 3 Insufficient cpu."
+    objects = [node(f"n{i}") for i in range(3)] + [node("gpu-0", taints=[GPU])]
+    objects += [pod(f"busy-{i}", f"n{i}", cpu=str(2 + i)) for i in range(3)] + [pod("gpu-job", "gpu-0", cpu="3")]
+    objects += [pod("web-0", cpu="3", message=message), event("web-0", message)]
+    report = why_pending(objects)
+    section = report["scheduling"]
+    assert report["verdict"]["layer"] == "scheduler"
+    assert report["verdict"]["summary"].startswith("web-0 cannot be scheduled: all 4 nodes lack 3 free CPU")
+    assert section["case"] == "not_scheduled" and section["scheduled"] is False
+    assert [n["name"] for n in section["nodes"]] == ["gpu-0", "n0", "n1", "n2"]
+    gpu = section["nodes"][0]
+    assert [b["category"] for b in gpu["blocking"]] == ["untolerated_taint", "insufficient_cpu"]
+    assert section["closest_fit"] == {"node": "n0", "missing": "1 cpu short; nothing else blocks"}
+    assert section["reconciliation"]["agrees"] is True
+    assert section["message"]["total_nodes"] == 4
+    assert {(g["count"], tuple(g["categories"])) for g in section["groups"]} == {
+        (3, ("insufficient_cpu",)), (1, ("untolerated_taint", "insufficient_cpu"))}
+    snippets = [r for r in report["remediations"] if r["action"] == "snippet"]
+    assert any("cpu: 2" in r["snippet"] for r in snippets)
+
+
+def test_only_cordon_blocks_offers_uncordon() -> None:
+    message = "0/2 nodes are available: 1 Insufficient cpu, 1 node(s) were unschedulable."
+    objects = [node("a"), node("b", unschedulable=True), pod("hog", "a", cpu="4"), pod("web-0", message=message)]
+    report = why_pending(objects)
+    assert report["remediations"][0]["action"] == "uncordon_node"
+    assert report["remediations"][0]["target"]["name"] == "b"
+    assert report["remediations"][0]["risk"] == "low"
+
+
+def test_not_ready_taint_points_at_node_layer_and_is_never_tolerated() -> None:
+    message = "0/2 nodes are available: 2 node(s) had untolerated taint {node.kubernetes.io/not-ready: }."
+    objects = [node("a", taints=[NOT_READY], ready="False"), node("b", taints=[NOT_READY], ready="False"),
+               pod("web-0", message=message)]
+    report = why_pending(objects)
+    assert report["verdict"]["layer"] == "node"
+    assert {b["category"] for n in report["scheduling"]["nodes"] for b in n["blocking"]} == {"node_not_ready_taint"}
+    assert not any("not-ready" in r.get("snippet", "") for r in report["remediations"])
+
+
+def test_reconciliation_reports_a_changed_cluster() -> None:
+    message = "0/3 nodes are available: 3 Insufficient cpu."
+    objects = [node("a"), node("b"), pod("web-0", message=message)]
+    section = why_pending(objects)["scheduling"]
+    assert section["reconciliation"]["agrees"] is False
+    joined = " ".join(section["reconciliation"]["differences"])
+    assert "saw 3 node(s)" in joined and "fit now" in joined
+
+
+@pytest.mark.parametrize(("objects", "case", "layer"), [
+    pytest.param([node("a"), crashlooping()], "not_pending", "workload", id="running-crashlooping"),
+    pytest.param([node("a"), pod("web-0", "a", phase="Running")], "not_pending", "none", id="running"),
+    pytest.param([node("a"), pod("web-0", "a", phase="Succeeded")], "not_pending", "none", id="succeeded"),
+    pytest.param([node("a", ready="False"), pod("web-0", "a", phase="Pending")], "scheduled_not_started", "node",
+                 id="bound-to-notready-node"),
+    pytest.param([node("a"), pod("web-0", schedulerName="my-scheduler")], "no_scheduler", "scheduler",
+                 id="unknown-scheduler-name"),
+    pytest.param([node("a"), pod("web-0", schedulingGates=[{"name": "kueue.x-k8s.io/admission"}])], "no_scheduler",
+                 "scheduler", id="scheduling-gates"),
+])
+def test_cases_and_layers(objects: list[dict[str, Any]], case: str, layer: str) -> None:
+    report = why_pending(objects)
+    assert report["scheduling"]["case"] == case
+    assert report["verdict"]["layer"] == layer
+
+
+def test_image_pull_failure_is_workload_layer_with_registry_error() -> None:
+    stuck = pod("web-0", "a", phase="Pending")
+    stuck["status"]["containerStatuses"] = [{"name": "app", "image": "nginx:nope", "ready": False, "restartCount": 0,
+                                             "state": {"waiting": {"reason": "ImagePullBackOff",
+                                                                   "message": "manifest unknown"}}}]
+    report = why_pending([node("a"), stuck])
+    assert report["verdict"]["layer"] == "workload"
+    assert "manifest unknown" in report["verdict"]["summary"]
+
+
+def test_quota_failed_create_is_controller_layer_with_numbers() -> None:
+    deployment = {"apiVersion": "apps/v1", "kind": "Deployment",
+                  "metadata": {"name": "web", "namespace": "shop", "uid": "d1"},
+                  "spec": {"replicas": 2, "selector": {"matchLabels": {"app": "web"}}}, "status": {}}
+    replicaset = {"apiVersion": "apps/v1", "kind": "ReplicaSet",
+                  "metadata": {"name": "web-abc", "namespace": "shop", "uid": "r1", "labels": {"app": "web"},
+                               "ownerReferences": [{"kind": "Deployment", "name": "web", "uid": "d1",
+                                                    "controller": True}]},
+                  "spec": {"replicas": 2, "selector": {"matchLabels": {"app": "web"}}}}
+    failed = {"apiVersion": "v1", "kind": "Event", "metadata": {"name": "web-abc.1", "namespace": "shop"},
+              "involvedObject": {"kind": "ReplicaSet", "name": "web-abc", "namespace": "shop"},
+              "reason": "FailedCreate", "type": "Warning", "lastTimestamp": "2026-11-27T05:59:00Z",
+              "message": 'pods "web-abc-x1" is forbidden: exceeded quota: compute, requested: requests.cpu=2, '
+                         "used: requests.cpu=9, limited: requests.cpu=10"}
+    report = why_pending([node("a"), deployment, replicaset, failed], target="web", kind="Deployment")
+    assert report["scheduling"]["case"] == "never_created"
+    assert report["verdict"]["layer"] == "controller"
+    assert "requested requests.cpu=2, used requests.cpu=9, limited requests.cpu=10" in report["verdict"]["summary"]
+
+
+def test_workload_pods_grouped_by_shared_cause() -> None:
+    message = "0/1 nodes are available: 1 Insufficient cpu."
+    deployment = {"apiVersion": "apps/v1", "kind": "Deployment",
+                  "metadata": {"name": "web", "namespace": "shop", "uid": "d1"},
+                  "spec": {"replicas": 3, "selector": {"matchLabels": {"app": "web"}}}, "status": {}}
+    replicaset = {"apiVersion": "apps/v1", "kind": "ReplicaSet",
+                  "metadata": {"name": "web-abc", "namespace": "shop", "uid": "r1", "labels": {"app": "web"},
+                               "ownerReferences": [{"kind": "Deployment", "name": "web", "uid": "d1",
+                                                    "controller": True}]},
+                  "spec": {"selector": {"matchLabels": {"app": "web"}}}}
+    pods = []
+    for i in range(3):
+        member = pod(f"web-abc-{i}", cpu="8", message=message)
+        member["metadata"]["ownerReferences"] = [{"kind": "ReplicaSet", "name": "web-abc", "uid": "r1",
+                                                  "controller": True}]
+        pods.append(member)
+    report = why_pending([node("a"), deployment, replicaset, *pods], target="web", kind="Deployment")
+    assert report["verdict"]["summary"].startswith("3 pods of deployment/web cannot be scheduled")
+    assert [p["name"] for p in report["scheduling"]["pods"]] == ["web-abc-0", "web-abc-1", "web-abc-2"]
+
+
+@pytest.mark.parametrize(("nodes", "candidates", "labels", "mode"), [
+    pytest.param(40, 40, False, "all", id="small-cluster-reads-all"),
+    pytest.param(5000, 5000, False, "all", id="big-cluster-many-candidates"),
+    pytest.param(5000, 12, False, "per_node", id="few-candidates-per-node"),
+    pytest.param(5000, 0, False, "none", id="no-candidate"),
+    pytest.param(5000, 12, True, "all", id="affinity-needs-all"),
+])
+def test_pods_read_with_fewest_requests(nodes: int, candidates: int, labels: bool, mode: str) -> None:
+    assert snapshot.choose_pods_mode(nodes, candidates, labels) == mode
+
+
+def test_terminal_pods_do_not_count() -> None:
+    objects = [node("a", cpu="2"), pod("done", "a", cpu="2", phase="Succeeded"), pod("web-0", cpu="2")]
+    cluster = SnapshotCluster(SnapshotStore(objects))
+    info = PodInfo.from_object(objects[-1])
+    state = snapshot.gather(cluster, [info], analysis.candidates_of([info]))
+    assert analysis.evaluate(info, state)[0].fits
