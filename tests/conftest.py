@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 import redis
@@ -18,7 +19,8 @@ from workers.cluster.snapshot import SnapshotStore
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 
-FakeKubeFactory = Callable[[str | Path | SnapshotStore], FakeKubeServer]
+FakeKubeFactory = Callable[..., FakeKubeServer]
+"""``fake_kube(path_or_store, **options)``; options as :class:`FakeKubeServer` takes them."""
 
 
 @pytest.fixture(scope="session")
@@ -53,8 +55,8 @@ def fake_kube() -> Iterator[FakeKubeFactory]:
     """``fake_kube(path_or_store)`` starts a fake API server for it; all are stopped afterwards."""
     servers: list[FakeKubeServer] = []
 
-    def start(source: str | Path | SnapshotStore) -> FakeKubeServer:
-        server = FakeKubeServer(source)
+    def start(source: str | Path | SnapshotStore | list[dict[str, Any]], **options: Any) -> FakeKubeServer:
+        server = FakeKubeServer(source, **options)
         servers.append(server)
         return server
 

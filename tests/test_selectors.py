@@ -130,5 +130,5 @@ def test_field_value_defaults_and_rendering(obj: dict[str, Any], path: str, valu
 
 
 def test_bad_field_selector_names_the_term() -> None:
-    with pytest.raises(SelectorError, match="spec.nodeName"):
+    with pytest.raises(SelectorError, match=r"spec\.nodeName"):
         field_matcher("spec.nodeName")
