@@ -22,8 +22,12 @@ from bot.server import build
 from tests.harness.fake_slack import FakeSlackServer
 from tests.harness.ports import free_port
 from tests.harness.signing import signed_headers, slash_command_body
+from workers.runbook.loader import Catalogue
 
 SECRET = "8f742231b10e8888abcd99yyyzzz85a5"
+_BUILTIN = Catalogue.load()
+UNAVAILABLE = next((verb for verb in ("etcd", "health", "triage", "metrics") if _BUILTIN.get(verb) is None), None)
+"""A verb whose runbook has not shipped yet (they arrive issue by issue)."""
 
 
 def make_settings(redis_url: str, fake_slack: FakeSlackServer, **extra: str) -> Settings:
@@ -129,7 +133,8 @@ def test_job_timeout_and_retry_come_from_the_config_file(
         ("frobnicate web-0", ["Unknown command `frobnicate`", "Usage: `/k8s <verb>"]),
         ("describe Web_0 -n shop", ["Invalid pod name `Web_0`", "Usage: `/k8s describe"]),
         ("describe web-0 -n Shop!", ["Invalid namespace name `Shop!`", "Usage: `/k8s describe"]),
-        ("etcd", ["`/k8s etcd` is not available yet in this clusterdoc version."]),
+        pytest.param(UNAVAILABLE or "etcd", [f"`/k8s {UNAVAILABLE}` is not available yet in this clusterdoc version."],
+                     marks=pytest.mark.skipif(UNAVAILABLE is None, reason="every verb has its runbook now")),
         ("help describe", ["Usage: `/k8s describe POD|KIND/NAME"]),
         ("runbooks", ["`describe` — ", "`events` — "]),
     ],
