@@ -414,3 +414,10 @@ def _replace(table: fk._Table, entry: fk._Entry, obj: Obj) -> None:
     table.all.add(fresh)
     for label, value in _index_values(table, obj).items():
         table.indexes[label].setdefault(value, fk._Bucket()).add(fresh)
+
+
+def install(server: fk.FakeKubeServer) -> MutationEngine:
+    """Make ``server`` accept writes through a new engine (its ``write_handler``); returns the engine."""
+    engine = MutationEngine(server)
+    server.write_handler = engine.handle
+    return engine

@@ -24,7 +24,8 @@ class DisruptionBlocked(ClusterError):
 
     def __init__(self, pod: str, namespace: str, message: str, budget: str | None = None) -> None:
         self.pod, self.namespace, self.budget = pod, namespace, budget
-        named = f"PodDisruptionBudget {namespace}/{budget}" if budget else "a PodDisruptionBudget"
+        qualified = budget if budget is None or "/" in budget else f"{namespace}/{budget}"
+        named = f"PodDisruptionBudget {qualified}" if qualified else "a PodDisruptionBudget"
         super().__init__(f"eviction of pod {namespace}/{pod} blocked by {named}: {message}")
 
 
