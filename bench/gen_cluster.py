@@ -34,6 +34,7 @@ DEFAULT_TOLERATIONS: tuple[Obj, ...] = (
 )
 """What the DefaultTolerationSeconds admission plugin adds to every pod."""
 
+_PAUSE_DIGEST = "registry.k8s.io/pause@sha256:7031c1b283388d2c2e09b57badb803c05ebed362dc88d84b480cc47f72a21097"
 _UID_NAMESPACE = uuid.UUID("6f1c3a52-8f0e-4c3b-9a51-2d7e0c4b9e10")
 
 
@@ -184,19 +185,17 @@ def node(
     pressure = "Unknown" if ready == "Unknown" else "False"
 
     def condition(kind: str, status: str, reason: str, message: str) -> Obj:
-        return {"lastHeartbeatTime": beat, "lastTransitionTime": since if status != "False" or kind == "Ready"
-                else ago(days=20), "message": message, "reason": reason, "status": status, "type": kind}
+        return {"lastHeartbeatTime": beat, "lastTransitionTime": since, "message": message, "reason": reason,
+                "status": status, "type": kind}
 
+    healthy = {
+        "MemoryPressure": ("KubeletHasSufficientMemory", "kubelet has sufficient memory available"),
+        "DiskPressure": ("KubeletHasNoDiskPressure", "kubelet has no disk pressure"),
+        "PIDPressure": ("KubeletHasSufficientPID", "kubelet has sufficient PID available"),
+    }
     unknown = ("NodeStatusUnknown", "Kubelet stopped posting node status.")
-    conditions = [
-        condition("MemoryPressure", pressure, *(unknown if pressure == "Unknown" else
-                                                ("KubeletHasSufficientMemory", "kubelet has sufficient memory available"))),
-        condition("DiskPressure", pressure, *(unknown if pressure == "Unknown" else
-                                              ("KubeletHasNoDiskPressure", "kubelet has no disk pressure"))),
-        condition("PIDPressure", pressure, *(unknown if pressure == "Unknown" else
-                                             ("KubeletHasSufficientPID", "kubelet has sufficient PID available"))),
-        condition("Ready", ready, _READY[ready][0], ready_message or _READY[ready][1]),
-    ]
+    conditions = [condition(kind, pressure, *(unknown if pressure == "Unknown" else healthy[kind])) for kind in healthy]
+    conditions.append(condition("Ready", ready, _READY[ready][0], ready_message or _READY[ready][1]))
     spec: Obj = {}
     if provider == "aws":
         spec["providerID"] = f"aws:///{zone}/i-0{hashlib.sha256(name.encode()).hexdigest()[:16]}"
@@ -229,8 +228,7 @@ def node(
             "conditions": conditions,
             "daemonEndpoints": {"kubeletEndpoint": {"Port": 10250}},
             "images": [
-                {"names": ["registry.k8s.io/pause@sha256:7031c1b283388d2c2e09b57badb803c05ebed362dc88d84b480cc47f72a21097",
-                           "registry.k8s.io/pause:3.9"], "sizeBytes": 321520},
+                {"names": [_PAUSE_DIGEST, "registry.k8s.io/pause:3.9"], "sizeBytes": 321520},
             ],
             "nodeInfo": {
                 "architecture": "amd64",
@@ -427,7 +425,8 @@ def _pod_status(state: str, containers: list[Obj], created: str, qos: str, messa
                  "qosClass": qos, "startTime": started}
     if state == "Running":
         return {**base, "phase": "Running", "conditions": [
-            {"lastProbeTime": None, "lastTransitionTime": started, "status": "True", "type": "PodReadyToStartContainers"},
+            {"lastProbeTime": None, "lastTransitionTime": started, "status": "True",
+             "type": "PodReadyToStartContainers"},
             {"lastProbeTime": None, "lastTransitionTime": started, "status": "True", "type": "Initialized"},
             {"lastProbeTime": None, "lastTransitionTime": started, "status": "True", "type": "Ready"},
             {"lastProbeTime": None, "lastTransitionTime": started, "status": "True", "type": "ContainersReady"},
@@ -443,7 +442,8 @@ def _pod_status(state: str, containers: list[Obj], created: str, qos: str, messa
                                             "startedAt": started}}
             statuses.append(item)
         return {**base, "phase": state, "conditions": [
-            {"lastProbeTime": None, "lastTransitionTime": started, "status": "False", "type": "PodReadyToStartContainers"},
+            {"lastProbeTime": None, "lastTransitionTime": started, "status": "False",
+             "type": "PodReadyToStartContainers"},
             {"lastProbeTime": None, "lastTransitionTime": started, "reason": "PodCompleted", "status": "True",
              "type": "Initialized"},
             {"lastProbeTime": None, "lastTransitionTime": started, "reason": "PodCompleted", "status": "False",
