@@ -1,0 +1,279 @@
+"""The approval flow end to end: real Redis, fake Slack Web API, fake Kubernetes API with writes.
+
+Each test offers a remediation into a thread, clicks (as the RQ job would, through
+:meth:`ApprovalService.handle`), and checks the cluster's writes, what Slack received (thread
+replies, ephemeral refusals, the edited offer) and that the audit stream says exactly that.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections import Counter
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+import redis
+from slack_sdk import WebClient
+
+from bot.approvals.audit import AuditLog, audit_command
+from bot.approvals.blocks import APPROVE_ACTION_ID, DISMISS_ACTION_ID
+from bot.approvals.pending import PendingAction
+from bot.approvals.policy import ApprovalPolicy, KubernetesIdentity
+from bot.approvals.service import ApprovalService, Click
+from bot.approvals.usergroups import UserGroupCache
+from tests.harness.fake_kube import FakeKubeServer, kube_configuration, live_cluster
+from tests.harness.fake_slack import FakeSlackServer
+from tests.harness.kube_mutations import MutationEngine, install
+from workers.remediation import runner
+from workers.remediation.base import ActionContext
+from workers.remediation.client import RemediationClient
+from workers.report import Remediation, Target
+
+SNAPSHOT = Path(__file__).parent / "data" / "remediation" / "cluster.yaml"
+CHANNEL, REQUESTER, THREAD = "C_INC", "U_REQ", "1732700000.000100"
+POLICY = {
+    "expiry_minutes": 15,
+    "two_person": {"high": {"forbid_self": True, "approvers": 1}},
+    "rules": [
+        {"name": "sre-on-call", "groups": ["S_SRE"], "clusters": ["prod"], "channels": [CHANNEL]},
+        {"name": "shop-team", "actions": ["delete_pod", "rollout_restart"], "namespaces": ["shop"],
+         "users": ["U_SHOP"]},
+    ],
+    "kubernetes_identities": {"U_SRE2": {"user": "sre2@example.com", "groups": ["sre"]}},
+}
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = 1_800_000_000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+class Flow:
+    """The service under test plus everything a test inspects."""
+
+    def __init__(self, redis_url: str, slack: FakeSlackServer, kube: FakeKubeServer, policy: dict[str, Any]) -> None:
+        self.slack, self.kube = slack, kube
+        self.writes: MutationEngine = install(kube)
+        self.clock = Clock()
+        connection = redis.Redis.from_url(redis_url)
+        web = WebClient(token="xoxb-test", base_url=slack.url)
+        self.groups = UserGroupCache(web, ttl=300)
+        self.service = ApprovalService(
+            connection=connection, slack=web, policy=ApprovalPolicy.model_validate(policy),
+            members_of=self.groups.members, context_factory=self.context, clock=self.clock,
+        )
+        self.audit = AuditLog(connection)
+
+    def context(self, identity: KubernetesIdentity | None) -> ActionContext:
+        client = RemediationClient(kube_configuration(self.kube.url))
+        if identity is not None:
+            client = client.as_identity(identity.user, tuple(identity.groups))
+        return ActionContext(client=client, poll_interval=0.0)
+
+    def offer(self, action: str, target: Target, params: dict[str, Any] | None = None) -> PendingAction:
+        remediation = Remediation(action, target, "low", "", dict(params or {}))
+        seen = runner.observe(live_cluster(self.kube.url), remediation)
+        return self.service.offer(remediation, seen=seen, requester=REQUESTER, channel=CHANNEL, thread_ts=THREAD,
+                                  cluster="prod")
+
+    def click(self, pending: PendingAction, user: str, kind: str = "approve") -> str:
+        return self.service.handle(Click(pending.id, user, kind, CHANNEL))  # type: ignore[arg-type]
+
+    def events(self, pending: PendingAction) -> list[str]:
+        return [entry.event for entry in self.audit.for_pending(pending.id)]
+
+    def ephemerals(self, user: str) -> list[str]:
+        return [c.params["text"] for c in self.slack.calls_to("chat.postEphemeral") if c.params["user"] == user]
+
+    def offer_message(self, pending: PendingAction) -> dict[str, Any]:
+        return self.slack.messages[(CHANNEL, pending.message_ts)]
+
+    def replies(self) -> list[str]:
+        return [m["text"] for m in self.slack.thread(THREAD) if "blocks" not in m]
+
+
+@pytest.fixture
+def flow(redis_url: str, fake_slack: FakeSlackServer, fake_kube: Callable[[Path], FakeKubeServer]) -> Flow:
+    fake_slack.set_usergroup("S_SRE", ["U_SRE1", "U_SRE2"])
+    return Flow(redis_url, fake_slack, fake_kube(SNAPSHOT), POLICY)
+
+
+def action_ids(message: dict[str, Any]) -> list[str]:
+    return [e["action_id"] for b in message.get("blocks", []) if b["type"] == "actions" for e in b["elements"]]
+
+
+def test_offer_approve_execute_edit_and_audit(flow: Flow) -> None:
+    pending = flow.offer("delete_pod", Target("Pod", "web-8c4b2-aaaaa", "shop"))
+    offered = flow.offer_message(pending)
+    assert offered["thread_ts"] == THREAD
+    assert action_ids(offered) == [APPROVE_ACTION_ID, DISMISS_ACTION_ID]
+    values = {e["value"] for b in offered["blocks"] if b["type"] == "actions" for e in b["elements"]}
+    assert values == {pending.id}  # the button carries nothing but the opaque id
+    assert "medium risk" in str(offered["blocks"])
+
+    assert flow.click(pending, "U_SHOP") == "executed"
+    assert [(m.method, m.dry_run) for m in flow.writes.log] == [("DELETE", True), ("DELETE", False)]
+    edited = flow.offer_message(pending)
+    assert action_ids(edited) == []  # buttons removed
+    assert "edited" in edited and "Executed" in str(edited["blocks"]) and "<@U_SHOP>" in str(edited["blocks"])
+    assert any("*Executed*" in text and "Dry run: pod shop/web-8c4b2-aaaaa would be deleted" in text
+               for text in flow.replies())
+    assert flow.events(pending) == ["requested", "approved", "executed"]
+    executed = flow.audit.for_pending(pending.id)[-1]
+    assert (executed.actor, executed.approvers, executed.requester, executed.rule) == (
+        "U_SHOP", ["U_SHOP"], REQUESTER, "shop-team"
+    )
+    assert "would be deleted" in executed.dry_run and "deleted" in executed.outcome
+    assert {"precheck", "dry_run", "execute", "total"} <= set(executed.timings)
+    assert "executed* by <@U_SHOP>: `delete_pod` pod shop/web-8c4b2-aaaaa" in audit_command(flow.service.store.redis)
+
+
+def test_twenty_concurrent_approvals_mutate_once(flow: Flow) -> None:
+    pending = flow.offer("scale", Target("Deployment", "web", "shop"), {"replicas": 5, "current": 2})
+    barrier = threading.Barrier(20)
+    results: list[str] = []
+
+    def click(user: str) -> None:
+        barrier.wait()
+        results.append(flow.click(pending, user))
+
+    threads = [threading.Thread(target=click, args=("U_SRE1" if i % 2 else "U_SRE2",)) for i in range(20)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert Counter(results) == Counter({"executed": 1, "taken": 19})
+    assert len(flow.writes.applied()) == 1
+    assert len(flow.writes.dry_runs()) == 1
+    assert live_cluster(flow.kube.url).get("Deployment", "web", "shop")["spec"]["replicas"] == 5
+    assert flow.events(pending) == ["requested", "approved", "executed"]
+    assert len(flow.slack.calls_to("chat.postEphemeral")) == 19
+
+
+def test_expired_button(flow: Flow) -> None:
+    pending = flow.offer("cordon_node", Target("Node", "node-a"))
+    flow.clock.now += 15 * 60 + 1
+    assert flow.click(pending, "U_SRE1") == "expired"
+    assert flow.click(pending, "U_SRE2") == "expired"
+    assert "expired" in flow.ephemerals("U_SRE1")[0] and "expired" in flow.ephemerals("U_SRE2")[0]
+    assert flow.writes.log == []
+    assert action_ids(flow.offer_message(pending)) == []
+    assert flow.events(pending) == ["requested", "expired"]  # recorded once, by the first late click
+
+
+def test_unauthorised_user_gets_ephemeral_refusal_naming_rule(flow: Flow) -> None:
+    pending = flow.offer("delete_pod", Target("Pod", "web-8c4b2-aaaaa", "shop"))
+    assert flow.click(pending, "U_INTRUDER") == "refused"
+    (refusal,) = flow.ephemerals("U_INTRUDER")
+    assert "<@U_INTRUDER> is not an approver" in refusal and "rule: sre-on-call, shop-team" in refusal
+    assert flow.writes.log == []
+    assert action_ids(flow.offer_message(pending)) == [APPROVE_ACTION_ID, DISMISS_ACTION_ID]  # still offered
+    assert flow.events(pending) == ["requested", "refused"]
+    refused = flow.audit.for_pending(pending.id)[-1]
+    assert (refused.actor, refused.rule) == ("U_INTRUDER", "sre-on-call, shop-team")
+
+
+def test_requester_cannot_approve_own_high_risk_action(flow: Flow) -> None:
+    flow.slack.set_usergroup("S_SRE", ["U_SRE1", "U_SRE2", REQUESTER])
+    pending = flow.offer("drain_node", Target("Node", "node-a"))
+    assert pending.risk == "high"
+    assert flow.click(pending, REQUESTER) == "refused"
+    assert "two-person rule" in flow.ephemerals(REQUESTER)[0]
+    assert flow.writes.log == []
+    assert flow.click(pending, "U_SRE1") == "executed"
+    assert flow.events(pending) == ["requested", "refused", "approved", "executed"]
+    assert flow.audit.for_pending(pending.id)[1].rule == "two-person rule (high risk)"
+
+
+def test_two_distinct_approvers(redis_url: str, fake_slack: FakeSlackServer,
+                                fake_kube: Callable[[Path], FakeKubeServer]) -> None:
+    fake_slack.set_usergroup("S_SRE", ["U_SRE1", "U_SRE2"])
+    policy = {**POLICY, "two_person": {"low": {"forbid_self": False, "approvers": 2}}}
+    flow = Flow(redis_url, fake_slack, fake_kube(SNAPSHOT), policy)
+    pending = flow.offer("cordon_node", Target("Node", "node-a"))
+    assert flow.click(pending, "U_SRE1") == "recorded"
+    assert flow.click(pending, "U_SRE1") == "duplicate"
+    assert flow.writes.log == []
+    assert flow.click(pending, "U_SRE2") == "executed"
+    assert len(flow.writes.applied()) == 1
+    assert flow.events(pending) == ["requested", "approved", "approved", "executed"]
+    assert flow.audit.for_pending(pending.id)[-1].approvers == ["U_SRE1", "U_SRE2"]
+    assert flow.groups.fetches == 1  # the group was resolved once and cached
+
+
+def test_target_changed_between_diagnosis_and_approval(flow: Flow) -> None:
+    pending = flow.offer("rollout_restart", Target("Deployment", "web", "shop"))
+    RemediationClient(kube_configuration(flow.kube.url)).patch("Deployment", "web", "shop", {"spec": {"replicas": 3}})
+    assert flow.click(pending, "U_SHOP") == "refused"
+    assert len(flow.writes.applied()) == 1  # only the other person's change
+    assert any("Refused before running" in text and "generation 4 is now 5" in text for text in flow.replies())
+    assert flow.events(pending) == ["requested", "approved", "refused"]
+    assert flow.audit.for_pending(pending.id)[-1].rule == "generation-moved"
+    assert "Refused before running" in str(flow.offer_message(pending)["blocks"])
+
+
+def test_dry_run_refused(flow: Flow) -> None:
+    flow.writes.reject(r"/pods/web-8c4b2-aaaaa$", 403, 'admission webhook "guard" denied the request: frozen',
+                       method="DELETE", dry_run=True)
+    pending = flow.offer("delete_pod", Target("Pod", "web-8c4b2-aaaaa", "shop"))
+    assert flow.click(pending, "U_SHOP") == "dry_run_refused"
+    assert flow.writes.applied() == []
+    entry = flow.audit.for_pending(pending.id)[-1]
+    assert (entry.event, entry.rule) == ("refused", "dry-run")
+    assert "frozen" in entry.dry_run and "nothing was changed" in entry.outcome
+
+
+def test_drain_blocked_by_pdb_through_the_flow(flow: Flow) -> None:
+    pending = flow.offer("drain_node", Target("Node", "node-c"))
+    assert flow.click(pending, "U_SRE1") == "dry_run_refused"
+    assert flow.writes.applied() == []
+    assert any("shop/db-pdb" in text for text in flow.replies())
+    assert "shop/db-pdb" in flow.audit.for_pending(pending.id)[-1].outcome
+
+
+def test_drain_failing_halfway_is_reported_and_audited(flow: Flow) -> None:
+    flow.writes.reject(r"/pods/web-8c4b2-aaaaa/eviction$", 500, "etcdserver: leader changed", dry_run=False)
+    pending = flow.offer("drain_node", Target("Node", "node-a"))
+    assert flow.click(pending, "U_SRE1") == "failed"
+    replies = flow.replies()
+    assert any(text.startswith(":hourglass_flowing_sand: Cordoned node node-a") for text in replies)
+    final = replies[-1]
+    assert "*Failed*" in final and "node node-a left cordoned" in final
+    assert "Changed before it stopped: node node-a: spec.unschedulable=true; evicted pod shop/api-5d8f-ccccc" in final
+    entry = flow.audit.for_pending(pending.id)[-1]
+    assert entry.event == "failed" and "not attempted: shop/web-8c4b2-bbbbb" in entry.outcome
+    assert flow.service.store.state(pending.id)["status"] == "failed"
+
+
+def test_dismiss(flow: Flow) -> None:
+    pending = flow.offer("cordon_node", Target("Node", "node-a"))
+    assert flow.click(pending, "U_INTRUDER", "dismiss") == "refused"
+    assert flow.click(pending, REQUESTER, "dismiss") == "dismissed"
+    assert flow.click(pending, "U_SRE1") == "taken"
+    assert flow.writes.log == []
+    assert "Dismissed" in str(flow.offer_message(pending)["blocks"])
+    assert flow.events(pending) == ["requested", "refused", "dismissed"]
+
+
+def test_impersonation_preflight_lets_cluster_rbac_refuse(flow: Flow) -> None:
+    flow.writes.deny("patch", "nodes", user="sre2@example.com")
+    pending = flow.offer("cordon_node", Target("Node", "node-a"))
+    assert flow.click(pending, "U_SRE2") == "refused"
+    assert flow.writes.log == []
+    entry = flow.audit.for_pending(pending.id)[-1]
+    assert (entry.event, entry.rule) == ("refused", "kubernetes RBAC")
+    assert "sre2@example.com may not patch nodes" in entry.outcome
+    # another approver without a mapped identity runs as the worker's service account
+    second = flow.offer("cordon_node", Target("Node", "node-a"))
+    assert flow.click(second, "U_SRE1") == "executed"
+    assert flow.writes.log[-1].impersonate_user is None
+
+
+def test_unknown_button(flow: Flow) -> None:
+    assert flow.service.handle(Click("no-such-id", "U_SRE1", "approve", CHANNEL)) == "missing"
+    assert "no longer valid" in flow.ephemerals("U_SRE1")[0]
