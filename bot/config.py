@@ -17,6 +17,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from bot.alerts.settings import AlertSettings
+from bot.approvals.policy import ApprovalPolicy
 from workers.runbook.schema import error_lines
 
 
@@ -52,6 +53,7 @@ class FileConfig(BaseModel):
     channels: dict[str, ChannelSettings] = Field(default_factory=dict)
     jobs: JobSettings = Field(default_factory=JobSettings)
     alerts: AlertSettings = Field(default_factory=AlertSettings)
+    approvals: ApprovalPolicy = Field(default_factory=ApprovalPolicy)
 
 
 class Settings(BaseSettings):
