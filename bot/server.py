@@ -26,6 +26,7 @@ from starlette.requests import Request
 from starlette.responses import PlainTextResponse, Response
 from starlette.routing import BaseRoute, Route
 
+from bot.alerts.service import build_alert_service
 from bot.app import BotContext, create_app
 from bot.config import ConfigError, Settings, load_settings
 from bot.publisher import build_web_client
@@ -142,8 +143,10 @@ def build(
 
 def serve(settings: Settings, host: str = "0.0.0.0", port: int | None = None) -> int:
     """Run the server until interrupted; returns the exit status."""
-    http_app, _bot, start_socket_mode = build(settings)
+    alerts = build_alert_service(settings, redis_client(settings))
+    http_app, _bot, start_socket_mode = build(settings, extra_routes=alerts.routes)
     start_socket_mode()
+    alerts.start()
     port = port or settings.PORT
     log.info("clusterdoc serving on %s:%s", host, port)
     uvicorn.run(http_app, host=host, port=port, log_level="warning", access_log=False)

@@ -15,8 +15,9 @@ from redis import Redis
 from redis.exceptions import RedisError
 from rq import SimpleWorker, Worker
 
+from bot.alerts.service import paced_web_client
 from bot.config import ConfigError, Settings
-from bot.publisher import SlackPublisher, build_web_client
+from bot.publisher import SlackPublisher
 from bot.queueing import cluster_queue
 from workers import jobs
 from workers.cluster.base import ClusterError
@@ -36,7 +37,7 @@ def prepare_worker(settings: Settings, cluster: str | None, publisher: Publisher
     name = cluster or settings.CLUSTERDOC_CLUSTER
     if publisher is None:
         settings.require("SLACK_BOT_TOKEN", why="by the worker to post findings")
-        publisher = SlackPublisher(build_web_client(settings))
+        publisher = SlackPublisher(paced_web_client(settings, Redis.from_url(settings.REDIS_URL)))
     catalogue = Catalogue.load(settings.runbook_folders())
     try:
         opened = open_cluster(name, snapshot=settings.CLUSTERDOC_SNAPSHOT, kubeconfig=settings.KUBECONFIG)

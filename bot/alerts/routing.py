@@ -4,7 +4,8 @@ Matchers follow Alertmanager's syntax and semantics: ``name="value"``, ``name!="
 ``name=~"regex"``, ``name!~"regex"`` (quotes optional); regexes are anchored at both ends, and a
 label the alert does not carry compares as the empty string. Routes are tried in order and the
 first whose matchers all hold wins; otherwise the alert goes to ``CLUSTERDOC_ALERT_CHANNEL``.
-The cluster is the alert's ``cluster`` label, else the route's, else the default cluster.
+The cluster is the alert's ``cluster`` label, else the route's, else the channel's default
+cluster (``channels:`` in ``CLUSTERDOC_CONFIG``), else ``CLUSTERDOC_CLUSTER``.
 Runbooks come from the built-in kube-prometheus table below, overridable per alertname.
 """
 
@@ -119,7 +120,9 @@ class Destination:
 class Router:
     """Routes from the settings plus the fallback channel and cluster."""
 
-    def __init__(self, settings: AlertSettings, fallback_channel: str | None, default_cluster: str) -> None:
+    def __init__(self, settings: AlertSettings, fallback_channel: str | None, default_cluster: str,
+                 channel_clusters: Mapping[str, str] | None = None) -> None:
+        self.channel_clusters = dict(channel_clusters or {})
         self.routes = tuple(
             Route(tuple(parse_matcher(text) for text in route.matchers), route.channel, route.cluster)
             for route in settings.routes
@@ -132,10 +135,15 @@ class Router:
         """The channel and cluster for ``labels``; None when no route matches and there is no fallback."""
         for route in self.routes:
             if route.matches(labels):
-                return Destination(route.channel, labels.get("cluster") or route.cluster or self.default_cluster)
+                return Destination(route.channel, labels.get("cluster") or route.cluster
+                                   or self._channel_cluster(route.channel))
         if not self.fallback_channel:
             return None
-        return Destination(self.fallback_channel, labels.get("cluster") or self.default_cluster)
+        return Destination(self.fallback_channel, labels.get("cluster") or self._channel_cluster(self.fallback_channel))
+
+    def _channel_cluster(self, channel: str) -> str:
+        """The channel's default cluster (``channels:`` in CLUSTERDOC_CONFIG), else the default cluster."""
+        return self.channel_clusters.get(channel, self.default_cluster)
 
     def runbook(self, alertname: str) -> str:
         return runbook_for(alertname, self.runbooks)
