@@ -16,6 +16,7 @@ from typing import Any
 from workers.scheduling import categories as cat
 from workers.scheduling.filters import PLUGINS, Blocker
 from workers.scheduling.inputs import PodInfo
+from workers.scheduling.labels import term_text
 from workers.scheduling.message import ParsedMessage
 from workers.scheduling.quantities import format_amount
 from workers.scheduling.snapshot import ClusterState, NodeInfo
@@ -178,9 +179,9 @@ def change_text(blocker: Blocker) -> str:
 
 
 _CHANGE_COST = {
-    cat.NODE_UNSCHEDULABLE: 1.0,
-    cat.UNTOLERATED_TAINT: 1.5,
-    cat.NODE_SELECTOR_OR_AFFINITY_MISMATCH: 2.0,
+    cat.NODE_UNSCHEDULABLE: 0.5,
+    cat.UNTOLERATED_TAINT: 3.0,
+    cat.NODE_SELECTOR_OR_AFFINITY_MISMATCH: 3.0,
     cat.NODE_NOT_READY_TAINT: 5.0,
     cat.NODE_UNREACHABLE_TAINT: 5.0,
     cat.NODE_NAME_MISMATCH: 5.0,
@@ -188,11 +189,12 @@ _CHANGE_COST = {
 
 
 def _change_cost(pod: PodInfo, result: NodeResult) -> tuple[int, float, str]:
+    """Fewest blocking categories first; then uncordon < a resource shortfall < a toleration or new labels."""
     cost = 0.0
     for blocker in result.blockers:
         if blocker.resource:
             wanted = pod.requests.get(blocker.resource) or 1
-            cost += 0.5 + min(blocker.short / wanted, 10.0)
+            cost += 1.0 + 1.5 * min(blocker.short / wanted, 1.0)
         else:
             cost += _CHANGE_COST.get(blocker.category, 3.0)
     return len(result.categories()), cost, result.name
@@ -285,6 +287,13 @@ def analyse(pod: PodInfo, state: ClusterState, message: ParsedMessage | None) ->
 # -- the verdict sentence ------------------------------------------------------------------------
 
 
+def _selector_phrase(pod: PodInfo) -> str:
+    wanted = [f"nodeSelector {','.join(f'{k}={v}' for k, v in pod.node_selector.items())}"] if pod.node_selector else []
+    if pod.required_node_terms is not None:
+        wanted.append("required node affinity " + " or ".join(f"({term_text(t)})" for t in pod.required_node_terms))
+    return f"do not match the pod's {' and '.join(wanted) or 'node affinity'}"
+
+
 def _cause_phrase(blocker: Blocker, pod: PodInfo) -> str:
     if blocker.resource == "pods":
         return "are at their pod limit"
@@ -297,9 +306,9 @@ def _cause_phrase(blocker: Blocker, pod: PodInfo) -> str:
     return {
         cat.NODE_UNSCHEDULABLE: "are cordoned",
         cat.NODE_NAME_MISMATCH: f"are not the requested node {pod.node_name}",
-        cat.NODE_SELECTOR_OR_AFFINITY_MISMATCH: "do not match the pod's nodeSelector/node affinity",
+        cat.NODE_SELECTOR_OR_AFFINITY_MISMATCH: _selector_phrase(pod),
         cat.HOST_PORT_CONFLICT: "already use the requested host port",
-        cat.UNBOUND_PVC: "cannot bind the pod's PersistentVolumeClaim",
+        cat.UNBOUND_PVC: f"cannot bind the pod's PersistentVolumeClaim ({blocker.detail})",
         cat.VOLUME_NODE_AFFINITY_CONFLICT: "are outside the PersistentVolume's node affinity",
         cat.VOLUME_ZONE_CONFLICT: "are in another zone than the pod's volume",
         cat.MAX_VOLUME_COUNT: "are at their volume attach limit",

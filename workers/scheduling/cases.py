@@ -11,13 +11,17 @@ case                          verdict layer
                               ``network-unavailable``) on every node or on a node that would
                               otherwise fit; ``node`` too when the cluster has no nodes.
 ``no_scheduler``              ``scheduler``: a ``schedulerName`` no running scheduler has,
-                              ``schedulingGates`` still set, or a stale scheduler leader Lease.
+                              ``schedulingGates`` still set, or a stale scheduler leader Lease;
+                              ``workload`` for ``spec.nodeName`` set by hand to a node that does not
+                              exist (the scheduler skips such pods; the manifest must change).
 ``scheduled_not_started``     ``node`` for sandbox/CNI errors, volume attach failures and a node that
-                              went NotReady; ``workload`` for image pulls, missing ConfigMap/Secret
+                              went NotReady; ``workload`` for a node deleted under the pod (the fix
+                              is recreating the pod), image pulls, missing ConfigMap/Secret
                               (``CreateContainerConfigError``, ``FailedMount`` of one) and init
                               containers failing or still running.
 ``never_created``             ``controller``: ``FailedCreate`` (ResourceQuota with its numbers,
-                              admission webhook, PodSecurity), a paused or stuck rollout.
+                              admission webhook, PodSecurity), a stuck rollout; ``workload`` for a
+                              Deployment someone paused (the controller is doing as told).
 ``not_pending``               ``none`` when running and ready or succeeded; ``workload`` when
                               failed, crash-looping or not ready.
 ============================  ==================================================================
@@ -121,6 +125,20 @@ def classify(pod: Obj, events: list[Obj], now: datetime, no_scheduler_after: tim
     return NOT_SCHEDULED
 
 
+def node_named_but_missing(cluster: Cluster, pod: Obj) -> bool:
+    """``spec.nodeName`` set by hand (no PodScheduled condition) to a node that does not exist."""
+    node_name = (pod.get("spec") or {}).get("nodeName")
+    if not node_name or _condition(pod, "PodScheduled"):
+        return False
+    try:
+        cluster.get("Node", node_name)
+    except NotFound:
+        return True
+    except ClusterError:
+        return False
+    return False
+
+
 # -- no scheduler --------------------------------------------------------------------------------
 
 
@@ -210,8 +228,9 @@ def explain_not_started(cluster: Cluster, pod: Obj, events: list[Obj]) -> CaseRe
         node = cluster.get("Node", node_name)
     except NotFound:
         node = None
-        summary = f"{name} is bound to node {node_name}, which no longer exists"
-        return CaseResult(SCHEDULED_NOT_STARTED, "node", Severity.CRITICAL, summary,
+        summary = (f"{name} is bound to node {node_name}, which no longer exists: the pod will never start "
+                   "there; delete it so its controller (if any) recreates it")
+        return CaseResult(SCHEDULED_NOT_STARTED, "workload", Severity.CRITICAL, summary,
                           [Finding(STEP, Severity.CRITICAL, "Bound to a node that is gone", summary)])
     ready = next((c for c in (node.get("status") or {}).get("conditions") or () if c.get("type") == "Ready"), {})
     if ready.get("status") != "True":
@@ -364,7 +383,7 @@ def explain_never_created(cluster: Cluster, workload: Obj, controller_events: li
     if workload.get("kind") == "Deployment":
         if spec.get("paused"):
             summary = f"{ref} is paused: no new pods are rolled out until `kubectl rollout resume {ref}`"
-            return CaseResult(NEVER_CREATED, "controller", Severity.WARNING, summary,
+            return CaseResult(NEVER_CREATED, "workload", Severity.WARNING, summary,
                               [Finding(STEP, Severity.WARNING, "Rollout paused", summary)])
         for condition in (workload.get("status") or {}).get("conditions") or ():
             if condition.get("type") == "ReplicaFailure" and condition.get("status") == "True":

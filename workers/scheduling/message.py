@@ -301,9 +301,16 @@ def _merge_generic_inter_pod(reasons: list[Reason]) -> list[Reason]:
     return [r for r in reasons if r.phrase.lower() != GENERIC_INTER_POD]
 
 
-def _parse_body(body: str, old_style: bool) -> list[Reason]:
+def _parse_body(body: str, old_style: bool) -> tuple[list[Reason], str]:
+    """Reasons, and the PostFilter text: sentences without counts after the counted list."""
     reasons: list[Reason] = []
+    post: list[str] = []
     for sentence in _sentences(body):
+        if any(r.nodes is not None for r in reasons) and not (_OLD_COUNTED if old_style else _COUNTED).match(
+            sentence.strip()
+        ):
+            post.append(sentence.strip().rstrip(",").strip())
+            continue
         items = _OLD_ITEM_SPLIT.split(sentence) if old_style else _ITEM_SPLIT.split(sentence)
         for item in items:
             item = item.strip().strip(",").strip()
@@ -314,7 +321,14 @@ def _parse_body(body: str, old_style: bool) -> list[Reason]:
                 reasons.append(_reason(counted.group("phrase"), int(counted.group("count"))))
             else:
                 reasons.append(_reason(item, None))
-    return _merge_generic_inter_pod(reasons)
+    return _merge_generic_inter_pod(reasons), ". ".join(post)
+
+
+def _with_postfilter(post: str, preemption: Preemption | None) -> Preemption:
+    if preemption is None:
+        return Preemption(post, None, ((None, post),), may_help=False)
+    return Preemption(f"{post}, preemption: {preemption.text}", preemption.total_nodes,
+                      ((None, post), *preemption.reasons), preemption.may_help)
 
 
 def parse(message: str) -> ParsedMessage:
@@ -335,13 +349,13 @@ def _parse(message: str) -> ParsedMessage:
     head_text, preemption_text = _split_preemption(text)
     preemption = _parse_preemption(preemption_text) if preemption_text is not None else None
     head = _HEAD.match(head_text)
-    if head:
-        reasons = _parse_body(head.group("body"), old_style=False)
-        return ParsedMessage(int(head.group("total")), tuple(reasons), preemption, text)
-    old = _OLD_HEAD.match(head_text)
-    if old:
-        reasons = _parse_body(old.group("body"), old_style=True)
-        return ParsedMessage(None, tuple(reasons), preemption, text)
+    old = None if head else _OLD_HEAD.match(head_text)
+    if head or old:
+        reasons, post = _parse_body((head or old).group("body"), old_style=head is None)  # type: ignore[union-attr]
+        if post:  # a PostFilter message (e.g. DRA's "no new claims to deallocate") before the preemption part
+            preemption = _with_postfilter(post, preemption)
+        total = int(head.group("total")) if head else None
+        return ParsedMessage(total, tuple(reasons), preemption, text)
     # Not the FitError shape: a PreFilter error or another scheduler's text, kept as one reason.
     phrase = head_text.strip()
     reasons = [_reason(phrase, None)] if phrase else []

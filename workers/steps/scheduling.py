@@ -177,6 +177,8 @@ def scheduling(ctx: StepContext, params: SchedulingParams) -> StepResult:
 
 def _single_pod(ctx: StepContext, pod: Obj, events: list[Obj], after: timedelta) -> StepResult:
     case = cases.classify(pod, events, ctx.now, after)
+    if case == cases.SCHEDULED_NOT_STARTED and cases.node_named_but_missing(ctx.cluster, pod):
+        return _node_name_missing(ctx, pod, events)
     if case != cases.NOT_SCHEDULED:
         explained = _explain_other(ctx, pod, events, case)
         return StepResult(explained.findings, Verdict(explained.layer, explained.severity, explained.summary),
@@ -193,6 +195,18 @@ def _single_pod(ctx: StepContext, pod: Obj, events: list[Obj], after: timedelta)
     return StepResult(findings, Verdict(layer, Severity.WARNING, headline),
                       remediate.remediations(result, state, owner, workload),
                       extra={"scheduling": _section(case, pod, message, result)})
+
+
+def _node_name_missing(ctx: StepContext, pod: Obj, events: list[Obj]) -> StepResult:
+    """A hand-set ``spec.nodeName`` naming no node: no scheduler looks at the pod, no kubelet runs it."""
+    info = PodInfo.from_object(pod)
+    state = gather(ctx.cluster, [info], analysis_mod.candidates_of([info]))
+    result = analysis_mod.analyse(info, state, None)
+    headline = (f"{info.name} names node {info.node_name} in spec.nodeName, which does not exist: no scheduler "
+                "handles pods with nodeName set and no kubelet will run it; remove nodeName or use a nodeSelector")
+    findings = _not_scheduled_findings(info, None, events, result, state, headline)
+    return StepResult(findings, Verdict("workload", Severity.CRITICAL, headline),
+                      extra={"scheduling": _section(cases.NO_SCHEDULER, pod, None, result)})
 
 
 def _explain_other(ctx: StepContext, pod: Obj, events: list[Obj], case: str) -> cases.CaseResult:

@@ -50,10 +50,15 @@ def taint_text(taint: dict[str, Any]) -> str:
     return f"{key}={value}:{taint.get('effect', '')}" if value else f"{key}:{taint.get('effect', '')}"
 
 
+CORDON_TAINT_KEY = "node.kubernetes.io/unschedulable"
+"""Set by the node controller on cordoned nodes; NodeUnschedulable reports that fact already."""
+
+
 def untolerated(pod: PodInfo, node: NodeInfo) -> list[dict[str, Any]]:
     return [
         taint for taint in node.taints
         if taint.get("effect") in BLOCKING_EFFECTS and not tolerated(pod.tolerations, taint)
+        and not (node.unschedulable and taint.get("key") == CORDON_TAINT_KEY)
     ]
 
 
