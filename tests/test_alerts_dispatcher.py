@@ -16,7 +16,7 @@ import pytest
 from redis import Redis
 
 from bot.alerts.dispatcher import Dispatcher
-from bot.alerts.intake import record_delivery, recorded_count
+from bot.alerts.intake import INBOX, PROCESSING, record_delivery, recorded_count
 from bot.alerts.pacing import RETRY_LIST, ChannelPacer, PacedWebClient
 from bot.alerts.payload import WebhookPayload
 from bot.alerts.routing import Router
@@ -239,3 +239,13 @@ def test_every_alert_is_recorded_even_without_a_channel(env: Env) -> None:
     env.deliver(webhook_payload([crashloop("api-1"), crashloop("api-2")]), dispatcher)
     assert recorded_count(env.redis) == 2
     assert env.slack.calls == []
+
+
+def test_a_delivery_taken_by_a_dispatcher_that_died_is_applied_after_restart(env: Env) -> None:
+    record_delivery(env.redis, WebhookPayload.model_validate(webhook_payload([crashloop("api-1")])), 3600)
+    assert env.redis.lmove(INBOX, PROCESSING, "RIGHT", "LEFT") is not None  # taken, then the process died
+    restarted = env.dispatcher()
+    assert restarted.recover() == 1
+    restarted.drain()
+    assert len(env.roots()) == 1 and len(env.triage_jobs()) == 1
+    assert env.redis.llen(PROCESSING) == 0 and env.redis.llen(INBOX) == 0
