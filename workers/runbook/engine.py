@@ -88,7 +88,12 @@ def _target_missing_report(request: DiagnosisRequest, runbook: str, exc: NotFoun
     )
 
 
-def _combine_verdict(results: list[StepResult], findings: list[Finding]) -> Verdict:
+def _combine_verdict(
+    results: list[StepResult], findings: list[Finding], primary: StepResult | None = None
+) -> Verdict:
+    """The primary step's verdict if it gave one, else the most severe hint, else one from the findings."""
+    if primary is not None and primary.verdict is not None:
+        return primary.verdict
     hints = [result.verdict for result in results if result.verdict is not None]
     if hints:
         return max(hints, key=lambda verdict: verdict.severity.rank)
@@ -131,6 +136,7 @@ def run_runbook(
     context = StepContext(cluster, target, target_object, params, runbook.name, now)
     findings: list[Finding] = []
     results: list[StepResult] = []
+    primary: StepResult | None = None
     report = Report(runbook.name, fallback_target, Verdict("none", Severity.OK, ""), cluster=request.cluster,
                     command=request.command)
     for step_spec in runbook.spec.steps:
@@ -153,11 +159,13 @@ def run_runbook(
                 error_id=error_id,
             )])
         results.append(result)
+        if step_id == runbook.spec.verdict_step:
+            primary = result
         findings.extend(result.findings)
         report.remediations.extend(result.remediations)
         report.extra.update(result.extra)
     report.findings = findings
-    report.verdict = _combine_verdict(results, findings)
+    report.verdict = _combine_verdict(results, findings, primary)
     return report
 
 

@@ -7,6 +7,7 @@ A runbook::
     targets: [Pod, Deployment]     # kinds it accepts; empty for cluster-wide runbooks
     params:                        # defaults, overridable with `/k8s run NAME key=value`
       events_limit: 15
+    verdict_step: scheduling       # optional: this step's verdict is the report's
     steps:
       - kind: describe
       - kind: events
@@ -21,7 +22,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from workers import kinds
 
@@ -56,6 +57,14 @@ class RunbookSpec(BaseModel):
     requires: list[str] = Field(default_factory=list)
     params: dict[str, str | int | float | bool] = Field(default_factory=dict)
     steps: list[StepSpec] = Field(min_length=1)
+    verdict_step: str | None = None
+    """Id of the step whose verdict is the report's; otherwise the most severe verdict wins."""
+
+    @model_validator(mode="after")
+    def _verdict_step_exists(self) -> RunbookSpec:
+        if self.verdict_step is not None and self.verdict_step not in {s.step_id for s in self.steps}:
+            raise ValueError(f"verdict_step {self.verdict_step!r} names no step of this runbook")
+        return self
 
     @field_validator("name")
     @classmethod
