@@ -501,3 +501,26 @@ def test_slash_command_body_is_what_slack_sends(fake_slack: FakeSlackServer) -> 
     )
     assert fields["response_url"] == response_url
     assert parse_qs(slash_command_body().decode(), keep_blank_values=True)["text"] == [""]
+
+
+def test_signed_slash_command_runs_through_a_real_bolt_app(fake_slack: FakeSlackServer) -> None:
+    from slack_bolt import App
+    from slack_bolt.request import BoltRequest
+
+    app = App(signing_secret="s3cret", client=WebClient(token="xoxb-test", base_url=fake_slack.url))
+
+    @app.command("/k8s")
+    def k8s(ack: Any, command: dict[str, Any], say: Any, respond: Any) -> None:
+        ack()
+        say(text=f"{command['text']}, asked by <@{command['user_id']}>")
+        respond(text="queued", response_type="ephemeral")
+
+    body = slash_command_body(text="why-pending web-0 -n shop", response_url=fake_slack.response_url())
+    good = app.dispatch(BoltRequest(body=body.decode(), headers=signed_headers("s3cret", body)))
+    assert good.status == 200
+    (post,) = fake_slack.wait_for("chat.postMessage", 1)
+    assert (post.params["channel"], post.params["text"]) == ("C123", "why-pending web-0 -n shop, asked by <@U123>")
+    assert [r["text"] for r in fake_slack.wait_for_responses(1)] == ["queued"]
+    forged = app.dispatch(BoltRequest(body=body.decode(), headers=signed_headers("wrong", body)))
+    assert forged.status == 401
+    assert len(fake_slack.calls_to("chat.postMessage")) == 1

@@ -288,6 +288,18 @@ class FakeSlackServer:
                     )
                 self._condition.wait(min(remaining, 0.1))
 
+    def wait_for_responses(self, count: int = 1, timeout: float = 10.0) -> list[ResponsePost]:
+        """Block until ``count`` posts reached ``response_url`` endpoints; AssertionError on timeout."""
+        deadline = time.monotonic() + timeout
+        with self._condition:
+            while len(self.responses) < count:
+                remaining = deadline - time.monotonic()
+                if remaining <= 0:
+                    got = len(self.responses)
+                    raise AssertionError(f"waited {timeout}s for {count} response_url post(s), got {got}")
+                self._condition.wait(min(remaining, 0.1))
+            return list(self.responses)
+
     def posted_messages(self, channel: str | None = None) -> list[Params]:
         """Messages posted with ``chat.postMessage`` (as stored, updates applied), oldest first."""
         with self._lock:
