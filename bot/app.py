@@ -14,7 +14,7 @@ import logging
 import re
 import uuid
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from redis import Redis
@@ -26,6 +26,7 @@ from slack_sdk.errors import SlackApiError
 from slack_sdk.models.blocks import ContextBlock, MarkdownTextObject, SectionBlock
 
 from bot import messages
+from bot.approvals.listeners import register_approval_listeners
 from bot.commands import CommandError, ParsedCommand, parse_command
 from bot.config import FileConfig, Settings
 from bot.metrics import COMMANDS, Counters
@@ -82,6 +83,7 @@ def start_diagnosis(
     bot: BotContext, request: DiagnosisRequest, command: dict[str, Any], client: WebClient, respond: Respond
 ) -> None:
     """After the ack: check the queue, post the thread root, enqueue the job; tell the user what fails."""
+    request = replace(request, requested_by=str(command.get("user_id", "")))
     channel = command["channel_id"]
     text = messages.root_text(request.runbook, request.target, command["user_id"], request.cluster)
     job_id = uuid.uuid4().hex
@@ -180,4 +182,5 @@ def create_app(bot: BotContext, client: WebClient, *, token_verification: bool =
     )
     bot.counters.describe(COMMANDS, "Slash commands by outcome (queued, rejected, answered, unavailable, ...)")
     register_listeners(app, bot)
+    register_approval_listeners(app, bot.redis, bot.follow_ups.submit)
     return app

@@ -19,6 +19,7 @@ from rq.timeouts import JobTimeoutException
 
 from workers.cluster.base import Cluster
 from workers.publish import Publisher, ThreadRef
+from workers.remediation.offers import OfferSink, approvable
 from workers.request import DiagnosisRequest
 from workers.runbook.engine import run_request
 from workers.runbook.loader import Catalogue
@@ -40,15 +41,16 @@ class WorkerContext:
     cluster: Cluster
     catalogue: Catalogue
     publisher: Publisher
+    offers: OfferSink | None = None
 
 
 _context: WorkerContext | None = None
 
 
-def configure(cluster: Cluster, catalogue: Catalogue, publisher: Publisher) -> None:
-    """Set this process's cluster, catalogue and publisher (call once before working)."""
+def configure(cluster: Cluster, catalogue: Catalogue, publisher: Publisher, offers: OfferSink | None = None) -> None:
+    """Set this process's cluster, catalogue, publisher and (optionally) where approvable fixes go."""
     global _context
-    _context = WorkerContext(cluster, catalogue, publisher)
+    _context = WorkerContext(cluster, catalogue, publisher, offers)
 
 
 def context() -> WorkerContext:
@@ -69,12 +71,16 @@ def diagnose(request: dict[str, Any], thread: dict[str, Any]) -> dict[str, Any]:
     before = ctx.cluster.request_count()
     report = run_request(ctx.catalogue, parsed, ctx.cluster)
     ctx.publisher.publish(report, where)
+    offered = approvable(ctx.cluster, report) if ctx.offers is not None else []
+    if offered and ctx.offers is not None:
+        ctx.offers.offer(offered, where, requester=parsed.requested_by, cluster=parsed.cluster)
     return {
         "runbook": report.runbook,
         "run": True,
         "verdict": report.verdict.to_json(),
         "findings": len(report.findings),
         "api_requests": ctx.cluster.request_count() - before,
+        "offered": len(offered),
     }
 
 

@@ -22,6 +22,8 @@ class DiagnosisRequest:
     cluster: str = "default"
     params: dict[str, str] = field(default_factory=dict)
     command: str = ""
+    requested_by: str = ""
+    """The chat user who asked (offers of remediations name them; the two-person rule needs it)."""
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -31,6 +33,7 @@ class DiagnosisRequest:
             "cluster": self.cluster,
             "params": dict(self.params),
             "command": self.command,
+            "requested_by": self.requested_by,
         }
 
     @classmethod
@@ -43,4 +46,5 @@ class DiagnosisRequest:
             cluster=data.get("cluster", "default"),
             params=dict(data.get("params") or {}),
             command=data.get("command", ""),
+            requested_by=data.get("requested_by", ""),
         )

@@ -31,9 +31,9 @@ def _ignore(message: str) -> None:
 
 
 class NoParams(BaseModel):
-    """Parameters of an action that takes none."""
+    """Parameters of an action that takes none (hints a step adds, such as ``node``, are ignored)."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="ignore")
 
 
 @dataclass

@@ -1,0 +1,89 @@
+"""The approval side of a worker process: the click job RQ runs, and where offers are posted.
+
+``bot.approvals.listeners`` enqueues :func:`handle_click` on the queue of the cluster the
+pending action is for, so the decision and the execution happen on that cluster's worker, off
+the request path. :func:`configure` (called by the worker process wiring) sets the process's
+:class:`ApprovalService`; :func:`build_service` makes one from the settings.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from redis import Redis
+from slack_sdk import WebClient
+
+from bot.approvals.policy import ApprovalPolicy, KubernetesIdentity
+from bot.approvals.service import ApprovalService, Click
+from bot.approvals.usergroups import UserGroupCache
+from bot.config import Settings
+from workers.cluster.base import ClusterError
+from workers.cluster.live import load_configuration
+from workers.publish import ThreadRef
+from workers.remediation.base import ActionContext
+from workers.remediation.client import RemediationClient
+from workers.remediation.etcd import EtcdMaintenance
+from workers.remediation.offers import Offer
+
+log = logging.getLogger(__name__)
+
+JOB_FUNCTION = "bot.approvals.jobs.handle_click"
+JOB_TIMEOUT_SECONDS = 3900
+"""Longer than the longest drain (timeout_seconds is at most 3600)."""
+
+_service: ApprovalService | None = None
+
+
+class ServiceOffers:
+    """:class:`workers.remediation.offers.OfferSink` posting offers through an :class:`ApprovalService`."""
+
+    def __init__(self, service: ApprovalService) -> None:
+        self.service = service
+
+    def offer(self, offers: list[Offer], thread: ThreadRef, *, requester: str, cluster: str) -> None:
+        for item in offers:
+            self.service.offer(item.remediation, seen=item.seen, requester=requester, channel=thread.channel,
+                               thread_ts=thread.ts, cluster=cluster)
+
+
+def configure(service: ApprovalService) -> None:
+    """Set this process's approval service (call once before working)."""
+    global _service
+    _service = service
+
+
+def service() -> ApprovalService:
+    if _service is None:
+        raise RuntimeError("bot.approvals.jobs.configure() was not called in this worker process")
+    return _service
+
+
+def handle_click(click: dict[str, Any]) -> str:
+    """RQ job: decide on and act on one Approve/Dismiss click; returns what happened."""
+    return service().handle(Click.from_json(click))
+
+
+def build_service(settings: Settings, policy: ApprovalPolicy, connection: Redis, slack: WebClient) -> ApprovalService:
+    """The service for a worker: its cluster credentials (unless it works on a snapshot) and etcd members."""
+    configuration = None
+    if not settings.CLUSTERDOC_SNAPSHOT:
+        try:
+            configuration = load_configuration(settings.KUBECONFIG)
+        except ClusterError as exc:
+            log.warning("remediations disabled on this worker: %s", exc)
+    etcd = (
+        EtcdMaintenance.from_settings(settings.ETCD_ENDPOINTS, settings.ETCD_CACERT, settings.ETCD_CERT,
+                                      settings.ETCD_KEY)
+        if settings.ETCD_ENDPOINTS else None
+    )
+
+    def context(identity: KubernetesIdentity | None) -> ActionContext:
+        client = RemediationClient(configuration) if configuration is not None else None
+        if client is not None and identity is not None:
+            client = client.as_identity(identity.user, tuple(identity.groups))
+        return ActionContext(client=client, etcd=etcd)
+
+    groups = UserGroupCache(slack)
+    return ApprovalService(connection=connection, slack=slack, policy=policy, members_of=groups.members,
+                           context_factory=context)

@@ -1,0 +1,39 @@
+"""Remediations offered for approval: the catalogue's actions in a report, with their targets' identity.
+
+At diagnosis the worker records, through the read-only ``Cluster``, what each target looked like
+(UID, resourceVersion, generation...), so the action can later refuse if it changed. Where the
+offers go (buttons in the thread) is the process wiring's business: an :class:`OfferSink`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+from workers.cluster.base import Cluster
+from workers.publish import ThreadRef
+from workers.remediation import catalogue, runner
+from workers.report import Remediation, Report
+
+
+@dataclass(frozen=True)
+class Offer:
+    """One approvable remediation and its target's identity as seen at diagnosis."""
+
+    remediation: Remediation
+    seen: dict[str, Any] = field(default_factory=dict)
+
+
+class OfferSink(Protocol):
+    """Puts offers in front of people (in production: Approve/Dismiss buttons in the thread)."""
+
+    def offer(self, offers: list[Offer], thread: ThreadRef, *, requester: str, cluster: str) -> None: ...
+
+
+def approvable(cluster: Cluster, report: Report) -> list[Offer]:
+    """The report's remediations that name a catalogue action, each with its target's identity."""
+    return [
+        Offer(remediation, runner.observe(cluster, remediation))
+        for remediation in report.remediations
+        if remediation.action in catalogue.ACTIONS
+    ]
