@@ -16,6 +16,8 @@ from redis.exceptions import RedisError
 from rq import SimpleWorker, Worker
 
 from bot.alerts.service import paced_web_client
+from bot.approvals import jobs as approval_jobs
+from bot.approvals.jobs import ServiceOffers
 from bot.config import ConfigError, Settings
 from bot.publisher import SlackPublisher
 from bot.queueing import cluster_queue
@@ -43,8 +45,20 @@ def prepare_worker(settings: Settings, cluster: str | None, publisher: Publisher
         opened = open_cluster(name, snapshot=settings.CLUSTERDOC_SNAPSHOT, kubeconfig=settings.KUBECONFIG)
     except ClusterError as exc:
         raise ConfigError(f"cluster {name}: {exc}") from exc
-    jobs.configure(opened, catalogue, publisher)
+    jobs.configure(opened, catalogue, publisher, _approvals(settings))
     return name
+
+
+def _approvals(settings: Settings) -> ServiceOffers | None:
+    """Configure the approval click job of this process; the sink for offers (None without Slack)."""
+    if not settings.SLACK_BOT_TOKEN:
+        return None
+    connection = Redis.from_url(settings.REDIS_URL)
+    service = approval_jobs.build_service(
+        settings, settings.file_config().approvals, connection, paced_web_client(settings, connection)
+    )
+    approval_jobs.configure(service)
+    return ServiceOffers(service)
 
 
 def run_worker(settings: Settings, cluster: str | None, burst: bool) -> int:
