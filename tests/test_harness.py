@@ -524,3 +524,16 @@ def test_signed_slash_command_runs_through_a_real_bolt_app(fake_slack: FakeSlack
     forged = app.dispatch(BoltRequest(body=body.decode(), headers=signed_headers("wrong", body)))
     assert forged.status == 401
     assert len(fake_slack.calls_to("chat.postMessage")) == 1
+
+
+def test_non_ascii_text_survives_the_round_trip(fake_kube: FakeKubeFactory) -> None:
+    event = {
+        "apiVersion": "v1",
+        "kind": "Event",
+        "metadata": {"name": "e1", "namespace": "shop"},
+        "involvedObject": {"kind": "Pod", "name": "web-0", "namespace": "shop"},
+        "message": "Back-off pulling image “registry.example.com/café:1.0” — ✗",
+    }
+    server = fake_kube([event])
+    page = json.loads(get(server, "/api/v1/namespaces/shop/events")[2])
+    assert page["items"][0]["message"] == event["message"]

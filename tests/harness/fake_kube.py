@@ -150,8 +150,12 @@ def status_body(code: int, reason: str, message: str, details: Obj | None = None
     return json.dumps(body, separators=(",", ":")).encode()
 
 
+_ENCODER = json.JSONEncoder(separators=(",", ":"))
+
+
 def _dumps(obj: Any) -> bytes:
-    return json.dumps(obj, separators=(",", ":"), ensure_ascii=False).encode("utf-8")
+    """Compact JSON bytes (one shared encoder: this runs once per object of a 150,000-pod store)."""
+    return _ENCODER.encode(obj).encode("ascii")
 
 
 # -- the store as the server sees it ------------------------------------------------------------
