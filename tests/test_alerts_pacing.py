@@ -1,0 +1,71 @@
+"""Per-channel pacing in real Redis: burst, then about one message a second, shared by every process."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+from redis import Redis
+
+from bot.alerts.pacing import ChannelPacer, PacedWebClient
+from bot.alerts.settings import PacingSettings
+from tests.harness.fake_slack import FakeSlackServer
+
+
+class Clock:
+    """A clock the pacer reads and its sleeps advance (so the test measures waits, not wall time)."""
+
+    def __init__(self) -> None:
+        self.now = 1_000_000.0
+        self.slept: list[float] = []
+
+    def time(self) -> float:
+        return self.now
+
+    def sleep(self, seconds: float) -> None:
+        self.slept.append(seconds)
+        self.now += seconds
+
+
+@pytest.fixture
+def redis(redis_url: str) -> Iterator[Redis]:
+    connection = Redis.from_url(redis_url)
+    yield connection
+    connection.close()
+
+
+def pacer(redis: Redis, clock: Clock, rate: float = 1.0, burst: int = 3) -> ChannelPacer:
+    return ChannelPacer(redis, PacingSettings(rate=rate, burst=burst), clock=clock.time, sleep=clock.sleep)
+
+
+def test_burst_then_one_per_second_per_channel(redis: Redis) -> None:
+    clock = Clock()
+    first = pacer(redis, clock)
+    waits = [first.acquire("C1") for _ in range(6)]
+    assert waits[:3] == [0, 0, 0]
+    assert waits[3:] == pytest.approx([1.0, 1.0, 1.0], abs=0.01)
+    assert first.acquire("C2") == 0  # another channel has its own budget
+
+
+def test_two_processes_share_one_budget(redis: Redis) -> None:
+    clock = Clock()
+    bot, worker = pacer(redis, clock), pacer(redis, clock)
+    assert [bot.acquire("C1"), worker.acquire("C1"), bot.acquire("C1")] == [0, 0, 0]
+    assert worker.acquire("C1") == pytest.approx(1.0, abs=0.01)
+
+
+def test_a_429_blocks_the_channel_for_everyone_for_retry_after(redis: Redis) -> None:
+    clock = Clock()
+    bot, worker = pacer(redis, clock), pacer(redis, clock)
+    bot.block("C1", 7)
+    assert worker.acquire("C1") == pytest.approx(7.0, abs=0.01)
+
+
+def test_paced_client_retries_429_after_retry_after(redis: Redis, fake_slack: FakeSlackServer) -> None:
+    fake_slack.rate_limit("chat.postMessage", times=2, retry_after=3)
+    clock = Clock()
+    client = PacedWebClient(pacer=pacer(redis, clock, rate=100, burst=10), token="xoxb-t", base_url=fake_slack.url)
+    answer = client.chat_postMessage(channel="C1", text="hello")
+    assert answer["ok"]
+    assert sum(clock.slept) == pytest.approx(6.0, abs=0.1)  # two Retry-After: 3 waits
+    assert len(fake_slack.calls_to("chat.postMessage", include_rate_limited=True)) == 3
