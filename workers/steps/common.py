@@ -8,40 +8,30 @@ of pods, caching the answer in the run's shared state so ``describe`` and ``even
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from typing import Any
 
 from workers import kinds
 from workers.cluster.base import Cluster, ClusterError, Obj
 from workers.runbook.registry import StepContext
+from workers.scheduling import quantities
 
 MAX_OWNER_DEPTH = 4
 
-_BINARY = {"Ki": 2**10, "Mi": 2**20, "Gi": 2**30, "Ti": 2**40, "Pi": 2**50, "Ei": 2**60}
-_DECIMAL = {"n": Decimal("1e-9"), "u": Decimal("1e-6"), "m": Decimal("1e-3"), "": Decimal(1),
-            "k": Decimal("1e3"), "M": Decimal("1e6"), "G": Decimal("1e9"), "T": Decimal("1e12"),
-            "P": Decimal("1e15"), "E": Decimal("1e18")}
-_QUANTITY = re.compile(r"^([+-]?[0-9.]+(?:[eE][+-]?[0-9]+)?)(Ki|Mi|Gi|Ti|Pi|Ei|n|u|m|k|M|G|T|P|E)?$")
+_BINARY = {"Ki": 2**10, "Mi": 2**20, "Gi": 2**30, "Ti": 2**40}
 
 
 def parse_quantity(value: str | int | float | None) -> Decimal:
-    """A Kubernetes quantity (``500m``, ``2Gi``, ``1e3``, ``128974848``) as a number; ValueError if malformed."""
+    """A Kubernetes quantity (``500m``, ``2Gi``, ``1e3``, ``128974848``) as a number; ValueError if malformed.
+
+    The parsing itself is :func:`workers.scheduling.quantities.parse` (one parser for the whole
+    code base); this adds only that a missing quantity counts as zero.
+    """
     if value is None:
         return Decimal(0)
-    if isinstance(value, int | float):
-        return Decimal(str(value))
-    match = _QUANTITY.match(value.strip())
-    if not match:
-        raise ValueError(f"not a Kubernetes quantity: {value!r}")
-    number, suffix = match.group(1), match.group(2) or ""
-    try:
-        base = Decimal(number)
-    except InvalidOperation as exc:
-        raise ValueError(f"not a Kubernetes quantity: {value!r}") from exc
-    return base * (_BINARY[suffix] if suffix in _BINARY else _DECIMAL[suffix])
+    return quantities.parse(value)
 
 
 def format_cpu(cores: Decimal) -> str:
@@ -110,6 +100,11 @@ def age(value: Any, now: datetime) -> str:
     """How long ago a timestamp was (``5m``), or ``?`` when it is missing."""
     when = parse_time(value)
     return human_duration(now - when) if when else "?"
+
+
+def ago(when: datetime | None, now: datetime) -> str:
+    """``5m ago`` for a parsed time, or ``?`` when it is unknown."""
+    return f"{human_duration(now - when)} ago" if when else "?"
 
 
 def ref(obj: Obj) -> str:

@@ -20,6 +20,7 @@ from workers.cluster.base import Obj
 from workers.report import Finding, Severity, Table, Text
 from workers.runbook.registry import StepContext, StepParams, StepResult, step
 from workers.steps.common import (
+    ago,
     human_duration,
     is_workload,
     one_line,
@@ -126,7 +127,7 @@ def fetch_events(ctx: StepContext, objects: list[Obj]) -> list[Obj]:
 
 
 def _row(group: EventGroup, now: datetime) -> tuple[str, ...]:
-    last = f"{human_duration(now - group.last_seen)} ago" if group.last_seen else "?"
+    last = ago(group.last_seen, now)
     count = str(group.count)
     if group.count > 1 and group.first_seen and group.last_seen and group.last_seen > group.first_seen:
         count += f" over {human_duration(group.last_seen - group.first_seen)}"
