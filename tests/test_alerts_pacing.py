@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 
 import pytest
 from redis import Redis
 
-from bot.alerts.pacing import ChannelPacer, PacedWebClient
+from bot.alerts.pacing import RETRY_LIST, ChannelPacer, PacedWebClient, deliver
 from bot.alerts.settings import PacingSettings
 from tests.harness.fake_slack import FakeSlackServer
+from tests.harness.ports import free_port
 
 
 class Clock:
@@ -69,3 +71,16 @@ def test_paced_client_retries_429_after_retry_after(redis: Redis, fake_slack: Fa
     assert answer["ok"]
     assert sum(clock.slept) == pytest.approx(6.0, abs=0.1)  # two Retry-After: 3 waits
     assert len(fake_slack.calls_to("chat.postMessage", include_rate_limited=True)) == 3
+
+
+def test_transient_errors_are_retried_with_backoff_then_kept_for_retry(redis: Redis) -> None:
+    clock = Clock()
+    settings = PacingSettings(rate=100, burst=10, max_attempts=3)
+    dead = f"http://127.0.0.1:{free_port()}/api/"
+    client = PacedWebClient(pacer=ChannelPacer(redis, settings, clock=clock.time, sleep=clock.sleep),
+                            token="xoxb-t", base_url=dead, retry_handlers=[])
+    payload = {"channel": "C1", "text": "hello"}
+    assert deliver(redis, "chat.postMessage", "C1", payload, lambda: client.chat_postMessage(**payload)) is None
+    assert clock.slept == [0.5, 1.0]  # two backoffs between three attempts
+    kept = [json.loads(raw) for raw in redis.lrange(RETRY_LIST, 0, -1)]
+    assert [(k["method"], k["channel"], k["payload"]) for k in kept] == [("chat.postMessage", "C1", payload)]
