@@ -21,7 +21,10 @@ BROKEN_CASES = {
         "name: x\ntitle: X\nsteps:\n  - kind: events\n    with: {limit: '${n}'}\n",
         "steps[0].with.limit: refers to undeclared parameter 'n'",
     ),
-    "bad-target-kind": ("name: x\ntitle: X\ntargets: [Pood]\nsteps:\n  - kind: events\n", "targets: Value error, unknown kind 'Pood'"),
+    "bad-target-kind": (
+        "name: x\ntitle: X\ntargets: [Pood]\nsteps:\n  - kind: events\n",
+        "targets: Value error, unknown kind 'Pood'",
+    ),
     "bad-name": ("name: Why_Pending\ntitle: X\nsteps:\n  - kind: events\n", "name: Value error, must be lower-case"),
 }
 
