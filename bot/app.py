@@ -26,6 +26,7 @@ from slack_sdk.errors import SlackApiError
 from slack_sdk.models.blocks import ContextBlock, MarkdownTextObject, SectionBlock
 
 from bot import messages
+from bot.approvals.audit import audit_reply
 from bot.approvals.listeners import register_approval_listeners
 from bot.commands import CommandError, ParsedCommand, parse_command
 from bot.config import FileConfig, Settings
@@ -143,6 +144,10 @@ def register_listeners(app: App, bot: BotContext) -> None:
         if parsed.reply is not None:
             bot.counters.inc(COMMANDS, "answered" if parsed.ok else "unavailable")
             ack(text=parsed.reply, response_type="ephemeral")
+            return
+        if parsed.verb == "audit":
+            bot.counters.inc(COMMANDS, "answered")
+            ack(text=audit_reply(bot.redis, parsed.audit_count), response_type="ephemeral")
             return
         ack()
         assert parsed.request is not None

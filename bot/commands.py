@@ -90,6 +90,8 @@ VERBS: tuple[Verb, ...] = (
          "optional"),
     Verb("run", None, "RUNBOOK [TARGET] [key=value ...]", "run any runbook, with parameters"),
     Verb("runbooks", None, "", "list the installed runbooks", "none"),
+    Verb("audit", None, "[N]", "the latest N approval decisions (default 10): who approved what, and the outcome",
+         "optional"),
     Verb("help", None, "[VERB]", "this help, or the usage of one verb", "optional"),
 )
 VERB_BY_NAME = {verb.name: verb for verb in VERBS}
@@ -123,6 +125,8 @@ class ParsedCommand:
     request: DiagnosisRequest | None = None
     reply: str | None = None
     ok: bool = True
+    audit_count: int = 0
+    """For ``audit``: how many entries to show (the app reads them from Redis)."""
 
 
 @dataclass
@@ -274,6 +278,14 @@ def _runbooks(catalogue: CatalogueLike) -> ParsedCommand:
     return ParsedCommand("runbooks", reply=messages.runbook_list(entries))
 
 
+def _audit(args: list[str], usage: str) -> ParsedCommand:
+    if len(args) > 1:
+        raise CommandError(messages.too_many_targets(args[1]), usage)
+    if args and not (args[0].isdigit() and 1 <= int(args[0]) <= 50):
+        raise CommandError(f"N must be a number from 1 to 50, not {args[0]!r}.", usage)
+    return ParsedCommand("audit", audit_count=int(args[0]) if args else 10)
+
+
 def _check_target_kind(what: str, runbook: Runbook, target: Target | None, usage: str) -> None:
     accepted = runbook.spec.targets
     if target is not None and accepted and target.kind not in accepted:
@@ -309,6 +321,9 @@ def parse_command(
         if args:
             raise CommandError(messages.too_many_targets(args[0]), usage)
         return _runbooks(catalogue)
+
+    if verb.name == "audit":
+        return _audit(args, usage)
 
     args, params = _params(args, usage)
     if verb.name == "run":

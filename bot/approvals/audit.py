@@ -123,3 +123,12 @@ def format_latest(entries: list[AuditEntry]) -> str:
 def audit_command(connection: redis.Redis, count: int = 10) -> str:
     """Support function for ``/k8s audit [N]`` (N capped at 50)."""
     return format_latest(AuditLog(connection).latest(max(1, min(count, 50))))
+
+
+def audit_reply(connection: redis.Redis, count: int = 10) -> str:
+    """:func:`audit_command`, or one line saying the audit log cannot be read (Redis down)."""
+    try:
+        return audit_command(connection, count)
+    except redis.RedisError as exc:
+        log.error("cannot read the audit stream: %s", exc)
+        return ":x: The audit log cannot be read right now (Redis is unreachable)."
