@@ -199,6 +199,9 @@ def test_two_distinct_approvers(redis_url: str, fake_slack: FakeSlackServer,
     assert flow.click(pending, "U_SRE1") == "recorded"
     assert flow.click(pending, "U_SRE1") == "duplicate"
     assert flow.writes.log == []
+    partial = flow.offer_message(pending)
+    assert action_ids(partial) == [APPROVE_ACTION_ID, DISMISS_ACTION_ID]  # still open for the second approver
+    assert "Approved by <@U_SRE1> (1 of 2)" in str(partial["blocks"])
     assert flow.click(pending, "U_SRE2") == "executed"
     assert len(flow.writes.applied()) == 1
     assert flow.events(pending) == ["requested", "approved", "approved", "executed"]

@@ -84,5 +84,9 @@ def decided_blocks(
     ]
 
 
+def context_block(text: str) -> dict[str, Any]:
+    return ContextBlock(elements=[MarkdownTextObject(text=text)]).to_dict()
+
+
 def fallback_text(pending: PendingAction) -> str:
     return one_line(f"Proposed fix ({pending.risk} risk): {pending.description}")[:300]

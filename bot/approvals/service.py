@@ -157,6 +157,7 @@ class ApprovalService:
                               outcome=f"{len(transition.approvers)} of {decision.needed} approvals")
             self._ephemeral(pending.channel, user, f"Your approval is recorded; {missing} more distinct approver(s) "
                                                    "needed (two-person rule).")
+            self._show_partial(pending, list(transition.approvers), decision.needed)
             return "recorded"
         if result == "already_approved":
             self._ephemeral(pending.channel, user, "You already approved this; another approver is needed.")
@@ -257,6 +258,17 @@ class ApprovalService:
 
     def _thread(self, pending: PendingAction, text: str) -> None:
         self._slack("chat_postMessage", channel=pending.channel, thread_ts=pending.thread_ts or None, text=text)
+
+    def _show_partial(self, pending: PendingAction, approvers: list[str], needed: int) -> None:
+        """Keep the buttons, and say who approved so far."""
+        current = self.store.get(pending.id) or pending
+        if not current.message_ts:
+            return
+        offer = blocks.offer_blocks(current, catalogue.get(current.action).changes)
+        who = ", ".join(f"<@{user}>" for user in approvers)
+        offer.append(blocks.context_block(f":ballot_box_with_check: Approved by {who} ({len(approvers)} of {needed})"))
+        self._slack("chat_update", channel=current.channel, ts=current.message_ts,
+                    text=blocks.fallback_text(current), blocks=offer)
 
     def _edit(
         self, pending: PendingAction, status: str, headline: str, *, at: float,
