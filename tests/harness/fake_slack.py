@@ -28,6 +28,8 @@ BOT_ID = "B0BOT"
 TEAM_ID = "T1"
 TEAM_DOMAIN = "clusterdoc-test"
 FIRST_TS = 1732700000
+APP_TOKEN_METHODS = frozenset({"apps.connections.open"})
+"""Methods that take the app-level ``xapp-`` token, and only it (Slack refuses it elsewhere)."""
 JSON_FIELDS = ("blocks", "attachments", "files", "metadata", "users", "channels")
 """Parameters that Slack takes as JSON-in-a-form-field; decoded so tests see the same shape
 whether the client sent JSON or a form."""
@@ -258,6 +260,10 @@ class FakeSlackServer:
         """The members ``usergroups.users.list`` returns for ``group_id``."""
         self.usergroups[group_id] = list(members)
 
+    def serve_socket_mode(self, issue_url: Callable[[], str]) -> None:
+        """Answer ``apps.connections.open`` with a WebSocket URL from ``issue_url`` (one per call)."""
+        self._methods["apps.connections.open"] = lambda params: {"url": issue_url()}
+
     def rate_limit(self, method: str, times: int = 1, retry_after: float = 1) -> None:
         """The next ``times`` calls to ``method`` answer HTTP 429 with ``Retry-After``."""
         with self._lock:
@@ -360,6 +366,8 @@ class FakeSlackServer:
             return 200, {"ok": False, "error": "unknown_method"}, {}
         if method != "api.test" and not call.token:
             return 200, {"ok": False, "error": "not_authed"}, {}
+        if call.token and method != "api.test" and (method in APP_TOKEN_METHODS) != call.token.startswith("xapp-"):
+            return 200, {"ok": False, "error": "not_allowed_token_type"}, {}
         try:
             return 200, {"ok": True, **handler(params)}, {}
         except SlackApiError as exc:
