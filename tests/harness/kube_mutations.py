@@ -216,19 +216,20 @@ class MutationEngine:
         user = headers.get("Impersonate-User")
         groups = tuple(headers.get_all("Impersonate-Group") or ())
         try:
-            payload: Obj = json.loads(body) if body else {}
+            payload: Any = json.loads(body) if body else {}
         except ValueError:
             return _error(400, "BadRequest", "the request body is not valid JSON")
+        options: Obj = payload if isinstance(payload, dict) else {}
         if path == SSAR_PATH and method == "POST":
-            return self._access_review(payload, user)
+            return self._access_review(options, user)
         route = fk.parse_path(path)
         if route is None or route.name is None:
             return _error(405, "MethodNotAllowed", "the server does not allow this method on the requested resource")
-        dry_run = query.get("dryRun") == "All" or "All" in ((payload.get("deleteOptions") or {}).get("dryRun") or [])
+        dry_run = query.get("dryRun") == "All" or "All" in ((options.get("deleteOptions") or {}).get("dryRun") or [])
         if query.get("dryRun") not in (None, "All"):
             return _error(400, "BadRequest", f"unsupported dryRun value {query['dryRun']!r}: only All")
         record = Mutation(method, route.kind.kind, route.namespace, route.name, route.subresource, dry_run,
-                          content_type, user, groups, body=payload)
+                          content_type, user, groups, body=options)
         with self.lock:
             self.log.append(record)
             response = self._write(method, path, route, payload, content_type, dry_run, user)
@@ -236,7 +237,7 @@ class MutationEngine:
         return response
 
     def _write(
-        self, method: str, path: str, route: fk._Route, payload: Obj, content_type: str, dry_run: bool,
+        self, method: str, path: str, route: fk._Route, payload: Any, content_type: str, dry_run: bool,
         user: str | None,
     ) -> Response:
         for rejection in self._rejections:
@@ -266,9 +267,9 @@ class MutationEngine:
         if method == "PATCH" and route.subresource is None:
             return self._patch(table, entry, payload, content_type, dry_run)
         if method == "DELETE" and route.subresource is None:
-            return self._delete(table, entry, payload, dry_run)
+            return self._delete(table, entry, payload if isinstance(payload, dict) else {}, dry_run)
         if method == "POST" and route.subresource == "eviction" and route.kind.kind == "Pod":
-            return self._evict(table, entry, payload, dry_run)
+            return self._evict(table, entry, payload if isinstance(payload, dict) else {}, dry_run)
         return _error(405, "MethodNotAllowed", "the server does not allow this method on the requested resource")
 
     def _is_denied(self, user: str | None, verb: str, resource: str, namespace: str | None) -> bool:
@@ -300,7 +301,7 @@ class MutationEngine:
         self.server.resource_version = str(int(self.server.resource_version) + 1)
         return self.server.resource_version
 
-    def _patch(self, table: fk._Table, entry: fk._Entry, payload: Obj, content_type: str, dry_run: bool) -> Response:
+    def _patch(self, table: fk._Table, entry: fk._Entry, payload: Any, content_type: str, dry_run: bool) -> Response:
         if content_type == MERGE_PATCH:
             updated = json_merge_patch(entry.obj, payload)
         elif content_type == STRATEGIC_MERGE_PATCH:
