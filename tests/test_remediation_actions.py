@@ -19,7 +19,8 @@ from workers.remediation import runner
 from workers.remediation.actions.rollout_restart import RESTARTED_AT
 from workers.remediation.base import ActionContext
 from workers.remediation.client import MERGE_PATCH, STRATEGIC_MERGE_PATCH, RemediationClient
-from workers.report import Remediation, Target
+from workers.remediation.offers import approvable
+from workers.report import Remediation, Report, Severity, Target, Verdict
 
 SNAPSHOT = Path(__file__).parent / "data" / "remediation" / "cluster.yaml"
 WEB_PODS = ("web-8c4b2-aaaaa", "web-8c4b2-bbbbb")
@@ -302,3 +303,15 @@ def test_impersonation_headers_and_access_review(kube: FakeKubeServer, writes: M
     assert result.status == "dry_run_refused"
     record = writes.log[-1]
     assert (record.impersonate_user, record.impersonate_groups) == ("bob@example.com", ("sre", "on-call"))
+
+
+def test_offers_carry_identity_and_skip_unreadable_targets(kube: FakeKubeServer, writes: MutationEngine) -> None:
+    report = Report("why-pending", Target("Pod", "web-0", "shop"), Verdict("scheduler", Severity.WARNING, "x"),
+                    remediations=[
+                        Remediation("uncordon_node", Target("Node", "node-b"), "low", "Uncordon node-b"),
+                        Remediation("uncordon_node", Target("Node", "no-such-node"), "low", "Uncordon it"),
+                        Remediation("snippet", Target("Deployment", "web", "shop"), "medium", "Add a toleration"),
+                    ])
+    offers = approvable(live_cluster(kube.url), report)
+    assert [offer.remediation.target.name for offer in offers] == ["node-b"]
+    assert offers[0].seen == {"uid": "uid-node-b", "resourceVersion": "100", "unschedulable": True}

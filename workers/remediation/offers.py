@@ -7,6 +7,7 @@ offers go (buttons in the thread) is the process wiring's business: an :class:`O
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
@@ -14,6 +15,8 @@ from workers.cluster.base import Cluster
 from workers.publish import ThreadRef
 from workers.remediation import catalogue, runner
 from workers.report import Remediation, Report
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -31,9 +34,19 @@ class OfferSink(Protocol):
 
 
 def approvable(cluster: Cluster, report: Report) -> list[Offer]:
-    """The report's remediations that name a catalogue action, each with its target's identity."""
-    return [
-        Offer(remediation, runner.observe(cluster, remediation))
-        for remediation in report.remediations
-        if remediation.action in catalogue.ACTIONS
-    ]
+    """The report's remediations that name a catalogue action, each with its target's identity.
+
+    A Kubernetes target that cannot be read now is not offered: without its identity nothing could
+    later tell whether it changed before the approval.
+    """
+    offers = []
+    for remediation in report.remediations:
+        if remediation.action not in catalogue.ACTIONS:
+            continue
+        seen = runner.observe(cluster, remediation)
+        if not seen and remediation.target.kind != "EtcdMember":
+            log.warning("not offering %s on %s: its target cannot be read", remediation.action,
+                        remediation.target.ref())
+            continue
+        offers.append(Offer(remediation, seen))
+    return offers
