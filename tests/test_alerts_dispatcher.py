@@ -249,3 +249,19 @@ def test_a_delivery_taken_by_a_dispatcher_that_died_is_applied_after_restart(env
     restarted.drain()
     assert len(env.roots()) == 1 and len(env.triage_jobs()) == 1
     assert env.redis.llen(PROCESSING) == 0 and env.redis.llen(INBOX) == 0
+
+
+def test_storm_triage_is_capped_most_severe_first_and_the_root_counts_the_rest(env: Env) -> None:
+    env.settings = settings(incident_key="fingerprint", triage_concurrency=50,
+                            storm=StormSettings(threshold=2, window_seconds=60, update_seconds=0, max_triage=3))
+    alerts = [alert("KubePodCrashLooping", namespace="shop", pod=f"p{i}", severity="info", starts=T0)
+              for i in range(10)]
+    alerts += [alert("KubeNodeNotReady", node=f"n{i}", severity="critical", starts=T0) for i in range(4)]
+    env.deliver(webhook_payload(alerts, group_labels={}))
+    queued = [job.args[2] for job in cluster_queue(env.redis, "default").get_jobs()]
+    in_storm = [job for job in queued if job["storm"]]
+    assert len(queued) == 2 + 3  # the two incidents before the storm, then the storm's limit
+    assert {job["severity"] for job in in_storm} == {"critical"}
+    assert env.redis.zcard("clusterdoc:triage:pending") == 0
+    storm_root = env.roots()[-1]
+    assert "3 started, 9 skipped" in json.dumps(storm_root["attachments"])

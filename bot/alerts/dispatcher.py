@@ -34,7 +34,7 @@ from bot.alerts.routing import Router, target_from_labels
 from bot.alerts.settings import AlertSettings
 from bot.alerts.storm import Storm, StormTracker, TriageQueue
 from bot.queueing import cluster_queue
-from workers.alert_jobs import JOB_FUNCTION
+from workers.alert_jobs import INFLIGHT_KEY, JOB_FUNCTION
 from workers.request import DiagnosisRequest
 
 log = logging.getLogger(__name__)
@@ -131,7 +131,7 @@ class Dispatcher:
         return count
 
     def periodic(self) -> None:
-        self.triage.pump(self.enqueue, self.clock())
+        self.triage.pump(self._start_triage, self.clock())
         self._refresh_storms()
         if self.clock() - self._last_replay > REPLAY_EVERY_SECONDS:
             self._last_replay = self.clock()
@@ -261,9 +261,11 @@ class Dispatcher:
 
     def _triage_new(self, incident: Incident, alerts: list[dict[str, Any]]) -> None:
         """Queue triage for alerts firing for the first time (once per alert and firing)."""
-        for alert in alerts:
-            if incident.ts and self.store.claim_triage(incident.id, alert["fingerprint"], alert.get("startsAt")):
-                self._submit_triage(incident, alert)
+        if not incident.ts or not alerts:
+            return
+        claimed = self.store.claim_triage(incident.id, [(a["fingerprint"], a.get("startsAt")) for a in alerts])
+        self.triage.submit([self._triage_item(incident, alert) for alert, ok in zip(alerts, claimed, strict=True)
+                            if ok])
 
     # -- Slack side ------------------------------------------------------------------------
 
@@ -328,18 +330,27 @@ class Dispatcher:
                 lambda: self.slack.chat_postMessage(**payload))
 
     def _refresh_storms(self) -> None:
-        for _storm_id, where, started_at, counts, incidents in self.storms.due_updates(self.clock()):
-            channel, ts = where.split("|", 1)
-            if not ts:
+        for storm in self.storms.due_updates(self.clock()):
+            if not storm.ts:
                 continue
-            message = threads.storm_message(counts, incidents, datetime.fromtimestamp(started_at, UTC))
-            payload = {"channel": channel, "ts": ts, **message}
-            deliver(self.redis, "chat.update", channel, payload, lambda payload=payload: self.slack.chat_update(
-                **payload))
+            message = threads.storm_message(storm.counts, storm.incidents,
+                                            datetime.fromtimestamp(storm.started_at, UTC), storm.triaged, storm.skipped)
+            payload = {"channel": storm.channel, "ts": storm.ts, **message}
+            deliver(self.redis, "chat.update", storm.channel, payload,
+                    lambda payload=payload: self.slack.chat_update(**payload))
 
     # -- triage ----------------------------------------------------------------------------
 
-    def _submit_triage(self, incident: Incident, alert: dict[str, Any]) -> None:
+    def _start_triage(self, item: dict[str, Any]) -> str:
+        """Enqueue one triage item, unless it belongs to a storm whose triage limit is reached."""
+        storm_id = item["alert"].get("storm")
+        if storm_id and not self.storms.take_triage(storm_id):
+            self.redis.zrem(INFLIGHT_KEY, item["item_id"])
+            return ""
+        return self.enqueue(item)
+
+    def _triage_item(self, incident: Incident, alert: dict[str, Any]) -> tuple[dict[str, Any], int]:
+        """The triage queue entry for one alert and its priority (severity rank)."""
         labels = alert["labels"]
         alertname = labels["alertname"]
         runbook = self.router.runbook(alertname)
@@ -351,6 +362,6 @@ class Dispatcher:
             "request": request.to_json(),
             "thread": {"channel": incident.channel, "ts": incident.ts},
             "alert": {"alertname": alertname, "fingerprint": alert["fingerprint"], "labels": labels,
-                      "incident": incident.id, "severity": labels.get("severity", "")},
+                      "incident": incident.id, "severity": labels.get("severity", ""), "storm": incident.storm},
         }
-        self.triage.submit(item, threads.severity_rank(labels.get("severity", "")))
+        return item, threads.severity_rank(labels.get("severity", ""))

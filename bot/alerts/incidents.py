@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
@@ -59,7 +59,7 @@ class Incident:
         return [alert for alert in self.alerts.values() if alert["status"] == "firing"]
 
     def to_json(self) -> str:
-        return json.dumps(asdict(self), sort_keys=True)
+        return json.dumps(vars(self), sort_keys=True)
 
     @classmethod
     def from_json(cls, raw: str | bytes) -> Incident:
@@ -91,10 +91,12 @@ class IncidentStore:
     def save(self, incident: Incident) -> None:
         self.redis.set(INCIDENT_PREFIX + incident.id, incident.to_json(), ex=self.ttl)
 
-    def claim_triage(self, ident: str, fingerprint: str, starts_at: str | None) -> bool:
-        """True exactly once per (incident, alert, firing): the caller then runs the triage."""
-        key = f"{TRIAGED_PREFIX}{ident}:{fingerprint}:{starts_at or ''}"
-        return bool(self.redis.set(key, "1", nx=True, ex=self.ttl))
+    def claim_triage(self, ident: str, firings: list[tuple[str, str | None]]) -> list[bool]:
+        """For each (fingerprint, startsAt): True exactly once per incident, alert and firing (one round trip)."""
+        pipe = self.redis.pipeline(transaction=False)
+        for fingerprint, starts_at in firings:
+            pipe.set(f"{TRIAGED_PREFIX}{ident}:{fingerprint}:{starts_at or ''}", "1", nx=True, ex=self.ttl)
+        return [bool(claimed) for claimed in pipe.execute()]
 
     def count(self) -> int:
         return sum(1 for key in self.redis.scan_iter(match=INCIDENT_PREFIX + "*", count=1000)

@@ -47,6 +47,8 @@ class StormSettings(BaseModel):
     window_seconds: int = Field(default=60, ge=1)
     update_seconds: float = Field(default=5.0, ge=0)
     """The storm root is edited at most this often."""
+    max_triage: int = Field(default=20, ge=0)
+    """Triage runs for at most this many alerts of one storm (the most severe first); the rest are counted."""
 
 
 class PacingSettings(BaseModel):

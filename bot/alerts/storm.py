@@ -61,6 +61,20 @@ class Storm:
     started_at: float
 
 
+@dataclass(frozen=True)
+class StormView:
+    """A storm root's content: incidents by alertname as (name, firing, total), and the triage counts."""
+
+    id: str
+    channel: str
+    ts: str
+    started_at: float
+    counts: list[tuple[str, int, int]]
+    incidents: int
+    triaged: int
+    skipped: int
+
+
 class StormTracker:
     """Counts new incidents per channel and folds them into a storm root beyond the threshold."""
 
@@ -129,8 +143,21 @@ class StormTracker:
         pipe.sadd(DIRTY_STORMS, storm_id)
         pipe.execute()
 
-    def due_updates(self, now: float) -> list[tuple[str, str, float, list[tuple[str, int, int]], int]]:
-        """Dirty storms whose root may be edited now: (id, channel+ts, started_at, counts, incidents)."""
+    def take_triage(self, storm_id: str) -> bool:
+        """Whether one more alert of the storm may be triaged (``max_triage``); counts the skipped ones."""
+        taken = int(self.redis.incr(f"{STORM_PREFIX}{storm_id}:triaged"))
+        self.redis.expire(f"{STORM_PREFIX}{storm_id}:triaged", self.ttl)
+        if taken <= self.settings.max_triage:
+            return True
+        pipe = self.redis.pipeline()
+        pipe.incr(f"{STORM_PREFIX}{storm_id}:skipped")
+        pipe.expire(f"{STORM_PREFIX}{storm_id}:skipped", self.ttl)
+        pipe.sadd(DIRTY_STORMS, storm_id)
+        pipe.execute()
+        return False
+
+    def due_updates(self, now: float) -> list[StormView]:
+        """Dirty storms whose root may be edited now (at most every ``update_seconds``)."""
         due = []
         for raw_id in self.redis.smembers(DIRTY_STORMS):
             storm_id = raw_id.decode() if isinstance(raw_id, bytes) else raw_id
@@ -138,16 +165,24 @@ class StormTracker:
             if not self.redis.set(stamp, now, nx=True, px=max(int(self.settings.update_seconds * 1000), 1)):
                 continue
             self.redis.srem(DIRTY_STORMS, storm_id)
-            meta_raw = self.redis.get(f"{STORM_PREFIX}{storm_id}:meta")
-            if not meta_raw:
-                continue
-            meta = json.loads(meta_raw)
-            firing = self.redis.hgetall(f"{STORM_PREFIX}{storm_id}:firing")
-            total = self.redis.hgetall(f"{STORM_PREFIX}{storm_id}:total")
-            counts = [(name.decode(), int(firing.get(name, 0)), int(value)) for name, value in total.items()]
-            incidents = int(self.redis.get(f"{STORM_PREFIX}{storm_id}:incidents") or 0)
-            due.append((storm_id, f"{meta['channel']}|{meta['ts']}", float(meta["started_at"]), counts, incidents))
+            view = self.view(storm_id)
+            if view is not None:
+                due.append(view)
         return due
+
+    def view(self, storm_id: str) -> StormView | None:
+        """What the storm root shows, read from Redis."""
+        meta_raw = self.redis.get(f"{STORM_PREFIX}{storm_id}:meta")
+        if not meta_raw:
+            return None
+        meta = json.loads(meta_raw)
+        firing = self.redis.hgetall(f"{STORM_PREFIX}{storm_id}:firing")
+        total = self.redis.hgetall(f"{STORM_PREFIX}{storm_id}:total")
+        counts = [(name.decode(), int(firing.get(name, 0)), int(value)) for name, value in total.items()]
+        numbers = [int(self.redis.get(f"{STORM_PREFIX}{storm_id}:{suffix}") or 0)
+                   for suffix in ("incidents", "triaged", "skipped")]
+        return StormView(storm_id, meta["channel"], meta["ts"], float(meta["started_at"]), counts, numbers[0],
+                         min(numbers[1], self.settings.max_triage), numbers[2])
 
 
 class TriageQueue:
@@ -159,24 +194,37 @@ class TriageQueue:
         self.timeout = timeout_seconds
         self._pop = redis.register_script(_POP_READY)
 
-    def submit(self, item: dict[str, Any], severity_rank: int) -> None:
-        """Queue ``item``; higher ``severity_rank`` goes first, then first come first served."""
-        item_id = uuid.uuid4().hex
-        sequence = int(self.redis.incr(SEQUENCE_KEY))
-        score = (10 - severity_rank) * 1e12 + sequence
+    def submit(self, items: list[tuple[dict[str, Any], int]]) -> None:
+        """Queue ``(item, severity_rank)`` pairs; higher rank goes first, then first come first served."""
+        if not items:
+            return
+        last = int(self.redis.incrby(SEQUENCE_KEY, len(items)))
         pipe = self.redis.pipeline(transaction=True)
-        pipe.hset(ITEMS_KEY, item_id, json.dumps({**item, "item_id": item_id}))
-        pipe.zadd(PENDING_KEY, {item_id: score})
+        for offset, (item, severity_rank) in enumerate(items):
+            item_id = uuid.uuid4().hex
+            sequence = last - len(items) + 1 + offset
+            pipe.hset(ITEMS_KEY, item_id, json.dumps({**item, "item_id": item_id}))
+            pipe.zadd(PENDING_KEY, {item_id: (10 - severity_rank) * 1e12 + sequence})
         pipe.execute()
 
     def pump(self, enqueue: Callable[[dict[str, Any]], str], now: float | None = None) -> int:
-        """Hand ready items to ``enqueue`` (which returns the job id); returns how many were handed out."""
+        """Hand ready items to ``enqueue`` while there is room; returns how many were started.
+
+        ``enqueue`` returns the job id, or ``""`` when it declined the item (and freed its slot):
+        then the next items are taken at once.
+        """
         current = time.time() if now is None else now
         started = 0
-        for raw in self._pop(keys=[PENDING_KEY, ITEMS_KEY, INFLIGHT_KEY], args=[current, self.limit, self.timeout]):
-            enqueue(json.loads(raw))
-            started += 1
-        return started
+        while True:
+            popped = self._pop(keys=[PENDING_KEY, ITEMS_KEY, INFLIGHT_KEY], args=[current, self.limit, self.timeout])
+            declined = 0
+            for raw in popped:
+                if enqueue(json.loads(raw)):
+                    started += 1
+                else:
+                    declined += 1
+            if not popped or not declined:
+                return started
 
     def pending(self) -> int:
         return int(self.redis.zcard(PENDING_KEY))

@@ -142,19 +142,20 @@ def triage_note(alertname: str, target: str, runbook: str) -> str:
 
 
 def storm_message(
-    channel_counts: Iterable[tuple[str, int, int]], incidents: int, started_at: datetime
+    counts: Iterable[tuple[str, int, int]], incidents: int, started_at: datetime, triaged: int = 0, skipped: int = 0
 ) -> dict[str, Any]:
-    """The storm root: incidents by alertname with firing/total counts, most first."""
-    rows = sorted(channel_counts, key=lambda row: (-row[2], row[0]))
+    """The storm root: incidents by alertname with firing/total counts (most first) and the triage counts."""
+    rows = sorted(counts, key=lambda row: (-row[2], row[0]))
     lines = [f"• *{name}*: {firing} firing / {total}" for name, firing, total in rows[:40]]
     if len(rows) > 40:
         lines.append(f"… and {len(rows) - 40} more alert names")
     firing_total = sum(row[1] for row in rows)
     head = (f":thunder_cloud_and_rain: *Alert storm*: {incidents} incidents since "
-            f"{started_at.isoformat(timespec='seconds')}, {firing_total} alerts firing. "
-            "Triage of the most severe runs in this thread.")
+            f"{started_at.isoformat(timespec='seconds')}, {firing_total} alerts firing.")
+    triage = f"Triage runs in this thread for the most severe first: {triaged} started"
+    triage += f", {skipped} skipped (over the storm's limit)." if skipped else "."
     colour = COLOURS["critical"] if firing_total else RESOLVED_COLOUR
-    blocks = [_section(head), _section("\n".join(lines) or "(none)")]
+    blocks = [_section(head), _section("\n".join(lines) or "(none yet)"), _section(triage)]
     return {"text": _cap(f"Alert storm: {incidents} incidents", SECTION_LIMIT),
             "attachments": [{"color": colour, "blocks": blocks}]}
 
