@@ -147,8 +147,8 @@ def main() -> int:
             deadline = time.monotonic() + args.drain_timeout
             while (redis.llen(INBOX) or redis.llen(PROCESSING)) and time.monotonic() < deadline:
                 time.sleep(0.1)
-            time.sleep(3)  # let the last throttled storm-root update go out
             applied = time.perf_counter() - started
+            time.sleep(3)  # let the last throttled storm-root update go out before counting Slack calls
             left = redis.llen(INBOX) + redis.llen(PROCESSING)
             incidents = sum(1 for key in redis.scan_iter(match="clusterdoc:incident:*", count=1000)
                             if not key.endswith(b":lock"))
@@ -170,9 +170,11 @@ def main() -> int:
           f"max {max(ms):.1f} ms")
     print(f"  recorded in Redis when the last answer came: {recorded}/{total} "
           f"({'zero lost' if recorded == total else f'{total - recorded} LOST'})")
-    print(f"  dispatcher applied all deliveries {applied:.2f} s after the first post ({left} left)")
+    print(f"  dispatcher applied all deliveries {applied:.2f} s after the first post ({left} left; roots are paced "
+          "at about 1 message/s per channel)")
     print(f"  incidents {incidents}; triage: {triage_enqueued} enqueued, {in_flight} in flight (limit), "
-          f"{triage_waiting} waiting most-severe-first")
+          f"{triage_waiting} waiting most-severe-first (no worker runs here; a storm's items beyond its "
+          "max_triage are skipped when their turn comes)")
     print(f"  Slack API calls {sum(slack_calls.values())}: {dict(sorted(slack_calls.items()))}")
     if errors:
         print(f"  errors {len(errors)}; first: {errors[:3]}")
