@@ -19,6 +19,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 from redis import Redis
 
@@ -27,6 +28,7 @@ from bot.alerts.payload import label_fingerprint
 from tests.conftest import REPO_ROOT, FakeKubeFactory
 from tests.harness.alertmanager import AlertmanagerProcess, api_alert
 from tests.harness.fake_slack import FakeSlackServer
+from tests.harness.ports import free_port
 from tests.test_e2e_slash_command import Server, process_env, write_kubeconfig
 
 TOKEN = "e2e-alerts-token-42"
@@ -44,20 +46,45 @@ def wait_until(condition: Callable[[], Any], what: str, timeout: float = 30.0) -
     raise AssertionError(f"timed out after {timeout}s waiting for {what}")
 
 
+class ServeOnPort(Server):
+    """``clusterdoc serve`` on a given port, so a restarted bot is where Alertmanager's webhook points."""
+
+    def __init__(self, env: dict[str, str], port: int) -> None:
+        self.port = port
+        self.url = f"http://127.0.0.1:{port}"
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "bot.cli", "serve", "--host", "127.0.0.1", "--port", str(port)],
+            cwd=REPO_ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        )
+        wait_until(lambda: self.process.poll() is not None or _healthy(self.url), "clusterdoc serve to start")
+        assert self.process.poll() is None, f"clusterdoc serve exited with {self.process.returncode}"
+
+
+def _healthy(url: str) -> bool:
+    try:
+        return httpx.get(f"{url}/healthz", timeout=1).status_code == 200
+    except httpx.HTTPError:
+        return False
+
+
 @pytest.fixture
-def stack(redis_url: str, fake_slack: FakeSlackServer, fake_kube: FakeKubeFactory, examples_dir: Path,
-          tmp_path: Path) -> Iterator[tuple[Server, AlertmanagerProcess, dict[str, str]]]:
+def environment(redis_url: str, fake_slack: FakeSlackServer, fake_kube: FakeKubeFactory, examples_dir: Path,
+                tmp_path: Path) -> dict[str, str]:
     kube = fake_kube(examples_dir / "crashloop")
     config = tmp_path / "clusterdoc.yaml"
     config.write_text("alerts:\n  incident_key: group\n  pacing: {rate: 5, burst: 5}\n")
     kubeconfig = write_kubeconfig(tmp_path / "kubeconfig", kube.url)
-    env = process_env(SLACK_BOT_TOKEN="xoxb-e2e", SLACK_SIGNING_SECRET="e2e-secret-0123456789",
-                      SLACK_API_URL=fake_slack.url, REDIS_URL=redis_url, ALERTS_TOKEN=TOKEN,
-                      CLUSTERDOC_ALERT_CHANNEL=CHANNEL, CLUSTERDOC_CONFIG=str(config), KUBECONFIG=str(kubeconfig))
-    server = Server(env)
+    return process_env(SLACK_BOT_TOKEN="xoxb-e2e", SLACK_SIGNING_SECRET="e2e-secret-0123456789",
+                       SLACK_API_URL=fake_slack.url, REDIS_URL=redis_url, ALERTS_TOKEN=TOKEN,
+                       CLUSTERDOC_ALERT_CHANNEL=CHANNEL, CLUSTERDOC_CONFIG=str(config), KUBECONFIG=str(kubeconfig))
+
+
+@pytest.fixture
+def stack(environment: dict[str, str]) -> Iterator[tuple[Server, AlertmanagerProcess, dict[str, str]]]:
+    server = Server(environment)
     alertmanager = AlertmanagerProcess(f"{server.url}/alerts", TOKEN, group_by=["alertname", "namespace"],
                                        group_wait="1s", group_interval="2s", repeat_interval="3s")
-    yield server, alertmanager, env
+    yield server, alertmanager, environment
     alertmanager.stop()
     server.stop()
 
@@ -128,3 +155,29 @@ def test_alertmanager_to_threads_triage_repeat_and_resolve(
     time.sleep(3.5)  # a repeated resolved notification must not add another line
     assert sum("Resolved after" in m.get("text", "") for m in fake_slack.thread(crash_root["ts"])) == 1
     assert len(roots(fake_slack)) == 2
+
+
+def test_bot_restart_between_firing_and_resolve_updates_the_same_thread(
+    environment: dict[str, str], fake_slack: FakeSlackServer, redis_url: str
+) -> None:
+    env = environment
+    port = free_port()
+    server = ServeOnPort(env, port)
+    alertmanager = AlertmanagerProcess(f"{server.url}/alerts", TOKEN, group_by=["alertname", "namespace"],
+                                       group_wait="1s", group_interval="2s", repeat_interval="1h")
+    try:
+        labels = {"namespace": "shop", "pod": CRASHING_POD, "severity": "critical"}
+        alertmanager.push([api_alert("KubePodCrashLooping", **labels)])
+        root = wait_until(lambda: roots(fake_slack), "the incident root")[0]
+        server.stop()  # the bot goes away while the incident is open; everything it knew is in Redis
+        server = ServeOnPort(env, port)
+        alertmanager.push([api_alert("KubePodCrashLooping", resolved=True, **labels)])
+        wait_until(lambda: fake_slack.messages[(CHANNEL, root["ts"])]["attachments"][0]["color"] == "#2EB67D",
+                   "the same root edited to resolved after the restart")
+        wait_until(lambda: any("Resolved after" in m.get("text", "") for m in fake_slack.thread(root["ts"])),
+                   "the resolution line in the same thread")
+        assert len(roots(fake_slack)) == 1
+        assert Redis.from_url(redis_url).llen("rq:queue:clusterdoc:default") == 1  # triaged once, not again
+    finally:
+        alertmanager.stop()
+        server.stop()
