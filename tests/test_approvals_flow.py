@@ -19,15 +19,15 @@ from slack_sdk import WebClient
 
 from bot.approvals.audit import AuditLog, audit_command
 from bot.approvals.blocks import APPROVE_ACTION_ID, DISMISS_ACTION_ID
+from bot.approvals.jobs import action_contexts
 from bot.approvals.pending import PendingAction
-from bot.approvals.policy import ApprovalPolicy, KubernetesIdentity
+from bot.approvals.policy import ApprovalPolicy
 from bot.approvals.service import ApprovalService, Click
 from bot.approvals.usergroups import UserGroupCache
 from tests.harness.fake_kube import FakeKubeServer, kube_configuration, live_cluster
 from tests.harness.fake_slack import FakeSlackServer
 from tests.harness.kube_mutations import MutationEngine, install
 from workers.remediation import runner
-from workers.remediation.base import ActionContext
 from workers.remediation.client import RemediationClient
 from workers.report import Remediation, Target
 
@@ -63,17 +63,15 @@ class Flow:
         connection = redis.Redis.from_url(redis_url)
         web = WebClient(token="xoxb-test", base_url=slack.url)
         self.groups = UserGroupCache(web, ttl=300)
+        parsed_policy = ApprovalPolicy.model_validate(policy)
+        self.context = action_contexts(kube_configuration(kube.url), None, parsed_policy.remediation_identity,
+                                       poll_interval=0.0)
         self.service = ApprovalService(
-            connection=connection, slack=web, policy=ApprovalPolicy.model_validate(policy),
+            connection=connection, slack=web, policy=parsed_policy,
             members_of=self.groups.members, context_factory=self.context, clock=self.clock,
         )
         self.audit = AuditLog(connection)
 
-    def context(self, identity: KubernetesIdentity | None) -> ActionContext:
-        client = RemediationClient(kube_configuration(self.kube.url))
-        if identity is not None:
-            client = client.as_identity(identity.user, tuple(identity.groups))
-        return ActionContext(client=client, poll_interval=0.0)
 
     def offer(self, action: str, target: Target, params: dict[str, Any] | None = None) -> PendingAction:
         remediation = Remediation(action, target, "low", "", dict(params or {}))
@@ -275,6 +273,20 @@ def test_impersonation_preflight_lets_cluster_rbac_refuse(flow: Flow) -> None:
     second = flow.offer("cordon_node", Target("Node", "node-a"))
     assert flow.click(second, "U_SRE1") == "executed"
     assert flow.writes.log[-1].impersonate_user is None
+
+
+def test_remediation_identity_keeps_the_worker_read_only(
+    redis_url: str, fake_slack: FakeSlackServer, fake_kube: Callable[[Path], FakeKubeServer]
+) -> None:
+    fake_slack.set_usergroup("S_SRE", ["U_SRE1", "U_SRE2"])
+    account = "system:serviceaccount:clusterdoc:clusterdoc-remediate"
+    flow = Flow(redis_url, fake_slack, fake_kube(SNAPSHOT), {**POLICY, "remediation_identity": {"user": account}})
+    pending = flow.offer("cordon_node", Target("Node", "node-a"))
+    assert flow.click(pending, "U_SRE1") == "executed"
+    assert {m.impersonate_user for m in flow.writes.log} == {account}
+    mapped = flow.offer("uncordon_node", Target("Node", "node-a"))
+    assert flow.click(mapped, "U_SRE2") == "executed"
+    assert flow.writes.log[-1].impersonate_user == "sre2@example.com"
 
 
 def test_unknown_button(flow: Flow) -> None:

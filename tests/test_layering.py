@@ -44,3 +44,19 @@ def test_diagnostic_role_is_read_only_and_never_reads_secrets() -> None:
     for rule in role["rules"]:
         assert set(rule["verbs"]) <= {"get", "list", "watch"}, rule
         assert "secrets" not in rule["resources"], rule
+
+
+def test_worker_may_only_impersonate_the_remediation_account() -> None:
+    import re
+
+    import yaml
+
+    text = (ROOT / "helm/clusterdoc/templates/remediation-rbac.yaml").read_text(encoding="utf-8")
+    # the default values: impersonateApprovers is off
+    text = re.sub(r"\{\{- if .Values.remediation.impersonateApprovers \}\}.*?\{\{- end \}\}", "", text, flags=re.S)
+    untemplated = "\n".join(line for line in text.splitlines() if "{{" not in line)
+    roles = [doc for doc in yaml.safe_load_all(untemplated) if doc and doc["kind"] == "ClusterRole"]
+    impersonate = [rule for role in roles for rule in role["rules"] if "impersonate" in rule["verbs"]]
+    assert impersonate and all(rule["resources"] == ["serviceaccounts"] for rule in impersonate)
+    writes = [rule for role in roles for rule in role["rules"] if set(rule["verbs"]) - {"get", "list", "watch"}]
+    assert all("secrets" not in rule["resources"] and "*" not in rule["verbs"] for rule in writes)

@@ -9,8 +9,10 @@ the request path. :func:`configure` (called by the worker process wiring) sets t
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from typing import Any
 
+from kubernetes import client as k8s_client
 from redis import Redis
 from slack_sdk import WebClient
 
@@ -64,6 +66,25 @@ def handle_click(click: dict[str, Any]) -> str:
     return service().handle(Click.from_json(click))
 
 
+def action_contexts(
+    configuration: k8s_client.Configuration | None,
+    etcd: EtcdMaintenance | None,
+    default_identity: KubernetesIdentity | None,
+    **options: Any,
+) -> Callable[[KubernetesIdentity | None], ActionContext]:
+    """What an action runs with: the approver's mapped identity, else ``default_identity``, else
+    the worker's own credentials (``options`` go to :class:`ActionContext`)."""
+
+    def context(identity: KubernetesIdentity | None) -> ActionContext:
+        client = RemediationClient(configuration) if configuration is not None else None
+        identity = identity or default_identity
+        if client is not None and identity is not None:
+            client = client.as_identity(identity.user, tuple(identity.groups))
+        return ActionContext(client=client, etcd=etcd, **options)
+
+    return context
+
+
 def build_service(settings: Settings, policy: ApprovalPolicy, connection: Redis, slack: WebClient) -> ApprovalService:
     """The service for a worker: its cluster credentials (unless it works on a snapshot) and etcd members."""
     configuration = None
@@ -78,12 +99,7 @@ def build_service(settings: Settings, policy: ApprovalPolicy, connection: Redis,
         if settings.ETCD_ENDPOINTS else None
     )
 
-    def context(identity: KubernetesIdentity | None) -> ActionContext:
-        client = RemediationClient(configuration) if configuration is not None else None
-        if client is not None and identity is not None:
-            client = client.as_identity(identity.user, tuple(identity.groups))
-        return ActionContext(client=client, etcd=etcd)
-
+    context = action_contexts(configuration, etcd, policy.remediation_identity)
     groups = UserGroupCache(slack)
     return ApprovalService(connection=connection, slack=slack, policy=policy, members_of=groups.members,
                            context_factory=context)

@@ -27,6 +27,7 @@ Example::
           users: [U0ALICE, U0BOB]
       kubernetes_identities:
         U0ALICE: {user: alice@example.com, groups: [sre]}
+      remediation_identity: {user: "system:serviceaccount:clusterdoc:clusterdoc-remediate"}
 """
 
 from __future__ import annotations
@@ -104,6 +105,10 @@ class ApprovalPolicy(BaseModel):
     rules: list[ApprovalRule] = Field(default_factory=list)
     kubernetes_identities: dict[str, KubernetesIdentity] = Field(default_factory=dict)
     require_kubernetes_identity: bool = False
+    remediation_identity: KubernetesIdentity | None = None
+    """Who actions run as when the approver has no mapped identity — typically the chart's
+    ``system:serviceaccount:<ns>:<release>-clusterdoc-remediate``, so the worker's own service
+    account stays read-only and may only impersonate that one account."""
 
     def two_person_for(self, risk: str) -> TwoPersonRule:
         return self.two_person.get(risk, TwoPersonRule(forbid_self=False, approvers=1))  # type: ignore[call-overload]
