@@ -7,6 +7,7 @@ from collections.abc import Iterator
 
 import pytest
 from redis import Redis
+from slack_sdk import WebClient
 
 from bot.alerts.pacing import RETRY_LIST, ChannelPacer, PacedWebClient, deliver
 from bot.alerts.settings import PacingSettings
@@ -84,3 +85,17 @@ def test_transient_errors_are_retried_with_backoff_then_kept_for_retry(redis: Re
     assert clock.slept == [0.5, 1.0]  # two backoffs between three attempts
     kept = [json.loads(raw) for raw in redis.lrange(RETRY_LIST, 0, -1)]
     assert [(k["method"], k["channel"], k["payload"]) for k in kept] == [("chat.postMessage", "C1", payload)]
+
+
+def test_server_errors_are_retried_with_backoff(redis: Redis, fake_slack: FakeSlackServer) -> None:
+    fake_slack.server_error("chat.update", times=2)
+    posted = fake_slack_post(fake_slack)
+    clock = Clock()
+    client = PacedWebClient(pacer=pacer(redis, clock, rate=100, burst=10), token="xoxb-t", base_url=fake_slack.url)
+    assert client.chat_update(channel="C1", ts=posted, text="edited")["ok"]
+    assert clock.slept == [0.5, 1.0]
+    assert [call.status for call in fake_slack.calls if call.method == "chat.update"] == [500, 500, 200]
+
+
+def fake_slack_post(fake_slack: FakeSlackServer) -> str:
+    return str(WebClient(token="xoxb-t", base_url=fake_slack.url).chat_postMessage(channel="C1", text="x")["ts"])

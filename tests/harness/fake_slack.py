@@ -183,6 +183,7 @@ class FakeSlackServer:
         self.users: dict[str, Params] = {}
         self.usergroups: dict[str, list[str]] = {}
         self._rate_limits: dict[str, list[float]] = {}
+        self._server_errors: dict[str, list[int]] = {}
         self._lock = threading.Lock()
         self._condition = threading.Condition(self._lock)
         self._ts_counter = itertools.count(1)
@@ -269,6 +270,11 @@ class FakeSlackServer:
         with self._lock:
             self._rate_limits.setdefault(method, []).extend([retry_after] * times)
 
+    def server_error(self, method: str, times: int = 1, status: int = 500) -> None:
+        """The next ``times`` calls to ``method`` answer HTTP ``status`` with ``internal_error``."""
+        with self._lock:
+            self._server_errors.setdefault(method, []).extend([status] * times)
+
     def response_url(self) -> str:
         """A fresh ``response_url`` on this server; POSTs to it land in :attr:`responses`."""
         return f"{self.base}/response/{next(self._response_counter)}"
@@ -329,6 +335,7 @@ class FakeSlackServer:
             self.messages.clear()
             self.uploads.clear()
             self._rate_limits.clear()
+            self._server_errors.clear()
 
     # -- request handling ----------------------------------------------------------------------
 
@@ -361,6 +368,12 @@ class FakeSlackServer:
             self._condition.notify_all()
         if retry_after is not None:
             return 429, {"ok": False, "error": "ratelimited"}, {"Retry-After": f"{retry_after:g}"}
+        with self._lock:
+            failures = self._server_errors.get(method)
+            failure = failures.pop(0) if failures else None
+        if failure is not None:
+            call.status = failure
+            return failure, {"ok": False, "error": "internal_error"}, {}
         handler = self._methods.get(method)
         if handler is None:
             return 200, {"ok": False, "error": "unknown_method"}, {}
