@@ -96,6 +96,14 @@ def test_only_cordon_blocks_offers_uncordon() -> None:
     assert report["remediations"][0]["risk"] == "low"
 
 
+def test_single_node_cluster_verdict_reads_naturally() -> None:
+    message = "0/1 nodes are available: 1 node(s) were unschedulable."
+    report = why_pending([node("a", unschedulable=True), pod("web-0", message=message)])
+    summary = report["verdict"]["summary"]
+    assert summary.startswith("web-0 cannot be scheduled: the only node ")
+    assert "all 1" not in summary and " nodes is " not in summary
+
+
 def test_not_ready_taint_points_at_node_layer_and_is_never_tolerated() -> None:
     message = "0/2 nodes are available: 2 node(s) had untolerated taint {node.kubernetes.io/not-ready: }."
     objects = [node("a", taints=[NOT_READY], ready="False"), node("b", taints=[NOT_READY], ready="False"),

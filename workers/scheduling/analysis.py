@@ -348,7 +348,10 @@ def sentence(analysis: Analysis) -> str:
     seen: set[str] = set()
     for index, (blocker, nodes) in enumerate(ranked[:3]):
         count = len(nodes)
-        who = f"all {count} nodes" if count == total else f"{count} node{'s' if count != 1 else ''}"
+        if count == total:
+            who = "the only node" if count == 1 else f"all {count} nodes"
+        else:
+            who = f"{count} node{'s' if count != 1 else ''}"
         if index and nodes <= seen:
             who = f"the {who.removeprefix('all ')}" if count != 1 else "1 node"
             phrase = "also " + _cause_phrase(blocker, pod)
