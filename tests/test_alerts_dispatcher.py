@@ -15,8 +15,8 @@ from typing import Any
 import pytest
 from redis import Redis
 
-from bot.alerts.dispatcher import Dispatcher
-from bot.alerts.intake import INBOX, PROCESSING, record_delivery, recorded_count
+from bot.alerts.dispatcher import FAILED, Dispatcher
+from bot.alerts.intake import DELIVERY_PREFIX, INBOX, PROCESSING, record_delivery, recorded_count
 from bot.alerts.pacing import RETRY_LIST, ChannelPacer, PacedWebClient
 from bot.alerts.payload import WebhookPayload
 from bot.alerts.routing import Router
@@ -265,3 +265,13 @@ def test_storm_triage_is_capped_most_severe_first_and_the_root_counts_the_rest(e
     assert env.redis.zcard("clusterdoc:triage:pending") == 0
     storm_root = env.roots()[-1]
     assert "3 started, 9 skipped" in json.dumps(storm_root["attachments"])
+
+
+def test_a_delivery_that_keeps_failing_is_parked_and_does_not_block_the_others(env: Env) -> None:
+    env.redis.set(DELIVERY_PREFIX + "broken", "{not json")
+    env.redis.lpush(INBOX, "broken")
+    dispatcher = env.deliver(webhook_payload([crashloop("api-1")]))
+    assert len(env.roots()) == 1
+    assert env.redis.lrange(FAILED, 0, -1) == [b"broken"]
+    assert env.redis.llen(INBOX) == 0 and env.redis.llen(PROCESSING) == 0
+    assert dispatcher.drain() == 0

@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import json
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import pytest
 
@@ -13,6 +14,7 @@ from bot.alerts.payload import PayloadError, label_fingerprint, parse_payload
 from bot.alerts.routing import MatcherError, Router, parse_matcher, runbook_for, target_from_labels
 from bot.alerts.settings import AlertSettings
 from bot.alerts.threads import RootView, root_message, silence_url
+from bot.config import ConfigError, load_settings
 from tests.harness.alertmanager import alert, webhook_payload
 from workers.report import Target
 
@@ -253,3 +255,13 @@ def test_long_annotations_are_capped_to_block_kit_limits() -> None:
     for block in message["attachments"][0]["blocks"]:
         if "text" in block:
             assert len(block["text"]["text"]) <= 3000
+
+
+def test_bad_alerts_config_stops_start_up_with_one_line_naming_it(tmp_path: Path) -> None:
+    config = tmp_path / "clusterdoc.yaml"
+    config.write_text("alerts:\n  routes:\n    - matchers: ['namespace=~\"(\"']\n      channel: C1\n")
+    with pytest.raises(ConfigError) as caught:
+        load_settings({"CLUSTERDOC_CONFIG": str(config)}).file_config()
+    message = str(caught.value)
+    assert message.startswith("CLUSTERDOC_CONFIG: ") and "alerts.routes[0].matchers" in message
+    assert "bad regular expression" in message and "\n" not in message

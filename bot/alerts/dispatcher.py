@@ -41,6 +41,10 @@ log = logging.getLogger(__name__)
 
 FAILURE_CALLBACK = "workers.jobs.diagnosis_failed"
 REPLAY_EVERY_SECONDS = 60.0
+ATTEMPTS = "clusterdoc:alerts:attempts"
+FAILED = "clusterdoc:alerts:failed"
+"""Deliveries that failed ``MAX_ATTEMPTS`` times, kept for an operator (the alerts themselves are recorded)."""
+MAX_ATTEMPTS = 3
 ROOTLESS = "clusterdoc:incidents:rootless"
 """Ids of incidents whose root could not be posted yet; retried every ``REPLAY_EVERY_SECONDS``."""
 
@@ -114,21 +118,36 @@ class Dispatcher:
             try:
                 self.apply_delivery(delivery_id)
             except Exception:
-                log.exception("applying alert delivery %s failed; it stays queued for a retry", delivery_id)
-                self.redis.lrem(PROCESSING, 1, delivery_id)
-                self.redis.lpush(INBOX, delivery_id)
+                self._failed(delivery_id)
                 raise
             self.redis.lrem(PROCESSING, 1, delivery_id)
+            self.redis.hdel(ATTEMPTS, delivery_id)
             self.redis.delete(DELIVERY_PREFIX + delivery_id)
         self.periodic()
         return raw is not None
 
+    def _failed(self, delivery_id: str) -> None:
+        """Requeue a delivery that raised; after ``MAX_ATTEMPTS`` park it in ``FAILED`` (its alerts stay recorded)."""
+        attempts = int(self.redis.hincrby(ATTEMPTS, delivery_id, 1))
+        self.redis.lrem(PROCESSING, 1, delivery_id)
+        if attempts >= MAX_ATTEMPTS:
+            log.exception("alert delivery %s failed %d times; parked in %s", delivery_id, attempts, FAILED)
+            self.redis.hdel(ATTEMPTS, delivery_id)
+            self.redis.lpush(FAILED, delivery_id)
+            return
+        log.exception("applying alert delivery %s failed (attempt %d); it stays queued", delivery_id, attempts)
+        self.redis.lpush(INBOX, delivery_id)
+
     def drain(self) -> int:
         """Apply every queued delivery now; returns how many (used by tests and the benchmark)."""
         count = 0
-        while self.run_once(timeout=0):
+        while True:
+            try:
+                if not self.run_once(timeout=0):
+                    return count
+            except Exception:  # already logged and requeued or parked by run_once
+                pass
             count += 1
-        return count
 
     def periodic(self) -> None:
         self.triage.pump(self._start_triage, self.clock())
