@@ -29,6 +29,7 @@ from slack_sdk.socket_mode.response import SocketModeResponse
 
 from tests.conftest import REPO_ROOT
 from tests.harness.fake_slack import FakeSlackServer
+from tests.harness.fake_slack import SlackApiError as FakeSlackError
 from tests.harness.fake_socket_mode import FakeSocketModeServer
 from tests.harness.ports import free_port
 
@@ -223,7 +224,7 @@ def test_client_reconnects_after_the_server_closes_or_asks_it_to(
     socket_mode.drop()  # a close frame with no warning: the client's monitor notices and reconnects
     second = socket_mode.wait_for_connection(2, timeout=TIMEOUT)
     assert second is not first and second.hello_sent and second.ticket != first.ticket
-    assert not first.open
+    poll(lambda: not first.open, "the dropped connection to be closed")
     assert len(fake_slack.wait_for("apps.connections.open", 2, timeout=TIMEOUT)) == 2
 
     socket_mode.send_disconnect("refresh_requested")  # Slack's warning: the client opens a new one at once
@@ -236,3 +237,30 @@ def test_client_reconnects_after_the_server_closes_or_asks_it_to(
     assert "Invalid pod name `Web_0`" in socket_mode.wait_for_ack(envelope_id)["payload"]["text"]
     assert [message["envelope_id"] for message in third.received] == [envelope_id]
     poll(lambda: httpx.get(f"{serve.url}/readyz", timeout=2).status_code == 200, "ready after reconnecting")
+
+    output = serve.stop()
+    assert APP_TOKEN not in output and BOT_TOKEN not in output
+    assert not any(connection.ticket in output for connection in socket_mode.connections)
+
+
+def test_serve_keeps_trying_when_slack_fails_to_open_a_connection_at_start(
+    environment: dict[str, str], socket_mode: FakeSocketModeServer, fake_slack: FakeSlackServer
+) -> None:
+    failures = iter(range(2))
+
+    def flaky_url() -> str:
+        if next(failures, None) is not None:
+            raise FakeSlackError("internal_error")
+        return socket_mode.new_url()
+
+    fake_slack.serve_socket_mode(flaky_url)
+    running = SocketModeServe(environment)  # returns once /readyz says connected
+    try:
+        connection = socket_mode.wait_for_connection(1)
+        assert connection.hello_sent
+        assert len(fake_slack.calls_to("apps.connections.open")) == 3
+        envelope_id = socket_mode.push_slash_command("describe Web_0 -n shop")
+        assert socket_mode.wait_for_ack(envelope_id)["payload"]["response_type"] == "ephemeral"
+    finally:
+        output = running.stop()
+    assert "internal_error" in output  # the failed attempts are logged
