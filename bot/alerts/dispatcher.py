@@ -229,11 +229,16 @@ class Dispatcher:
             if not any_firing:
                 log.info("resolved alerts for unknown incident %s; recorded, no thread", key[:80])
                 return
+            previous = incident
             incident = Incident(ident, key, channel, cluster, opened_at=now,
                                 external_url=delivery.get("externalURL", ""),
                                 group_labels=delivery.get("groupLabels", {}),
                                 common_labels=delivery.get("commonLabels", {}),
                                 common_annotations=delivery.get("commonAnnotations", {}))
+            if previous is not None:
+                self.store.replace(incident)  # re-fired after the reopen window: a new thread
+            elif not self.store.create(incident):  # first seen wins (SET NX), even if a lock expired
+                incident, fresh = self.store.get(ident), False
         assert incident is not None
         previous_status = incident.status
         previous_firing = len(incident.firing_alerts)
