@@ -10,6 +10,7 @@ the thread from ``examples/taint-pending`` (pod shop/web-0 Pending on an untoler
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 import threading
@@ -112,8 +113,6 @@ def test_fake_endpoint_speaks_the_protocol_slack_sdk_expects(
 
 def process_env(**values: str) -> dict[str, str]:
     """This environment without the machine's Slack/cluster settings, plus ``values``."""
-    import os
-
     keep = {k: v for k, v in os.environ.items() if not k.startswith(("SLACK_", "CLUSTERDOC_", "KUBECONFIG", "REDIS"))}
     return {**keep, "PYTHONPATH": str(REPO_ROOT), **values}
 

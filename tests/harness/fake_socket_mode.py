@@ -63,7 +63,7 @@ class FakeSocketModeServer:
         self.refused: list[str] = []
         self._tickets: set[str] = set()
         self._numbers = itertools.count(1)
-        self._envelopes = itertools.count(1)
+        self._triggers = itertools.count(1)
         self._lock = threading.Lock()
         self._condition = threading.Condition(self._lock)
         self._server: Server = serve(
@@ -148,7 +148,7 @@ class FakeSocketModeServer:
             "api_app_id": self.app_id,
             "is_enterprise_install": "false",
             "response_url": response_url,
-            "trigger_id": f"{next(self._envelopes)}.1.abcdef",
+            "trigger_id": f"{next(self._triggers)}.1.abcdef",
         }
         return self.push("slash_commands", payload, accepts_response_payload=True, timeout=timeout)
 
