@@ -15,11 +15,27 @@ import threading
 
 from slack_bolt import App
 from slack_bolt.adapter.socket_mode import SocketModeHandler
+from slack_sdk.errors import SlackApiError
+
+from bot.config import ConfigError
 
 log = logging.getLogger(__name__)
 
 FIRST_RETRY_SECONDS = 1.0
 MAX_RETRY_SECONDS = 30.0
+TOKEN_ERRORS = frozenset({
+    "invalid_auth", "not_authed", "not_allowed_token_type", "account_inactive", "token_revoked", "token_expired",
+})
+"""``apps.connections.open`` errors that retrying cannot fix: the app-level token itself is wrong."""
+
+
+def token_problem(exc: Exception) -> str | None:
+    """The Slack error code when ``exc`` says the app-level token is unusable, else None."""
+    if isinstance(exc, SlackApiError):
+        error = str(exc.response.get("error", ""))
+        if error in TOKEN_ERRORS:
+            return error
+    return None
 
 
 class SocketModeRunner:
@@ -31,22 +47,37 @@ class SocketModeRunner:
         self._closed = threading.Event()
 
     def start(self) -> None:
-        """Connect in a daemon thread, retrying until the first connection; the client reconnects after drops."""
+        """Connect once now; a rejected token raises :class:`ConfigError`, other failures retry in the background.
+
+        Retries run in a daemon thread until the first connection; the client reconnects after drops.
+        """
+        try:
+            self.handler.connect()
+            log.info("socket mode connected")
+            return
+        except Exception as exc:
+            problem = token_problem(exc)
+            if problem:
+                raise ConfigError(f"SLACK_APP_TOKEN: Slack rejected the app-level token ({problem})") from exc
+            log.error("socket mode could not connect (retrying in %gs): %s: %s", FIRST_RETRY_SECONDS,
+                      type(exc).__name__, exc)
         self._thread = threading.Thread(target=self._connect, name="socket-mode", daemon=True)
         self._thread.start()
 
     def _connect(self) -> None:
         delay = FIRST_RETRY_SECONDS
-        while not self._closed.is_set():
+        while not self._closed.wait(delay):
             try:
                 self.handler.connect()
                 log.info("socket mode connected")
                 return
             except Exception as exc:  # readiness reports it; the process stays up for the probes
+                problem = token_problem(exc)
+                if problem:
+                    log.error("socket mode stopped: Slack rejected SLACK_APP_TOKEN (%s)", problem)
+                    return
+                delay = min(delay * 2, MAX_RETRY_SECONDS)
                 log.error("socket mode could not connect (retrying in %gs): %s: %s", delay, type(exc).__name__, exc)
-            if self._closed.wait(delay):
-                return
-            delay = min(delay * 2, MAX_RETRY_SECONDS)
 
     def connected(self) -> bool:
         return bool(self.handler.client.is_connected())

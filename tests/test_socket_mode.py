@@ -263,3 +263,22 @@ def test_serve_keeps_trying_when_slack_fails_to_open_a_connection_at_start(
     finally:
         output = running.stop()
     assert "internal_error" in output  # the failed attempts are logged
+
+
+def test_serve_stops_at_start_when_slack_rejects_the_app_token(
+    environment: dict[str, str], fake_slack: FakeSlackServer
+) -> None:
+    def rejected() -> str:
+        raise FakeSlackError("invalid_auth")
+
+    fake_slack.serve_socket_mode(rejected)
+    result = subprocess.run(
+        [sys.executable, "-m", "bot.cli", "serve", "--host", "127.0.0.1", "--port", str(free_port())],
+        cwd=REPO_ROOT, env=environment, capture_output=True, text=True, timeout=60,
+    )
+    assert result.returncode == 2
+    assert result.stderr.strip().splitlines()[-1] == (
+        "clusterdoc: SLACK_APP_TOKEN: Slack rejected the app-level token (invalid_auth)"
+    )
+    assert "Traceback" not in result.stderr and APP_TOKEN not in result.stderr
+    assert len(fake_slack.calls_to("apps.connections.open")) == 1
