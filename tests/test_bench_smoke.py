@@ -1,0 +1,45 @@
+"""Smoke test of the why-pending scale benchmark at a tiny size: the generator and one full run work.
+
+No timing assertions (figures are printed by the benchmark, not judged here).
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+
+from bench import why_pending_scale
+from bench.gen_cluster import PENDING_NAME, PENDING_NAMESPACE, ClusterShape, generate
+from workers.scheduling.message import parse
+
+
+def test_generator_builds_the_requested_cluster() -> None:
+    objects = generate(ClusterShape(nodes=50, pods=400))
+    kinds = Counter(obj["kind"] for obj in objects)
+    assert kinds["Node"] == 50
+    assert kinds["Pod"] == 401  # plus the pending one
+    nodes = {obj["metadata"]["name"]: obj for obj in objects if obj["kind"] == "Node"}
+    assert all({"cpu", "memory", "pods"} <= set(node["status"]["allocatable"]) for node in nodes.values())
+    bound = [obj for obj in objects if obj["kind"] == "Pod" and obj["spec"].get("nodeName")]
+    assert len(bound) == 400 and all(pod["spec"]["nodeName"] in nodes for pod in bound)
+    assert {pod["status"]["phase"] for pod in bound} >= {"Running", "Succeeded", "Failed"}
+    assert any(c.get("ports") for pod in bound for c in pod["spec"]["containers"])
+    stuck = next(o for o in objects if o["kind"] == "Pod" and o["metadata"]["name"] == PENDING_NAME)
+    assert stuck["metadata"]["namespace"] == PENDING_NAMESPACE and "nodeName" not in stuck["spec"]
+    event = next(o for o in objects if o["kind"] == "Event")
+    parsed = parse(event["message"])
+    assert parsed.total_nodes == 50
+    assert sum(reason.nodes or 0 for reason in parsed.reasons) == 50  # each node rejected exactly once
+
+
+def test_generator_is_deterministic() -> None:
+    assert generate(ClusterShape(nodes=5, pods=20)) == generate(ClusterShape(nodes=5, pods=20))
+
+
+def test_small_run_reports_figures(capsys) -> None:
+    figures = why_pending_scale.main(["--nodes", "30", "--pods", "300"])
+    out = capsys.readouterr().out
+    assert "ratio wall/floor" in out and "peak RSS" in out
+    assert figures["server_requests"] > 0
+    assert figures["why_pending"].requests == figures["server_requests"]
+    assert figures["floor"].note == "331 objects"  # 30 nodes + 301 pods
+    assert "cannot be scheduled" in figures["why_pending"].note
