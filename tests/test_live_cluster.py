@@ -218,6 +218,21 @@ def test_qps_limit_caps_requests_per_window(server: FakeKubeServer) -> None:
     assert most_in_a_second <= burst + qps
 
 
+def test_continuation_pages_of_one_list_share_its_token(server: FakeKubeServer) -> None:
+    # one token, and the next one 100 s away: only the first page of the LIST may take a token
+    cluster = live_cluster(server.url, backoff=0.01, qps=0.01, burst=1)
+    names: list[str] = []
+    worker = threading.Thread(
+        target=lambda: names.extend(p["metadata"]["name"] for p in cluster.list("Pod", page_size=1))
+    )
+    worker.start()
+    worker.join(timeout=30)
+    assert not worker.is_alive(), "continuation pages were throttled"
+    pages = [r for r in server.requests if r.path == "/api/v1/pods"]
+    assert len(pages) == len(names) > 3  # page_size=1: one page per pod
+    assert sum(1 for r in pages if "continue" in r.query) == len(pages) - 1
+
+
 def test_connections_are_reused(cluster: LiveCluster, server: FakeKubeServer) -> None:
     for _ in range(5):
         cluster.get("Node", "node-a")

@@ -105,12 +105,26 @@ class LiveCluster:
     # -- transport -----------------------------------------------------------------------
 
     def _request(
-        self, path: str, query: list[tuple[str, Any]], *, verb: str, resource: str, namespace: str | None
+        self,
+        path: str,
+        query: list[tuple[str, Any]],
+        *,
+        verb: str,
+        resource: str,
+        namespace: str | None,
+        continuation: bool = False,
     ) -> bytes:
-        """GET ``path`` and return the body, retrying transient failures; typed errors otherwise."""
+        """GET ``path`` and return the body, retrying transient failures; typed errors otherwise.
+
+        A ``continuation`` page of a LIST already paid its token with the first page: the pages of
+        one LIST are strictly sequential (one in flight) and each is bounded by ``limit``, so
+        throttling them again would only slow a large read without sparing the API server anything.
+        Retries always take a token.
+        """
         last_problem = ""
         for attempt in range(1, self.max_attempts + 1):
-            self.limiter.acquire()
+            if attempt > 1 or not continuation:
+                self.limiter.acquire()
             with self._count_lock:
                 self._requests += 1
             method, url, headers, body, post = self.api.param_serialize(
@@ -186,7 +200,9 @@ class LiveCluster:
             elif allow_stale:
                 query.append(("resourceVersion", "0"))
             page = json.loads(
-                self._request(path, query, verb="list", resource=known.plural, namespace=namespace)
+                self._request(
+                    path, query, verb="list", resource=known.plural, namespace=namespace, continuation=bool(token)
+                )
             )
             for item in page.get("items") or []:
                 item.setdefault("kind", known.kind)
