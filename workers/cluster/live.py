@@ -10,11 +10,13 @@ reason an API server is overloaded.
 
 from __future__ import annotations
 
+import gc
 import json
 import logging
 import threading
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 import urllib3
@@ -51,6 +53,24 @@ class RateLimiter:
                     return
                 wait = (1 - self._tokens) / self.qps
             time.sleep(wait)
+
+
+@contextmanager
+def _gc_paused() -> Iterator[None]:
+    """Pause the cyclic garbage collector while a LIST page is decoded.
+
+    Decoding a 500-pod page allocates hundreds of thousands of containers, which triggers
+    collections that walk every object the process holds (the kubernetes client alone is
+    large): measured at about a third of a 150,000-pod read. JSON has no reference cycles, so
+    pausing collection for the decode frees nothing later than it would have been freed.
+    """
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            gc.enable()
 
 
 def load_configuration(kubeconfig: str | None = None, context: str | None = None) -> k8s_client.Configuration:
@@ -199,11 +219,12 @@ class LiveCluster:
                 query.append(("continue", token))
             elif allow_stale:
                 query.append(("resourceVersion", "0"))
-            page = json.loads(
-                self._request(
-                    path, query, verb="list", resource=known.plural, namespace=namespace, continuation=bool(token)
-                )
+            body = self._request(
+                path, query, verb="list", resource=known.plural, namespace=namespace, continuation=bool(token)
             )
+            with _gc_paused():
+                page = json.loads(body)
+            del body
             for item in page.get("items") or []:
                 item.setdefault("kind", known.kind)
                 yield item
