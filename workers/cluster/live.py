@@ -167,13 +167,13 @@ class LiveCluster:
             if status == 404:
                 raise NotFound(_kind_of(resource), path.rsplit("/", 1)[-1], namespace)
             if status == 403:
-                raise Forbidden(verb, resource, namespace, _status_message(data))
+                raise Forbidden(verb, resource, namespace, status_message(data))
             if status == 401:
-                raise ClusterError(f"the API server rejected the credentials (401): {_status_message(data)}")
+                raise ClusterError(f"the API server rejected the credentials (401): {status_message(data)}")
             if status and status not in RETRY_STATUSES:
-                raise ClusterError(f"API server answered {status} for {verb} {resource}: {_status_message(data)}")
+                raise ClusterError(f"API server answered {status} for {verb} {resource}: {status_message(data)}")
             if status:
-                last_problem = f"API server answered {status} for {verb} {resource}: {_status_message(data)}"
+                last_problem = f"API server answered {status} for {verb} {resource}: {status_message(data)}"
             if attempt < self.max_attempts:
                 delay = _retry_delay(retry_after, self.backoff * 2 ** (attempt - 1))
                 log.warning("retrying %s %s in %.1fs: %s", verb, resource, delay, last_problem)
@@ -210,15 +210,7 @@ class LiveCluster:
         path = known.collection_path(namespace)
         token: str | None = None
         while True:
-            query: list[tuple[str, Any]] = [("limit", page_size)]
-            if label_selector:
-                query.append(("labelSelector", label_selector))
-            if field_selector:
-                query.append(("fieldSelector", field_selector))
-            if token:
-                query.append(("continue", token))
-            elif allow_stale:
-                query.append(("resourceVersion", "0"))
+            query = list_query(page_size, label_selector, field_selector, token, allow_stale=allow_stale)
             body = self._request(
                 path, query, verb="list", resource=known.plural, namespace=namespace, continuation=bool(token)
             )
@@ -246,17 +238,40 @@ class LiveCluster:
         return body.decode("utf-8", "replace")
 
 
+def list_query(
+    page_size: int,
+    label_selector: str | None,
+    field_selector: str | None,
+    token: str | None,
+    *,
+    allow_stale: bool = False,
+) -> list[tuple[str, Any]]:
+    """Query parameters of one LIST page (``resourceVersion=0`` only on a stale-allowed first page)."""
+    query: list[tuple[str, Any]] = [("limit", page_size)]
+    if label_selector:
+        query.append(("labelSelector", label_selector))
+    if field_selector:
+        query.append(("fieldSelector", field_selector))
+    if token:
+        query.append(("continue", token))
+    elif allow_stale:
+        query.append(("resourceVersion", "0"))
+    return query
+
+
 def _kind_of(resource: str) -> str:
     known = kinds.lookup(resource.split("/")[0])
     return known.kind if known else resource
 
 
-def _status_message(data: bytes) -> str:
+def status_message(data: bytes) -> str:
     """The ``message`` of a Kubernetes ``Status`` body, or the start of the raw body."""
     try:
-        return str(json.loads(data).get("message", ""))[:300]
-    except (ValueError, AttributeError):
-        return data[:200].decode("utf-8", "replace")
+        body = json.loads(data)
+    except ValueError:
+        body = None
+    message = body.get("message") if isinstance(body, dict) else None
+    return str(message or data[:200].decode("utf-8", "replace"))[:400]
 
 
 def _retry_delay(retry_after: str | None, fallback: float) -> float:

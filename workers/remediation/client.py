@@ -21,6 +21,7 @@ from kubernetes.client.exceptions import ApiException
 
 from workers import kinds
 from workers.cluster.base import ClusterError, Forbidden, NotFound, Obj, Unavailable
+from workers.cluster.live import list_query, status_message
 from workers.remediation.errors import Conflict, DisruptionBlocked, Invalid, Refused
 
 log = logging.getLogger(__name__)
@@ -134,7 +135,7 @@ class RemediationClient:
             "remediation %s %s %s/%s dry_run=%s -> %s", verb, resource, namespace or "-", name, dry_run, status
         )
         if status == 429 and resource == "pods/eviction":
-            raise DisruptionBlocked(name, namespace or "", _status_message(data), _budget_name(data))
+            raise DisruptionBlocked(name, namespace or "", status_message(data), _budget_name(data))
         self._raise_for(status, data, verb=verb, resource=resource, name=name, namespace=namespace)
         result: Obj = json.loads(data) if data else {}
         return result
@@ -157,13 +158,7 @@ class RemediationClient:
         items: list[Obj] = []
         token: str | None = None
         while True:
-            query: list[tuple[str, Any]] = [("limit", 500)]
-            if label_selector:
-                query.append(("labelSelector", label_selector))
-            if field_selector:
-                query.append(("fieldSelector", field_selector))
-            if token:
-                query.append(("continue", token))
+            query = list_query(500, label_selector, field_selector, token)
             page = self._read(known.collection_path(namespace), query, known.plural, "", namespace, known.kind)
             for item in page.get("items") or []:
                 item.setdefault("kind", known.kind)
@@ -182,7 +177,7 @@ class RemediationClient:
                 break
             time.sleep(self.backoff * 2 ** (attempt - 1))
         if status in _READ_RETRY:
-            raise Unavailable(f"API server answered {status} for get {resource}: {_status_message(data)}")
+            raise Unavailable(f"API server answered {status} for get {resource}: {status_message(data)}")
         self._raise_for(status, data, verb="get" if name else "list", resource=resource, name=name,
                         namespace=namespace)
         obj: Obj = json.loads(data)
@@ -266,10 +261,6 @@ def _status_body(data: bytes) -> dict[str, Any]:
     except ValueError:
         return {}
     return body if isinstance(body, dict) else {}
-
-
-def _status_message(data: bytes) -> str:
-    return str(_status_body(data).get("message") or data[:200].decode("utf-8", "replace"))[:400]
 
 
 def _budget_name(data: bytes) -> str | None:

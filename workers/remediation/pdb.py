@@ -7,30 +7,8 @@ every pod in the namespace (policy/v1 semantics).
 
 from __future__ import annotations
 
-from typing import Any
-
 from workers.cluster.base import Obj
-
-
-def selector_matches(selector: dict[str, Any] | None, labels: dict[str, str]) -> bool:
-    """Whether a ``LabelSelector`` object selects ``labels``."""
-    if selector is None:
-        return False
-    for key, value in (selector.get("matchLabels") or {}).items():
-        if labels.get(key) != value:
-            return False
-    for expression in selector.get("matchExpressions") or []:
-        key, operator = expression.get("key", ""), expression.get("operator", "")
-        values = expression.get("values") or []
-        if operator == "In" and labels.get(key) not in values:
-            return False
-        if operator == "NotIn" and key in labels and labels[key] in values:
-            return False
-        if operator == "Exists" and key not in labels:
-            return False
-        if operator == "DoesNotExist" and key in labels:
-            return False
-    return True
+from workers.scheduling.labels import selector_matches
 
 
 def budgets_for(pod: Obj, budgets: list[Obj]) -> list[Obj]:
