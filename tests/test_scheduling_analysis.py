@@ -187,7 +187,7 @@ def test_workload_pods_grouped_by_shared_cause() -> None:
                                                   "controller": True}]
         pods.append(member)
     report = why_pending([node("a"), deployment, replicaset, *pods], target="web", kind="Deployment")
-    assert report["verdict"]["summary"].startswith("3 pods of deployment/web cannot be scheduled")
+    assert report["verdict"]["summary"].startswith("3 pods of deploy/web cannot be scheduled")
     assert [p["name"] for p in report["scheduling"]["pods"]] == ["web-abc-0", "web-abc-1", "web-abc-2"]
 
 
@@ -208,3 +208,37 @@ def test_terminal_pods_do_not_count() -> None:
     info = PodInfo.from_object(objects[-1])
     state = snapshot.gather(cluster, [info], analysis.candidates_of([info]))
     assert analysis.evaluate(info, state)[0].fits
+
+
+CONTROL_PLANE = {"key": "node-role.kubernetes.io/control-plane", "effect": "NoSchedule"}
+MEMORY_PRESSURE = {"key": "node.kubernetes.io/memory-pressure", "effect": "NoSchedule"}
+
+
+def test_toleration_snippet_never_names_node_condition_or_control_plane_taints() -> None:
+    message = ("0/4 nodes are available: 1 node(s) had untolerated taint {node-role.kubernetes.io/control-plane: }, "
+               "1 node(s) had untolerated taint {node.kubernetes.io/not-ready: }, 1 node(s) had untolerated taint "
+               "{node.kubernetes.io/memory-pressure: }, 1 node(s) had untolerated taint {dedicated: gpu}.")
+    objects = [node("cp", taints=[CONTROL_PLANE]), node("sick", taints=[NOT_READY], ready="False"),
+               node("pressed", taints=[MEMORY_PRESSURE]), node("gpu", taints=[GPU]), pod("web-0", message=message)]
+    report = why_pending(objects)
+    snippets = [r for r in report["remediations"] if r["action"] == "snippet"]
+    assert len(snippets) == 1
+    snippet = snippets[0]["snippet"]
+    assert "key: dedicated" in snippet and "value: gpu" in snippet
+    for key in ("control-plane", "not-ready", "memory-pressure", "unschedulable"):
+        assert key not in snippet and key not in snippets[0]["description"]
+    assert report["scheduling"]["closest_fit"] == {
+        "node": "gpu", "missing": "toleration for dedicated=gpu:NoSchedule; nothing else blocks"}
+
+
+def test_control_plane_node_is_never_the_closest_fit_by_toleration() -> None:
+    message = "0/2 nodes are available: 1 Insufficient cpu, 1 node(s) had untolerated taint " \
+              "{node-role.kubernetes.io/control-plane: }."
+    objects = [node("cp", taints=[CONTROL_PLANE]), node("w"), pod("hog", "w", cpu="4"), pod("web-0", message=message)]
+    report = why_pending(objects)
+    assert report["scheduling"]["closest_fit"]["node"] == "w"
+    assert not any("control-plane" in r.get("snippet", "") for r in report["remediations"])
+    only_cp = why_pending([node("cp", taints=[CONTROL_PLANE]), pod("web-0", message=message)])
+    assert only_cp["scheduling"]["closest_fit"]["missing"].startswith(
+        "taint node-role.kubernetes.io/control-plane:NoSchedule: a control-plane node, not meant for workloads")
+    assert only_cp["remediations"] == []

@@ -173,8 +173,11 @@ def change_text(blocker: Blocker) -> str:
     if blocker.category == cat.NODE_UNSCHEDULABLE:
         return "uncordon"
     if blocker.category in (cat.UNTOLERATED_TAINT, cat.NODE_NOT_READY_TAINT, cat.NODE_UNREACHABLE_TAINT):
-        return f"toleration for {blocker.detail.removeprefix('taint ')}" if blocker.key not in \
-            cat.NEVER_TOLERATE_KEYS else f"node recovery ({blocker.detail})"
+        if blocker.key in cat.NODE_LAYER_TAINT_KEYS:
+            return f"node recovery ({blocker.detail})"
+        if blocker.key in cat.CONTROL_PLANE_TAINT_KEYS:
+            return f"{blocker.detail}: a control-plane node, not meant for workloads"
+        return f"toleration for {blocker.detail.removeprefix('taint ')}"
     return blocker.detail
 
 
@@ -189,12 +192,15 @@ _CHANGE_COST = {
 
 
 def _change_cost(pod: PodInfo, result: NodeResult) -> tuple[int, float, str]:
-    """Fewest blocking categories first; then uncordon < a resource shortfall < a toleration or new labels."""
+    """Fewest blocking categories first; then uncordon < a resource shortfall < a toleration or new labels
+    < a node to repair or a control-plane node."""
     cost = 0.0
     for blocker in result.blockers:
         if blocker.resource:
             wanted = pod.requests.get(blocker.resource) or 1
             cost += 1.0 + 1.5 * min(blocker.short / wanted, 1.0)
+        elif blocker.key in cat.NODE_LAYER_TAINT_KEYS or blocker.key in cat.CONTROL_PLANE_TAINT_KEYS:
+            cost += 5.0  # a node to repair, or a control-plane node: the last place to send a workload
         else:
             cost += _CHANGE_COST.get(blocker.category, 3.0)
     return len(result.categories()), cost, result.name

@@ -54,6 +54,9 @@ NODE_LAYER_TAINT_KEYS = frozenset({
 NEVER_TOLERATE_KEYS = frozenset({"node.kubernetes.io/not-ready", "node.kubernetes.io/unreachable"})
 """Taints clusterdoc never suggests tolerating: they point at the node layer."""
 
+CONTROL_PLANE_TAINT_KEYS = frozenset({"node-role.kubernetes.io/control-plane", "node-role.kubernetes.io/master"})
+"""Taints kubeadm and managed distributions put on control-plane nodes: keep workloads off, never a fix to offer."""
+
 LABELS: dict[str, str] = {
     INSUFFICIENT_CPU: "not enough free CPU",
     INSUFFICIENT_MEMORY: "not enough free memory",

@@ -3,7 +3,8 @@
 Snippets belong in the workload's source (a toleration, requests that fit the closest node, a
 nodeSelector that matches labels nodes really have, a StorageClass that exists), so they are
 offered as text, never as a button. Tolerating ``node.kubernetes.io/not-ready`` or
-``unreachable`` (or any node-condition taint) is never suggested: those point at the node layer.
+``unreachable`` (or any node-condition taint) is never suggested: those point at the node layer;
+nor is tolerating a control-plane taint (``node-role.kubernetes.io/control-plane``/``master``).
 """
 
 from __future__ import annotations
@@ -17,7 +18,8 @@ from workers.scheduling.quantities import format_amount, to_quantity_text
 from workers.scheduling.snapshot import ClusterState
 
 MAX_UNCORDON = 3
-NODE_LAYER_OR_CORDON = cat.NODE_LAYER_TAINT_KEYS | {"node.kubernetes.io/unschedulable"}
+NOT_TO_TOLERATE = cat.NODE_LAYER_TAINT_KEYS | cat.CONTROL_PLANE_TAINT_KEYS | {"node.kubernetes.io/unschedulable"}
+"""Node-condition taints (a node problem), the cordon's own taint and control-plane taints are never offered."""
 
 
 def _indent(lines: list[str], workload: bool) -> str:
@@ -43,7 +45,7 @@ def toleration(analysis: Analysis, owner: Target, workload: bool) -> list[Remedi
     helps: Counter[str] = Counter()
     for node in analysis.nodes:
         taint_blockers = [b for b in node.blockers if b.category == cat.UNTOLERATED_TAINT]
-        if not taint_blockers or any(b.key in NODE_LAYER_OR_CORDON for b in taint_blockers):
+        if not taint_blockers or any(b.key in NOT_TO_TOLERATE for b in taint_blockers):
             continue
         if len(taint_blockers) != len(node.blockers):
             continue  # something else blocks this node too; a toleration alone would not do

@@ -26,7 +26,7 @@ from workers.scheduling.inputs import PodInfo
 from workers.scheduling.message import ParsedMessage, parse
 from workers.scheduling.quantities import format_amount
 from workers.scheduling.snapshot import ClusterState, gather
-from workers.steps.common import is_workload, one_line, workload_members
+from workers.steps.common import is_workload, one_line, short_ref, workload_members
 
 STEP = "scheduling"
 MAX_TABLE_ROWS = 15
@@ -220,7 +220,7 @@ def _explain_other(ctx: StepContext, pod: Obj, events: list[Obj], case: str) -> 
 def _workload(ctx: StepContext, obj: Obj, target: Target, params: SchedulingParams, after: timedelta) -> StepResult:
     members = workload_members(ctx, obj)
     namespace = (obj.get("metadata") or {}).get("namespace", "default")
-    ref = f"{obj.get('kind', '').lower()}/{target.name}"
+    ref = short_ref(obj.get("kind", ""), target.name)
     events = _events_by_object(ctx, namespace, None)
     controller_events = list(events.get((obj.get("kind", ""), target.name), []))
     for rs in members.replicasets:
