@@ -112,6 +112,16 @@ def test_new_alert_joining_the_group_updates_the_root_and_is_triaged(env: Env) -
     assert threads_of_jobs == [{"channel": CHANNEL, "ts": roots[0]["ts"]}] * 2
 
 
+def test_alerts_truncated_by_alertmanager_are_shown_on_the_root(env: Env) -> None:
+    env.deliver(webhook_payload([crashloop("api-1"), crashloop("api-2")], truncated=3))
+    root = env.roots()[0]
+    assert "2 firing / 2 (+3 alerts truncated by Alertmanager)" in json.dumps(root["attachments"])
+    env.deliver(webhook_payload([crashloop("api-1"), crashloop("api-2")]))  # the next notification is complete
+    assert len(env.slack.calls_to("chat.update")) == 1
+    text = json.dumps(env.roots()[0]["attachments"])
+    assert "2 firing / 2" in text and "truncated" not in text
+
+
 def test_resolution_edits_root_green_with_duration_and_posts_one_line(env: Env) -> None:
     env.deliver(webhook_payload([crashloop("api-1")]))
     env.clock[0] = T0.timestamp() + 42 * 60

@@ -77,7 +77,7 @@ def triage_report(catalogue: Catalogue, cluster: Cluster, request: DiagnosisRequ
         if request.target is None:
             return _no_object_report(resolved, alert)
         return run_runbook(Runbook(ALERT_OBJECT_SPEC, Path("<built-in>")), resolved, cluster)
-    needs_target = runbook in ("crashloop", "node", "deployment", "why-pending")
+    needs_target = runbook in ("crashloop", "node", "deployment", "why-pending", "describe")
     if needs_target and request.target is None:
         return _no_object_report(resolved, alert)
     return run_request(catalogue, resolved, cluster)

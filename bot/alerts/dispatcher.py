@@ -243,6 +243,8 @@ class Dispatcher:
         previous_status = incident.status
         previous_firing = len(incident.firing_alerts)
         previous_total = len(incident.alerts)
+        previous_truncated = incident.truncated_alerts
+        incident.truncated_alerts = int(delivery.get("truncatedAlerts") or 0)
         new_firings = []
         for alert in alerts:
             old = incident.alerts.get(alert["fingerprint"])
@@ -272,7 +274,8 @@ class Dispatcher:
                 self._edit_root(incident)
                 self._thread_line(incident, threads.resolved_line(
                     parse_iso(incident.started_at), parse_iso(incident.resolved_at), len(incident.alerts)))
-            elif len(incident.firing_alerts) != previous_firing or len(incident.alerts) != previous_total:
+            elif (len(incident.firing_alerts) != previous_firing or len(incident.alerts) != previous_total
+                  or incident.truncated_alerts != previous_truncated):
                 self._edit_root(incident)
             if incident.storm:
                 self.storms.change(incident.storm, self._alertname(incident),
@@ -313,7 +316,7 @@ class Dispatcher:
             labels=labels, annotations=annotations, firing=len(incident.firing_alerts), total=len(alerts),
             started_at=parse_iso(incident.started_at), resolved_at=parse_iso(incident.resolved_at),
             generator_url=first.get("generatorURL", ""), external_url=incident.external_url,
-            other_alertnames=sorted(names - {alertname}),
+            other_alertnames=sorted(names - {alertname}), truncated=incident.truncated_alerts,
         )
 
     def _open(self, incident: Incident, now: float) -> None:

@@ -49,6 +49,8 @@ class Incident:
     storm: str = ""
     """The id of the storm this incident was folded into (its thread is the storm root's), or ``""``."""
     external_url: str = ""
+    truncated_alerts: int = 0
+    """Alerts Alertmanager left out of the latest notification (``truncatedAlerts``, webhook ``max_alerts``)."""
     group_labels: dict[str, str] = field(default_factory=dict)
     common_labels: dict[str, str] = field(default_factory=dict)
     common_annotations: dict[str, str] = field(default_factory=dict)

@@ -48,6 +48,15 @@ DEFAULT_RUNBOOKS: dict[str, str] = {
     "KubeControllerManagerInstanceUnreachable": "control-plane",
     "KubeClientCertificateExpiration": "apiserver",
     "KubeVersionMismatch": "apiserver",
+    "NodeFilesystemSpaceFillingUp": "node",
+    "NodeFilesystemAlmostOutOfSpace": "node",
+    # No dedicated runbook yet: the state and events of the object the labels name.
+    "KubeStatefulSetReplicasMismatch": "describe",
+    "KubeJobFailed": "describe",
+    "KubePersistentVolumeFillingUp": "describe",
+    # Cluster-wide capacity (requests against allocatable): needs Prometheus, says "not available yet".
+    "KubeCPUOvercommit": "capacity",
+    "KubeMemoryOvercommit": "capacity",
 }
 """kube-prometheus alert names (KNOWLEDGE.md, ``data/kube_prometheus_alerts.tsv``) → runbook."""
 

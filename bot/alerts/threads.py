@@ -56,6 +56,8 @@ class RootView:
     generator_url: str = ""
     external_url: str = ""
     other_alertnames: list[str] = field(default_factory=list)
+    truncated: int = 0
+    """``truncatedAlerts`` of the latest notification: alerts Alertmanager did not send."""
 
 
 def silence_url(external_url: str, labels: Mapping[str, str]) -> str:
@@ -108,7 +110,10 @@ def root_message(view: RootView) -> dict[str, Any]:
     text = "\n".join(part for part in (f"*{summary}*" if summary else "", description) if part)
     if text:
         blocks.append(_section(text))
-    facts = [f"*Cluster:* {view.cluster}", f"*Alerts:* {view.firing} firing / {view.total}"]
+    count = f"*Alerts:* {view.firing} firing / {view.total}"
+    if view.truncated:
+        count += f" (+{view.truncated} alert{'s' if view.truncated != 1 else ''} truncated by Alertmanager)"
+    facts = [f"*Cluster:* {view.cluster}", count]
     facts += [f"*{name}:* `{view.labels[name]}`" for name in KEY_LABELS if view.labels.get(name)]
     if view.started_at:
         facts.append(f"*Since:* <!date^{int(view.started_at.timestamp())}^{{date_short_pretty}} {{time}}|"

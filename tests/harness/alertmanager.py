@@ -65,8 +65,12 @@ def webhook_payload(
     receiver: str = "clusterdoc",
     external_url: str = "http://alertmanager.example:9093",
     group_key: str | None = None,
+    truncated: int = 0,
 ) -> dict[str, Any]:
-    """A version-4 webhook body; status is firing when any alert fires, common labels computed."""
+    """A version-4 webhook body; status is firing when any alert fires, common labels computed.
+
+    ``truncated`` is ``truncatedAlerts``: how many alerts Alertmanager's ``max_alerts`` left out.
+    """
     group_labels = group_labels or {"alertname": alerts[0]["labels"]["alertname"]}
     common = dict(alerts[0]["labels"])
     for item in alerts[1:]:
@@ -78,7 +82,7 @@ def webhook_payload(
     return {
         "version": "4",
         "groupKey": group_key or f'{{}}:{{{pairs}}}',
-        "truncatedAlerts": 0,
+        "truncatedAlerts": truncated,
         "status": "firing" if any(a["status"] == "firing" for a in alerts) else "resolved",
         "receiver": receiver,
         "groupLabels": group_labels,
