@@ -202,6 +202,21 @@ def test_storm_collapses_into_one_root_updated_in_place_and_triage_most_severe_f
     assert env.redis.zcard("clusterdoc:triage:pending") == 25 - 3
 
 
+def test_a_storm_root_slack_refuses_leaves_no_incident_without_a_thread(env: Env) -> None:
+    env.settings = settings(incident_key="fingerprint", pacing=PacingSettings(rate=200, burst=50, max_attempts=1),
+                            storm=StormSettings(threshold=1, window_seconds=60, update_seconds=0))
+    env.deliver(webhook_payload([crashloop("api-1")]))
+    env.slack.rate_limit("chat.postMessage", times=1, retry_after=0.1)  # the storm root is refused
+    env.deliver(webhook_payload([crashloop("api-2")]))
+    roots = env.roots()
+    assert len(roots) == 2 and "Alert storm" not in json.dumps(roots[-1]["attachments"])  # its own root instead
+    env.deliver(webhook_payload([crashloop("api-3")]))  # the next new incident starts the storm
+    roots = env.roots()
+    assert len(roots) == 3 and "Alert storm" in json.dumps(roots[-1]["attachments"])
+    assert len(env.triage_jobs()) == 3
+    assert env.redis.llen(RETRY_LIST) == 0  # no orphan storm root waiting to be replayed
+
+
 def test_slack_429_storm_is_paced_retried_after_retry_after_and_nothing_lost(env: Env) -> None:
     env.settings = settings(incident_key="fingerprint", storm=StormSettings(threshold=100))
     env.slack.rate_limit("chat.postMessage", times=3, retry_after=0.2)

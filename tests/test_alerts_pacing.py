@@ -9,7 +9,7 @@ import pytest
 from redis import Redis
 from slack_sdk import WebClient
 
-from bot.alerts.pacing import RETRY_LIST, ChannelPacer, PacedWebClient, deliver
+from bot.alerts.pacing import RETRY_LIST, ChannelPacer, PacedWebClient, deliver, replay_failed
 from bot.alerts.settings import PacingSettings
 from tests.harness.fake_slack import FakeSlackServer
 from tests.harness.ports import free_port
@@ -95,6 +95,29 @@ def test_server_errors_are_retried_with_backoff(redis: Redis, fake_slack: FakeSl
     assert client.chat_update(channel="C1", ts=posted, text="edited")["ok"]
     assert clock.slept == [0.5, 1.0]
     assert [call.status for call in fake_slack.calls if call.method == "chat.update"] == [500, 500, 200]
+
+
+def test_a_kept_edit_is_not_replayed_over_a_newer_one(redis: Redis, fake_slack: FakeSlackServer) -> None:
+    posted = fake_slack_post(fake_slack)
+    clock = Clock()
+    client = PacedWebClient(pacer=ChannelPacer(redis, PacingSettings(rate=100, burst=10, max_attempts=1),
+                                               clock=clock.time, sleep=clock.sleep),
+                            token="xoxb-t", base_url=fake_slack.url)
+    old = {"channel": "C1", "ts": posted, "text": "1 firing"}
+    new = {"channel": "C1", "ts": posted, "text": "2 firing"}
+    fake_slack.rate_limit("chat.update", times=1, retry_after=0.1)
+    assert deliver(redis, "chat.update", "C1", old, lambda: client.chat_update(**old)) is None
+    assert redis.llen(RETRY_LIST) == 1
+    assert deliver(redis, "chat.update", "C1", new, lambda: client.chat_update(**new)) is not None
+    assert replay_failed(redis, client) == 0
+    assert fake_slack.messages[("C1", posted)]["text"] == "2 firing"
+    assert redis.llen(RETRY_LIST) == 0
+    # a kept edit with nothing newer is replayed
+    fake_slack.rate_limit("chat.update", times=1, retry_after=0.1)
+    third = {"channel": "C1", "ts": posted, "text": "3 firing"}
+    assert deliver(redis, "chat.update", "C1", third, lambda: client.chat_update(**third)) is None
+    assert replay_failed(redis, client) == 1
+    assert fake_slack.messages[("C1", posted)]["text"] == "3 firing"
 
 
 def fake_slack_post(fake_slack: FakeSlackServer) -> str:

@@ -322,9 +322,11 @@ class Dispatcher:
     def _open(self, incident: Incident, now: float) -> None:
         if self.storms.note_new_incident(incident.channel, incident.id, now):
             storm = self.storms.start(incident.channel, now, self._post_storm_root)
-            incident.storm, incident.ts = storm.id, storm.ts
-            self.storms.add(storm, self._alertname(incident), len(incident.firing_alerts), len(incident.alerts))
-            return
+            if storm is not None:
+                incident.storm, incident.ts = storm.id, storm.ts
+                self.storms.add(storm, self._alertname(incident), len(incident.firing_alerts), len(incident.alerts))
+                return
+            # no storm root to fold into (Slack refused it): the incident gets its own root, retried if need be
         self._post_root(incident)
 
     def _post_root(self, incident: Incident) -> None:
@@ -339,7 +341,7 @@ class Dispatcher:
         message = threads.storm_message([], 0, datetime.fromtimestamp(storm.started_at, UTC))
         payload = {"channel": storm.channel, **message}
         answer = deliver(self.redis, "chat.postMessage", storm.channel, payload,
-                         lambda: self.slack.chat_postMessage(**payload))
+                         lambda: self.slack.chat_postMessage(**payload), keep=False)
         return str(answer["ts"]) if answer is not None else ""
 
     def _edit_root(self, incident: Incident) -> None:

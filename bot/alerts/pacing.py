@@ -30,6 +30,8 @@ RETRY_LIST = "clusterdoc:slack:retry"
 """Calls that finally failed, as JSON ``{method, channel, payload, error, at}``, oldest first."""
 
 PACE_PREFIX = "clusterdoc:pace:"
+UPDATED_PREFIX = "clusterdoc:slack:updated:"
+"""``<channel>:<ts>`` → when a ``chat.update`` of that message last went through (stale replays are skipped)."""
 TRANSIENT_ERRORS = frozenset({"internal_error", "fatal_error", "service_unavailable", "request_timeout"})
 BACKOFF_SECONDS = (0.5, 1.0, 2.0, 4.0, 8.0)
 
@@ -179,7 +181,9 @@ def deliver(redis: Redis, method: str, channel: str, payload: dict[str, Any],
     that retry by other means (the dispatcher re-posts a missing incident root itself) pass False.
     """
     try:
-        return call()
+        answer = call()
+        _note_update(redis, method, payload)
+        return answer
     except (SlackApiError, SlackClientError, OSError) as exc:
         error = _error_text(exc)
         where = f"kept in {RETRY_LIST}" if keep else "the caller retries it"
@@ -191,16 +195,41 @@ def deliver(redis: Redis, method: str, channel: str, payload: dict[str, Any],
         return None
 
 
+def _update_key(payload: dict[str, Any]) -> str:
+    return f"{UPDATED_PREFIX}{payload.get('channel')}:{payload.get('ts')}"
+
+
+def _note_update(redis: Redis, method: str, payload: dict[str, Any]) -> None:
+    if method == "chat.update":
+        redis.set(_update_key(payload), time.time(), ex=24 * 3600)
+
+
+def _superseded(redis: Redis, record: dict[str, Any]) -> bool:
+    """A kept ``chat.update`` older than one that went through since: replaying it would undo the newer edit."""
+    if record["method"] != "chat.update":
+        return False
+    stamp = redis.get(_update_key(record["payload"]))
+    return stamp is not None and float(stamp) >= float(record["at"])
+
+
 def replay_failed(redis: Redis, client: WebClient, limit: int = 20) -> int:
-    """Try the oldest failed calls again (at most ``limit``); returns how many went through."""
+    """Try the oldest failed calls again (at most ``limit``); returns how many went through.
+
+    A kept ``chat.update`` is dropped when a newer edit of the same message went through since.
+    """
     done = 0
     for _ in range(limit):
         raw = redis.lpop(RETRY_LIST)
         if raw is None:
             break
         record = json.loads(raw)
+        if _superseded(redis, record):
+            log.info("dropping a kept chat.update of %s in %s: a newer edit went through",
+                     record["payload"].get("ts"), record["channel"])
+            continue
         try:
             client.api_call(record["method"], json=record["payload"])
+            _note_update(redis, record["method"], record["payload"])
         except (SlackApiError, SlackClientError, OSError) as exc:
             record["error"], record["at"] = _error_text(exc), time.time()
             redis.rpush(RETRY_LIST, json.dumps(record))

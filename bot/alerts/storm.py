@@ -105,16 +105,24 @@ class StormTracker:
         data = json.loads(raw)
         return Storm(data["id"], channel, data["ts"], data["started_at"])
 
-    def start(self, channel: str, now: float, post_root: Callable[[Storm], str]) -> Storm:
-        """The channel's active storm, starting one (and posting its root) if there is none."""
+    def start(self, channel: str, now: float, post_root: Callable[[Storm], str]) -> Storm | None:
+        """The channel's active storm, starting one (and posting its root) if there is none.
+
+        None when the storm has no root to fold into: its root could not be posted (the storm is
+        dropped, so the next new incident tries again) or another process is still posting it.
+        """
         current = self.active(channel)
         if current is not None:
-            return current
+            return current if current.ts else None
         storm = Storm(uuid.uuid4().hex[:16], channel, "", now)
         placeholder = json.dumps({"id": storm.id, "ts": "", "started_at": now})
         if not self.redis.set(self._active_key(channel), placeholder, nx=True, ex=self.settings.window_seconds):
-            return self.active(channel) or storm
+            current = self.active(channel)
+            return current if current is not None and current.ts else None
         ts = post_root(storm)
+        if not ts:
+            self.redis.delete(self._active_key(channel))
+            return None
         storm = Storm(storm.id, channel, ts, now)
         self.redis.set(self._active_key(channel), json.dumps({"id": storm.id, "ts": ts, "started_at": now}),
                        ex=self.settings.window_seconds)
