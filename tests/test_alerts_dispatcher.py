@@ -15,9 +15,9 @@ from typing import Any
 import pytest
 from redis import Redis
 
-from bot.alerts.dispatcher import FAILED, Dispatcher
+from bot.alerts.dispatcher import FAILED, ROOTLESS, Dispatcher
 from bot.alerts.intake import DELIVERY_PREFIX, INBOX, PROCESSING, record_delivery, recorded_count
-from bot.alerts.pacing import RETRY_LIST, ChannelPacer, PacedWebClient
+from bot.alerts.pacing import PACE_PREFIX, RETRY_LIST, ChannelPacer, PacedWebClient
 from bot.alerts.payload import WebhookPayload
 from bot.alerts.routing import Router
 from bot.alerts.settings import AlertSettings, PacingSettings, StormSettings
@@ -39,7 +39,8 @@ class Env:
     def dispatcher(self) -> Dispatcher:
         """A fresh dispatcher, as a restarted bot process would build it."""
         pacer = ChannelPacer(self.redis, self.settings.pacing)
-        client = PacedWebClient(pacer=pacer, token="xoxb-test", base_url=self.slack.url)
+        client = PacedWebClient(pacer=pacer, token="xoxb-test", base_url=self.slack.url,
+                                max_wait_seconds=self.settings.pacing.dispatcher_max_wait_seconds)
         router = Router(self.settings, CHANNEL, "default")
         return Dispatcher(self.redis, client, router, self.settings, clock=lambda: self.clock[0])
 
@@ -224,6 +225,21 @@ def test_slack_429_storm_is_paced_retried_after_retry_after_and_nothing_lost(env
     assert len(env.roots()) == 5
     assert len(env.slack.calls_to("chat.postMessage", include_rate_limited=True)) == 8
     assert env.redis.llen(RETRY_LIST) == 0
+
+
+def test_a_long_retry_after_in_one_channel_does_not_hold_up_the_others(env: Env) -> None:
+    env.settings = settings(routes=[{"matchers": ['namespace="shop"'], "channel": "C0SHOP"}],
+                            pacing=PacingSettings(rate=200, burst=50, dispatcher_max_wait_seconds=1))
+    env.slack.rate_limit("chat.postMessage", times=1, retry_after=600)  # C0SHOP's root: wait ten minutes
+    dispatcher = env.deliver(webhook_payload([crashloop("api-1")]))
+    env.deliver(webhook_payload([alert("KubeNodeNotReady", node="n1", severity="critical", starts=T0)]), dispatcher)
+    assert [m["channel"] for m in env.roots()] == [CHANNEL]  # the other channel was served at once
+    assert env.slack.posted_messages("C0SHOP") == [] and env.redis.scard(ROOTLESS) == 1
+    env.redis.delete(PACE_PREFIX + "C0SHOP")  # the ten minutes are over
+    env.clock[0] += 61
+    dispatcher.run_once(timeout=0)
+    assert len(env.slack.posted_messages("C0SHOP")) == 1 and env.redis.scard(ROOTLESS) == 0
+    assert len(env.triage_jobs()) == 2
 
 
 def test_a_message_that_finally_fails_is_logged_and_kept_for_retry(env: Env, caplog: pytest.LogCaptureFixture) -> None:

@@ -9,7 +9,7 @@ import pytest
 from redis import Redis
 from slack_sdk import WebClient
 
-from bot.alerts.pacing import RETRY_LIST, ChannelPacer, PacedWebClient, deliver, replay_failed
+from bot.alerts.pacing import RETRY_LIST, ChannelBusy, ChannelPacer, PacedWebClient, deliver, replay_failed
 from bot.alerts.settings import PacingSettings
 from tests.harness.fake_slack import FakeSlackServer
 from tests.harness.ports import free_port
@@ -62,6 +62,18 @@ def test_a_429_blocks_the_channel_for_everyone_for_retry_after(redis: Redis) -> 
     bot, worker = pacer(redis, clock), pacer(redis, clock)
     bot.block("C1", 7)
     assert worker.acquire("C1") == pytest.approx(7.0, abs=0.01)
+
+
+def test_with_max_wait_a_blocked_channel_raises_instead_of_sleeping(redis: Redis) -> None:
+    clock = Clock()
+    bot = pacer(redis, clock, burst=1)
+    assert bot.acquire("C1", max_wait=5) == 0
+    assert bot.acquire("C1", max_wait=5) == pytest.approx(1.0, abs=0.01)  # ordinary pacing still waits
+    bot.block("C1", 30)
+    with pytest.raises(ChannelBusy, match="C1"):
+        bot.acquire("C1", max_wait=5)
+    assert clock.slept == [pytest.approx(1.0, abs=0.01)]
+    assert bot.acquire("C2", max_wait=5) == 0
 
 
 def test_paced_client_retries_429_after_retry_after(redis: Redis, fake_slack: FakeSlackServer) -> None:

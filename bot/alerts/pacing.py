@@ -59,6 +59,10 @@ return math.ceil((1 - tokens) / rate * 1000)
 """
 
 
+class ChannelBusy(SlackClientError):
+    """The channel is blocked (``Retry-After``) for longer than the caller is willing to wait."""
+
+
 class ChannelPacer:
     """A token bucket per channel in Redis, shared by every process that posts."""
 
@@ -76,14 +80,20 @@ class ChannelPacer:
         self.sleep = sleep
         self._take = redis.register_script(_TAKE_TOKEN)
 
-    def acquire(self, channel: str) -> float:
-        """Wait until ``channel`` has a token and take it; returns the seconds waited."""
+    def acquire(self, channel: str, max_wait: float | None = None) -> float:
+        """Wait until ``channel`` has a token and take it; returns the seconds waited.
+
+        With ``max_wait``, a wait longer than that (and than two pacing intervals) raises :class:`ChannelBusy`
+        instead of sleeping.
+        """
         waited = 0.0
         while True:
             wait_ms = int(self._take(keys=[PACE_PREFIX + channel],
                                      args=[self.clock(), self.settings.rate, self.settings.burst]))
             if wait_ms <= 0:
                 return waited
+            if max_wait is not None and wait_ms / 1000 > max(max_wait, 2.0 / self.settings.rate):
+                raise ChannelBusy(f"channel {channel} is blocked for {wait_ms / 1000:.1f} s more")
             self.sleep(wait_ms / 1000)
             waited += wait_ms / 1000
 
@@ -117,9 +127,12 @@ def _retry_after(exc: SlackApiError) -> float:
 class PacedWebClient(WebClient):
     """``WebClient`` whose calls are paced per channel and retried on 429 and transient errors."""
 
-    def __init__(self, *, pacer: ChannelPacer, **kwargs: Any) -> None:
+    def __init__(self, *, pacer: ChannelPacer, max_wait_seconds: float | None = None, **kwargs: Any) -> None:
+        """``max_wait_seconds``: raise :class:`ChannelBusy` rather than wait longer for one channel (the
+        dispatcher, which serves every channel from one thread); None waits as long as Slack asks."""
         super().__init__(**kwargs)
         self.pacer = pacer
+        self.max_wait_seconds = max_wait_seconds
 
     def api_call(  # type: ignore[override]
         self,
@@ -139,7 +152,7 @@ class PacedWebClient(WebClient):
         while True:
             attempt += 1
             if channel:
-                self.pacer.acquire(channel)
+                self.pacer.acquire(channel, self.max_wait_seconds)
             try:
                 return super().api_call(api_method, http_verb=http_verb, files=files, data=data, params=params,
                                         json=json, headers=headers, auth=auth)

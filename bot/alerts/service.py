@@ -28,14 +28,20 @@ SLACK_API_URL = "https://slack.com/api/"
 HTTP_TIMEOUT_SECONDS = 15
 
 
-def paced_web_client(settings: Settings, redis: Redis, pacing: PacingSettings | None = None) -> PacedWebClient:
-    """A Web API client for the bot token whose calls are paced per channel through Redis."""
+def paced_web_client(settings: Settings, redis: Redis, pacing: PacingSettings | None = None, *,
+                     dispatcher: bool = False) -> PacedWebClient:
+    """A Web API client for the bot token whose calls are paced per channel through Redis.
+
+    The ``dispatcher``'s client does not wait out a long ``Retry-After`` of one channel (the call is
+    kept for retry instead) so one rate-limited channel does not hold up the others.
+    """
     base_url = settings.SLACK_API_URL or SLACK_API_URL
     if not base_url.endswith("/"):
         base_url += "/"
     pacing = pacing or settings.file_config().alerts.pacing
     return PacedWebClient(pacer=ChannelPacer(redis, pacing), token=settings.SLACK_BOT_TOKEN, base_url=base_url,
-                          timeout=HTTP_TIMEOUT_SECONDS)
+                          timeout=HTTP_TIMEOUT_SECONDS,
+                          max_wait_seconds=pacing.dispatcher_max_wait_seconds if dispatcher else None)
 
 
 @dataclass
@@ -71,5 +77,5 @@ def build_alert_service(settings: Settings, redis: Redis) -> AlertService:
     alerts = config.alerts
     channel_clusters = {channel: entry.cluster for channel, entry in config.channels.items()}
     router = Router(alerts, settings.CLUSTERDOC_ALERT_CHANNEL, settings.CLUSTERDOC_CLUSTER, channel_clusters)
-    client = paced_web_client(settings, redis, alerts.pacing)
+    client = paced_web_client(settings, redis, alerts.pacing, dispatcher=True)
     return AlertService(AlertsEndpoint(redis, settings.ALERTS_TOKEN, alerts), Dispatcher(redis, client, router, alerts))

@@ -60,6 +60,9 @@ class PacingSettings(BaseModel):
     burst: int = Field(default=3, ge=1)
     max_attempts: int = Field(default=5, ge=1)
     max_retry_after_seconds: float = Field(default=120.0, gt=0)
+    dispatcher_max_wait_seconds: float = Field(default=5.0, gt=0)
+    """The bot's dispatcher does not wait longer than this (or two pacing intervals) for one channel: a call
+    to a channel blocked by a long ``Retry-After`` is kept for retry so the other channels go on."""
 
 
 class AlertSettings(BaseModel):
