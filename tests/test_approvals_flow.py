@@ -292,3 +292,105 @@ def test_remediation_identity_keeps_the_worker_read_only(
 def test_unknown_button(flow: Flow) -> None:
     assert flow.service.handle(Click("no-such-id", "U_SRE1", "approve", CHANNEL)) == "missing"
     assert "no longer valid" in flow.ephemerals("U_SRE1")[0]
+
+
+def claim_without_executing(flow: Flow, pending: PendingAction, user: str) -> None:
+    """What a worker killed right after its atomic claim leaves behind (the store's public API)."""
+    assert flow.service.store.approve(pending.id, user, 1, flow.clock.now, flow.service.claim_timeout).result \
+        == "claimed"
+
+
+def test_worker_dying_after_the_claim_is_reported_once_and_never_rerun(flow: Flow) -> None:
+    pending = flow.offer("cordon_node", Target("Node", "node-a"))
+    claim_without_executing(flow, pending, "U_SRE1")
+    flow.clock.now += 60  # still within the deadline: the claim may be running
+    assert flow.click(pending, "U_SRE2") == "taken"
+    assert "being executed (approved by <@U_SRE1>)" in flow.ephemerals("U_SRE2")[-1]
+    assert action_ids(flow.offer_message(pending)) == [APPROVE_ACTION_ID, DISMISS_ACTION_ID]
+    assert flow.events(pending) == ["requested"]
+
+    flow.clock.now += flow.service.claim_timeout + 3600  # long past the job timeout: that worker is gone
+    assert flow.click(pending, "U_SRE2") == "stalled"
+    assert "stopped before reporting an outcome; it was not run again" in flow.ephemerals("U_SRE2")[-1]
+    edited = flow.offer_message(pending)
+    assert action_ids(edited) == []
+    assert "Outcome unknown* by <@U_SRE1>" in str(edited["blocks"])
+    assert "check the cluster before retrying" in str(edited["blocks"])
+    assert any(text.startswith(":grey_question: *Outcome unknown*") for text in flow.replies())
+    assert flow.writes.log == []  # nothing executed, then or now
+    entry = flow.audit.for_pending(pending.id)[-1]
+    assert (entry.event, entry.rule, entry.actor, entry.approvers) == (
+        "failed", "claim deadline passed", "U_SRE2", ["U_SRE1"]
+    )
+    assert "outcome unknown: the worker executing it stopped" in entry.outcome
+
+    assert flow.click(pending, "U_SRE1") == "taken"  # a later click neither re-runs nor re-reports
+    assert flow.click(pending, REQUESTER, "dismiss") == "taken"
+    assert "already done" in flow.ephemerals("U_SRE1")[-1]
+    assert flow.writes.log == []
+    assert flow.events(pending) == ["requested", "failed"]
+    assert flow.service.store.state(pending.id)["status"] == "unknown"
+
+
+def test_sweep_reports_stalled_claims_without_a_click(flow: Flow) -> None:
+    stalled = flow.offer("cordon_node", Target("Node", "node-a"))
+    claim_without_executing(flow, stalled, "U_SRE1")
+    assert flow.service.sweep_stalled() == []  # not past its deadline yet
+    flow.clock.now += flow.service.claim_timeout + 3600
+    running = flow.offer("uncordon_node", Target("Node", "node-a"))
+    claim_without_executing(flow, running, "U_SRE2")  # claimed just now: still within its deadline
+    assert flow.service.sweep_stalled() == [stalled.id]
+    assert flow.service.sweep_stalled() == []
+    assert "Outcome unknown" in str(flow.offer_message(stalled)["blocks"])
+    assert action_ids(flow.offer_message(running)) == [APPROVE_ACTION_ID, DISMISS_ACTION_ID]
+    assert flow.events(stalled) == ["requested", "failed"]
+    assert flow.audit.for_pending(stalled.id)[-1].actor == ""
+    assert flow.events(running) == ["requested"]
+    assert flow.writes.log == []
+
+
+def decided(flow: Flow, pending: PendingAction) -> str:
+    """The offer as edited: no buttons left; its text."""
+    message = flow.offer_message(pending)
+    assert action_ids(message) == []
+    return str(message["blocks"])
+
+
+def test_every_terminal_outcome_edits_the_offer_with_who_when_and_outcome(flow: Flow) -> None:
+    when = "2027-01-15 08:00 UTC"  # the test clock
+    flow.writes.reject(r"/pods/web-8c4b2-aaaaa/eviction$", 500, "etcdserver: leader changed", dry_run=False)
+    failed = flow.offer("drain_node", Target("Node", "node-a"))
+    assert flow.click(failed, "U_SRE1") == "failed"
+    assert f"*Failed* by <@U_SRE1> at {when}" in decided(flow, failed)
+    assert "leader changed" in decided(flow, failed)
+
+    executed = flow.offer("uncordon_node", Target("Node", "node-b"))
+    assert flow.click(executed, "U_SRE1") == "executed"
+    assert f"*Executed* by <@U_SRE1> at {when}" in decided(flow, executed)
+    assert "node node-b uncordoned" in decided(flow, executed)
+
+    precheck = flow.offer("cordon_node", Target("Node", "node-a"))  # the failed drain left it cordoned
+    assert flow.click(precheck, "U_SRE1") == "refused"
+    assert f"*Refused before running* by <@U_SRE1> at {when}" in decided(flow, precheck)
+    assert "already cordoned" in decided(flow, precheck)
+
+    flow.writes.reject(r"/pods/web-8c4b2-aaaaa$", 403, 'admission webhook "guard" denied the request: frozen',
+                       method="DELETE", dry_run=True)
+    dry = flow.offer("delete_pod", Target("Pod", "web-8c4b2-aaaaa", "shop"))
+    assert flow.click(dry, "U_SHOP") == "dry_run_refused"
+    assert f"*Refused at dry run* by <@U_SHOP> at {when}" in decided(flow, dry)
+    assert "frozen" in decided(flow, dry)
+
+    flow.writes.deny("patch", "nodes", user="sre2@example.com")
+    rbac = flow.offer("cordon_node", Target("Node", "node-b"))
+    assert flow.click(rbac, "U_SRE2") == "refused"
+    assert f"*Refused by Kubernetes RBAC* by <@U_SRE2> at {when}" in decided(flow, rbac)
+
+    dismissed = flow.offer("cordon_node", Target("Node", "node-b"))
+    assert flow.click(dismissed, "U_SRE2", "dismiss") == "dismissed"
+    assert f"*Dismissed* by <@U_SRE2> at {when}" in decided(flow, dismissed)
+
+    expired = flow.offer("cordon_node", Target("Node", "node-b"))
+    flow.clock.now += 15 * 60
+    assert flow.click(expired, "U_SRE1") == "expired"
+    assert "*Expired unapproved* at 2027-01-15 08:15 UTC" in decided(flow, expired)

@@ -9,7 +9,7 @@ import pytest
 import redis
 
 from bot.approvals.pending import PendingAction, new_id
-from bot.approvals.store import PendingStore
+from bot.approvals.store import CLAIM_MARGIN_SECONDS, PendingStore
 from workers.report import Target
 
 NOW = 1_800_000_000.0
@@ -101,3 +101,30 @@ def test_finish_records_outcome(store: PendingStore) -> None:
     assert (state["state"], state["status"], state["outcome"], state["approvers"]) == (
         "done", "executed", "pod deleted", ["U2"]
     )
+
+
+def test_claim_carries_a_deadline_and_a_stalled_claim_is_abandoned_once(store: PendingStore) -> None:
+    pending = make_pending()
+    store.create(pending)
+    assert store.approve(pending.id, "U2", 1, NOW, claim_timeout=600).result == "claimed"
+    deadline = float(store.state(pending.id)["claim_deadline"])
+    assert deadline == NOW + 600 + CLAIM_MARGIN_SECONDS
+    assert store.stalled(deadline - 1) == []
+    assert store.abandon(pending.id, deadline - 1, "unknown").result == "running"
+    assert store.stalled(deadline) == [pending.id]
+    results = [store.abandon(pending.id, deadline, "outcome unknown").result for _ in range(3)]
+    assert results == ["abandoned_now", "was_done", "was_done"]
+    state = store.state(pending.id)
+    assert (state["state"], state["status"], state["outcome"]) == ("done", "unknown", "outcome unknown")
+    assert store.stalled(deadline + 10_000) == []
+    assert store.approve(pending.id, "U3", 1, deadline).result == "was_done"  # never claimed again
+
+
+def test_finished_claim_is_not_stalled(store: PendingStore) -> None:
+    pending = make_pending()
+    store.create(pending)
+    store.approve(pending.id, "U2", 1, NOW, claim_timeout=60)
+    store.finish(pending.id, "executed", "pod deleted")
+    assert store.stalled(NOW + 10_000) == []
+    assert store.abandon(pending.id, NOW + 10_000, "unknown").result == "was_done"
+    assert store.state(pending.id)["status"] == "executed"

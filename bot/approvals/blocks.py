@@ -28,10 +28,11 @@ RISK_EMOJI = {"low": ":large_green_circle:", "medium": ":large_yellow_circle:", 
 STATUS_EMOJI = {
     "executed": ":white_check_mark:", "failed": ":x:", "refused": ":no_entry:", "dry_run_refused": ":no_entry:",
     "dismissed": ":wastebasket:", "expired": ":hourglass:", "approving": ":hourglass_flowing_sand:",
+    "unknown": ":grey_question:",
 }
 
 
-def _when(timestamp: float) -> str:
+def when(timestamp: float) -> str:
     return datetime.fromtimestamp(timestamp, UTC).strftime("%Y-%m-%d %H:%M UTC")
 
 
@@ -59,7 +60,7 @@ def offer_blocks(pending: PendingAction, changes: str = "") -> list[dict[str, An
     )
     dismiss = ButtonElement(text="Dismiss", action_id=DISMISS_ACTION_ID, value=pending.id)
     context = (
-        f"Offered to <@{pending.requester}>'s request · a dry run runs first · expires {_when(pending.expires_at)}"
+        f"Offered to <@{pending.requester}>'s request · a dry run runs first · expires {when(pending.expires_at)}"
     )
     return [
         SectionBlock(text=MarkdownTextObject(text=_describe(pending, changes))).to_dict(),
@@ -75,7 +76,7 @@ def decided_blocks(
     """The offer after a decision: no buttons; who, when, the outcome."""
     who = ", ".join(f"<@{user}>" for user in approvers)
     lines = [f"{STATUS_EMOJI.get(status, '')} *{escape_mrkdwn(headline)}*" + (f" by {who}" if who else "")
-             + f" at {_when(at)}"]
+             + f" at {when(at)}"]
     if detail:
         lines.append(escape_mrkdwn(detail[:2500]))
     return [

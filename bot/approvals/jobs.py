@@ -18,6 +18,7 @@ from slack_sdk import WebClient
 
 from bot.approvals.policy import ApprovalPolicy, KubernetesIdentity
 from bot.approvals.service import ApprovalService, Click
+from bot.approvals.store import CLAIM_TIMEOUT_SECONDS
 from bot.approvals.usergroups import UserGroupCache
 from bot.config import Settings
 from workers.cluster.base import ClusterError
@@ -31,8 +32,9 @@ from workers.remediation.offers import Offer
 log = logging.getLogger(__name__)
 
 JOB_FUNCTION = "bot.approvals.jobs.handle_click"
-JOB_TIMEOUT_SECONDS = 3900
-"""Longer than the longest drain (timeout_seconds is at most 3600)."""
+JOB_TIMEOUT_SECONDS = CLAIM_TIMEOUT_SECONDS
+"""Longer than the longest drain (timeout_seconds is at most 3600); a claim's deadline follows it."""
+SWEEP_FUNCTION = "bot.approvals.jobs.sweep_stalled"
 
 _service: ApprovalService | None = None
 
@@ -62,8 +64,21 @@ def service() -> ApprovalService:
 
 
 def handle_click(click: dict[str, Any]) -> str:
-    """RQ job: decide on and act on one Approve/Dismiss click; returns what happened."""
+    """RQ job: decide on and act on one Approve/Dismiss click; returns what happened.
+
+    First closes claims past their deadline (workers that died mid-execution), so they become
+    visible whenever any click is worked on."""
+    sweep_stalled()
     return service().handle(Click.from_json(click))
+
+
+def sweep_stalled() -> list[str]:
+    """RQ job (also run before every click): report claims whose worker stopped; never re-runs them."""
+    try:
+        return service().sweep_stalled()
+    except Exception:  # a failing sweep must not lose the click that triggered it
+        log.exception("sweeping stalled approval claims failed")
+        return []
 
 
 def action_contexts(

@@ -8,6 +8,11 @@ the approver's Kubernetes identity with a SelfSubjectAccessReview, runs the reme
 first), posts progress and the result into the thread, edits the offer to show who approved,
 when and the outcome, and writes every decision to the audit trail. Refusals go, ephemerally, to
 the person who clicked and name the rule.
+
+A claim whose worker died mid-execution (killed, OOM, node lost) is not left "claimed" forever:
+once its deadline (the job timeout) has passed, the next click on it or :meth:`ApprovalService.sweep_stalled`
+(run at the start of every click job) edits the offer to "outcome unknown", says so in the thread,
+audits it as ``failed`` — and never runs the action again.
 """
 
 from __future__ import annotations
@@ -27,7 +32,7 @@ from bot.approvals import blocks
 from bot.approvals.audit import AuditLog
 from bot.approvals.pending import PendingAction, new_id
 from bot.approvals.policy import ApprovalPolicy, Decision, GroupMembers, KubernetesIdentity, decide, may_dismiss
-from bot.approvals.store import PendingStore
+from bot.approvals.store import CLAIM_TIMEOUT_SECONDS, PendingStore
 from workers.cluster.base import ClusterError
 from workers.remediation import catalogue, runner
 from workers.remediation.base import ActionContext
@@ -67,6 +72,7 @@ class ApprovalService:
         members_of: GroupMembers,
         context_factory: ContextFactory,
         clock: Callable[[], float] = time.time,
+        claim_timeout: float = CLAIM_TIMEOUT_SECONDS,
     ) -> None:
         self.store = PendingStore(connection)
         self.audit = AuditLog(connection)
@@ -75,6 +81,7 @@ class ApprovalService:
         self.members_of = members_of
         self.context_factory = context_factory
         self.clock = clock
+        self.claim_timeout = claim_timeout
 
     # -- offering ------------------------------------------------------------------------------
 
@@ -131,21 +138,28 @@ class ApprovalService:
             self._edit(pending, "expired", "Expired unapproved", at=pending.expires_at)
         self._ephemeral(
             pending.channel, user,
-            f"This offer expired at {blocks._when(pending.expires_at)}; run the diagnosis again for a fresh one.",
+            f"This offer expired at {blocks.when(pending.expires_at)}; run the diagnosis again for a fresh one.",
         )
         return "expired"
 
     def _approve(self, pending: PendingAction, user: str) -> str:
         now = self.clock()
         if now >= pending.expires_at:
-            return self._expired(pending, user, marked=self.store.expire(pending.id, now).result == "expired_now")
+            closed = self.store.expire(pending.id, now).result
+            if closed == "was_claimed":  # approved in time; is its worker still running it?
+                return self._claimed_elsewhere(pending, user)
+            if closed in ("expired_now", "was_expired", "missing"):
+                return self._expired(pending, user, marked=closed == "expired_now")
+            state = closed.removeprefix("was_")
+            self._ephemeral(pending.channel, user, f"Nothing to do: this offer is already {state}.")
+            return "taken"
         decision = decide(self.policy, pending, user, self.members_of)
         if not decision.allowed:
             self.audit.record("refused", pending, actor=user, rule=decision.rule, outcome=decision.message)
             text = f":no_entry: Not approved — {decision.message} (rule: {decision.rule})."
             self._ephemeral(pending.channel, user, text)
             return "refused"
-        transition = self.store.approve(pending.id, user, decision.needed, now)
+        transition = self.store.approve(pending.id, user, decision.needed, now, self.claim_timeout)
         result = transition.result
         if result == "expired_now":
             return self._expired(pending, user, marked=True)
@@ -162,6 +176,8 @@ class ApprovalService:
         if result == "already_approved":
             self._ephemeral(pending.channel, user, "You already approved this; another approver is needed.")
             return "duplicate"
+        if result == "was_claimed":
+            return self._claimed_elsewhere(pending, user)
         if result != "claimed":
             state = result.removeprefix("was_")
             who = ", ".join(f"<@{u}>" for u in transition.approvers)
@@ -179,6 +195,8 @@ class ApprovalService:
             return "refused"
         now = self.clock()
         transition = self.store.dismiss(pending.id, user, now)
+        if transition.result == "was_claimed":
+            return self._claimed_elsewhere(pending, user)
         if transition.result != "dismissed_now":
             self._ephemeral(pending.channel, user, f"Nothing to do: this offer is already "
                                                    f"{transition.result.removeprefix('was_')}.")
@@ -187,9 +205,78 @@ class ApprovalService:
         self._edit(pending, "dismissed", "Dismissed", approvers=[user], at=now)
         return "dismissed"
 
+    # -- claims whose worker stopped -----------------------------------------------------------
+
+    def _claimed_elsewhere(self, pending: PendingAction, user: str) -> str:
+        """A click on an offer another click claimed: still running, or its worker stopped."""
+        if self._close_stalled(pending, actor=user):
+            self._ephemeral(pending.channel, user, ":grey_question: The worker executing this action stopped before "
+                                                   "reporting an outcome; it was not run again. Check the cluster "
+                                                   "before retrying (see the thread).")
+            return "stalled"
+        state = self.store.state(pending.id)
+        who = ", ".join(f"<@{u}>" for u in state.get("approvers", []))
+        if state.get("state") == "claimed":
+            self._ephemeral(pending.channel, user, f"Nothing to do: this offer is being executed (approved by {who}); "
+                                                   "the result will be posted in the thread.")
+        else:
+            self._ephemeral(pending.channel, user, f"Nothing to do: this offer is already {state.get('state', 'gone')}"
+                                                   + (f" (approved by {who})." if who else "."))
+        return "taken"
+
+    def sweep_stalled(self) -> list[str]:
+        """Close every claim past its deadline (its worker stopped); returns their ids."""
+        closed = []
+        for pending_id in self.store.stalled(self.clock()):
+            pending = self.store.get(pending_id)
+            if pending is None:
+                self.store.abandon(pending_id, self.clock(), "")  # only drops it from the claims set
+                continue
+            if self._close_stalled(pending, actor=""):
+                closed.append(pending_id)
+        return closed
+
+    def _close_stalled(self, pending: PendingAction, *, actor: str) -> bool:
+        """If ``pending``'s claim is past its deadline, close it as outcome unknown (once) and say so."""
+        now = self.clock()
+        state = self.store.state(pending.id)
+        if state.get("state") != "claimed" or now < float(state.get("claim_deadline", "inf")):
+            return False
+        claimed_at = float(state.get("claimed_at", now))
+        outcome = (
+            f"outcome unknown: the worker executing it stopped at some time between {blocks.when(claimed_at)} "
+            f"(claimed) and {blocks.when(float(state['claim_deadline']))} (its deadline) without reporting; "
+            "check the cluster before retrying — it was not run again"
+        )
+        transition = self.store.abandon(pending.id, now, outcome)
+        if transition.result != "abandoned_now":
+            return False
+        approvers = list(transition.approvers)
+        self.audit.record("failed", pending, actor=actor, approvers=approvers, rule="claim deadline passed",
+                          outcome=outcome)
+        self._thread(pending, f":grey_question: *Outcome unknown*: `{pending.action}` on {pending.target_text()}"
+                              f"\n{outcome}.")
+        self._edit(pending, "unknown", "Outcome unknown", approvers=approvers, at=now, detail=outcome)
+        return True
+
     # -- execution -----------------------------------------------------------------------------
 
     def _execute(self, pending: PendingAction, user: str, approvers: list[str], decision: Decision) -> str:
+        """Run the claimed action; whatever happens, the claim ends with an outcome."""
+        try:
+            return self._run_claimed(pending, user, approvers, decision)
+        except Exception as exc:
+            error_id = uuid.uuid4().hex[:8]
+            log.exception("executing %s failed (error id %s)", pending.id, error_id)
+            outcome = (f"internal error {error_id} ({type(exc).__name__}) while executing; the outcome is unknown, "
+                       "check the cluster before retrying")
+            self.store.finish(pending.id, "failed", outcome)
+            self.audit.record("failed", pending, actor=user, approvers=approvers, rule=decision.rule, outcome=outcome)
+            self._thread(pending, f":x: *Failed*: `{pending.action}` on {pending.target_text()}\n{outcome}.")
+            self._edit(pending, "failed", "Failed", approvers=approvers, at=self.clock(), detail=outcome)
+            return "failed"
+
+    def _run_claimed(self, pending: PendingAction, user: str, approvers: list[str], decision: Decision) -> str:
         started = self.clock()
         self.audit.record("approved", pending, actor=user, approvers=approvers, rule=decision.rule,
                           outcome="approved; executing")
