@@ -260,3 +260,59 @@ def test_long_output_is_uploaded_as_a_file_into_the_thread(fake_slack: FakeSlack
     assert files[0].channel == "C123"
     assert files[0].text.rstrip().endswith("worker 399: connection refused")  # the whole log, not cut
     assert fake_slack.thread(thread.ts), "the findings message itself was not posted"
+
+
+@pytest.mark.parametrize(
+    ("request_dict", "problem"),
+    [
+        ({"runbook": "describe", "target": None}, "the request has no verb"),
+        ({"verb": "describe", "runbook": "describe", "target": "web-0"},
+         "the request's target needs a kind and a name"),
+        ({"verb": "describe", "runbook": "describe", "target": {"kind": "Secret", "name": "db", "namespace": "shop"}},
+         "a Secret is never diagnosed"),
+        ({"verb": "describe", "runbook": "describe", "target": {"kind": "Gizmo", "name": "x"}},
+         "unknown kind 'Gizmo' in the request's target"),
+        ({"verb": "describe", "runbook": "describe", "target": {"kind": "Service", "name": "web", "namespace": "shop"}},
+         "runbook describe does not take a Service"),
+        ({"verb": "run", "runbook": "describe", "target": {"kind": "Pod", "name": "web-0"}, "params": ["max_lines"]},
+         "the request's params must map names to strings"),
+        ("describe web-0", "the request is a str, not an object"),
+    ],
+    ids=["no-verb", "target-not-object", "secret", "unknown-kind", "kind-not-taken", "params-list", "not-a-dict"],
+)
+def test_malformed_job_payload_is_answered_in_the_thread_and_the_worker_goes_on(
+    redis_url: str, fake_slack: FakeSlackServer, taint_cluster: Path, caplog: pytest.LogCaptureFixture,
+    request_dict: Any, problem: str,
+) -> None:
+    connection = Redis.from_url(redis_url)
+    bad_thread = post_root(fake_slack)
+    queue = Queue(queue_name("default"), connection=connection)
+    bad = queue.enqueue("workers.jobs.diagnose", args=(request_dict, bad_thread.to_json()), retry=None)
+    good_thread = post_root(fake_slack)
+    good = enqueue_diagnosis(connection, pod_request(), good_thread, QUICK_JOBS)
+    with caplog.at_level(logging.ERROR):
+        assert run_worker(worker_settings(redis_url, fake_slack, taint_cluster), None, burst=True) == 0
+    bad.refresh()
+    good.refresh()
+    assert bad.get_status() == JobStatus.FINISHED  # answered, not failed: a retry would fail the same way
+    assert bad.return_value()["run"] is False
+    replies = fake_slack.thread(bad_thread.ts)
+    assert len(replies) == 1
+    assert f"This diagnosis job could not be read ({problem}), so it was not run" in replies[0]["text"]
+    assert f"payload rejected: {problem}" in caplog.text
+    assert good.get_status() == JobStatus.FINISHED  # the same worker went on to the next job
+    assert "FailedScheduling" in thread_text(fake_slack, good_thread)
+
+
+def test_job_with_an_unreadable_thread_is_logged_not_retried(
+    redis_url: str, fake_slack: FakeSlackServer, taint_cluster: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    queue = Queue(queue_name("default"), connection=Redis.from_url(redis_url))
+    job = queue.enqueue("workers.jobs.diagnose", args=(pod_request().to_json(), {"channel": "C123"}))
+    with caplog.at_level(logging.ERROR):
+        run_worker(worker_settings(redis_url, fake_slack, taint_cluster), None, burst=True)
+    job.refresh()
+    assert job.get_status() == JobStatus.FINISHED
+    assert job.return_value() == {"run": False, "reason": "bad payload: the thread needs a channel and a ts"}
+    assert "payload rejected: the thread needs a channel and a ts" in caplog.text
+    assert not fake_slack.calls_to("chat.postMessage")

@@ -2,14 +2,17 @@
 
 ``bot.queueing`` enqueues :func:`diagnose` with a request dict and a thread dict; the worker
 process calls :func:`configure` once with its cluster, runbook catalogue and publisher, then
-RQ calls :func:`diagnose` per job. :func:`diagnosis_failed` is the job's ``on_failure``
-callback: it logs every failure and, once no retry is left, tells the thread so the person who
-asked is never left waiting on a job that died.
+RQ calls :func:`diagnose` per job. A payload that cannot be read (a malformed request dict, a
+kind clusterdoc does not diagnose) is answered in the thread and not run or retried: it would
+fail the same way every time. :func:`diagnosis_failed` is the job's ``on_failure`` callback: it
+logs every failure and, once no retry is left, tells the thread so the person who asked is never
+left waiting on a job that died.
 """
 
 from __future__ import annotations
 
 import logging
+import uuid
 from dataclasses import dataclass
 from types import TracebackType
 from typing import Any
@@ -17,6 +20,7 @@ from typing import Any
 from rq.job import Job
 from rq.timeouts import JobTimeoutException
 
+from workers import kinds
 from workers.cluster.base import Cluster
 from workers.publish import Publisher, ThreadRef
 from workers.remediation.offers import OfferSink, approvable
@@ -32,6 +36,13 @@ FAILED_TEXT = (
 )
 TIMED_OUT_TEXT = ":hourglass: The diagnosis did not finish within {seconds} s and was stopped (error id `{error_id}`)."
 WRONG_CLUSTER_TEXT = "This job was meant for cluster `{wanted}` but reached a worker of cluster `{actual}`; not run."
+BAD_PAYLOAD_TEXT = ":x: This diagnosis job could not be read ({problem}), so it was not run (error id `{error_id}`)."
+REFUSED_KINDS = frozenset({"Secret"})
+"""Kinds no job may diagnose, whatever enqueued it (a Secret's data must never reach a chat)."""
+
+
+class BadPayload(ValueError):
+    """A job argument that is not a request or thread this worker can run."""
 
 
 @dataclass(frozen=True)
@@ -60,11 +71,65 @@ def context() -> WorkerContext:
     return _context
 
 
+def read_thread(thread: Any) -> ThreadRef:
+    """The thread a job answers in; :class:`BadPayload` when it is not ``{"channel", "ts"}``."""
+    if not isinstance(thread, dict):
+        raise BadPayload(f"the thread is a {type(thread).__name__}, not an object")
+    channel, ts = thread.get("channel"), thread.get("ts")
+    if not isinstance(channel, str) or not channel or not isinstance(ts, str | int | float) or not str(ts):
+        raise BadPayload("the thread needs a channel and a ts")
+    return ThreadRef(channel, str(ts))
+
+
+def read_request(request: Any) -> DiagnosisRequest:
+    """The job's request; :class:`BadPayload` names what is missing, mistyped or refused."""
+    if not isinstance(request, dict):
+        raise BadPayload(f"the request is a {type(request).__name__}, not an object")
+    for key in ("verb", "runbook"):
+        if not isinstance(request.get(key), str) or not request[key]:
+            raise BadPayload(f"the request has no {key}")
+    target = request.get("target")
+    if target is not None:
+        if not isinstance(target, dict) or not all(isinstance(target.get(key), str) for key in ("kind", "name")):
+            raise BadPayload("the request's target needs a kind and a name")
+        if target["kind"] in REFUSED_KINDS:
+            raise BadPayload(f"a {target['kind']} is never diagnosed")
+        try:
+            kinds.by_kind(target["kind"])
+        except KeyError as exc:
+            raise BadPayload(f"unknown kind {target['kind']!r} in the request's target") from exc
+    params = request.get("params") or {}
+    if not isinstance(params, dict) or not all(isinstance(k, str) and isinstance(v, str) for k, v in params.items()):
+        raise BadPayload("the request's params must map names to strings")
+    for key in ("cluster", "command", "requested_by"):
+        if not isinstance(request.get(key, ""), str):
+            raise BadPayload(f"the request's {key} is not a string")
+    return DiagnosisRequest.from_json(request)
+
+
+def _bad_payload(ctx: WorkerContext, exc: BadPayload, thread: Any) -> dict[str, Any]:
+    ident = uuid.uuid4().hex[:8]
+    log.error("diagnosis job payload rejected: %s [error %s]", exc, ident)
+    try:
+        where = read_thread(thread)
+    except BadPayload:
+        return {"run": False, "reason": f"bad payload: {exc}"}  # nowhere to answer; the log has it
+    ctx.publisher.publish_error(BAD_PAYLOAD_TEXT.format(problem=exc, error_id=ident), where)
+    return {"run": False, "reason": f"bad payload: {exc}"}
+
+
 def diagnose(request: dict[str, Any], thread: dict[str, Any]) -> dict[str, Any]:
     """Run the request's runbook, post the report into ``thread`` and return a short summary."""
     ctx = context()
-    parsed = DiagnosisRequest.from_json(request)
-    where = ThreadRef.from_json(thread)
+    try:
+        where = read_thread(thread)
+        parsed = read_request(request)
+    except BadPayload as exc:
+        return _bad_payload(ctx, exc, thread)
+    runbook = ctx.catalogue.get(parsed.runbook)
+    accepted = runbook.spec.targets if runbook is not None else []
+    if parsed.target is not None and accepted and parsed.target.kind not in accepted:
+        return _bad_payload(ctx, BadPayload(f"runbook {parsed.runbook} does not take a {parsed.target.kind}"), thread)
     if parsed.cluster != ctx.cluster.name:
         ctx.publisher.publish_error(WRONG_CLUSTER_TEXT.format(wanted=parsed.cluster, actual=ctx.cluster.name), where)
         return {"runbook": parsed.runbook, "run": False, "reason": "wrong cluster"}
