@@ -41,7 +41,7 @@ class Counters:
                     label = f'{{outcome="{outcome}"}}' if outcome else ""
                     lines.append(f"{name}{label} {count}")
         for name, value in sorted((gauges or {}).items()):
-            lines.append(f"# TYPE {name} gauge")
+            lines.append(f"# TYPE {name} {'counter' if name.endswith('_total') else 'gauge'}")
             lines.append(f"{name} {value:g}")
         return "\n".join(lines) + "\n"
 

@@ -15,6 +15,8 @@ from bot.alerts.endpoint import AlertsEndpoint
 from bot.alerts.intake import INBOX, recorded_alert, recorded_count
 from bot.alerts.payload import label_fingerprint
 from bot.alerts.settings import AlertSettings
+from bot.alerts.stats import alert_metrics
+from bot.metrics import Counters
 from tests.harness.alertmanager import alert, webhook_payload
 from tests.harness.ports import free_port
 
@@ -100,6 +102,18 @@ def test_malformed_payload_gets_400_naming_the_field(redis: Redis, content: byte
     assert answer.status_code == 400
     assert field in answer.json()["error"]
     assert recorded_count(redis) == 0
+
+
+def test_alert_metrics_count_what_was_received_and_what_waits(redis: Redis) -> None:
+    client = app(redis)
+    client.post("/alerts", json=payload(3), headers=AUTH)
+    client.post("/alerts", json=payload(3), headers=AUTH)  # the same alerts again (a repeat)
+    figures = alert_metrics(redis)
+    assert figures["clusterdoc_alerts_received_total"] == 6 and figures["clusterdoc_alerts_recorded"] == 3
+    assert figures["clusterdoc_alert_deliveries_queued"] == 2
+    text = Counters().render(figures)
+    assert "# TYPE clusterdoc_alerts_received_total counter\nclusterdoc_alerts_received_total 6" in text
+    assert "# TYPE clusterdoc_alerts_recorded gauge" in text
 
 
 def test_redis_down_gets_503_so_alertmanager_retries() -> None:
