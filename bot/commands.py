@@ -16,14 +16,18 @@ import re
 import shlex
 from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Literal, Protocol
+from typing import Any, Literal, Protocol
+
+from pydantic import ValidationError
 
 from bot import messages
 from workers import kinds
 from workers.report import Target
 from workers.request import DiagnosisRequest
 from workers.runbook.engine import run_parameters
-from workers.runbook.loader import Runbook
+from workers.runbook.loader import Runbook, resolve_step_params
+from workers.runbook.registry import STEPS, load_builtin_steps
+from workers.runbook.schema import error_lines
 
 DEFAULT_NAMESPACE = "default"
 
@@ -245,6 +249,31 @@ def _params(words: list[str], usage: str) -> tuple[list[str], dict[str, str]]:
     return positional, params
 
 
+def _check_parameters(runbook: Runbook, overrides: dict[str, str], usage: str) -> None:
+    """Type each ``key=value`` like the runbook's default, then check every step accepts the result.
+
+    A value the runbook's steps would reject (``max_lines=5`` where a step needs at least 10) is
+    refused here, before anything is enqueued, naming the parameter and the step's rule.
+    """
+    try:
+        params: dict[str, Any] = run_parameters(runbook, overrides)
+    except ValueError as exc:
+        raise CommandError(messages.bad_parameter(str(exc)), usage) from exc
+    if not overrides:
+        return
+    load_builtin_steps()
+    for step_spec in runbook.spec.steps:
+        kind = STEPS.get(step_spec.kind)
+        if kind is None:
+            continue
+        try:
+            kind.params.model_validate(resolve_step_params(step_spec.with_, params))
+        except ValidationError as exc:
+            given = ", ".join(f"{key}={value}" for key, value in overrides.items())
+            problem = f"{given} is not accepted by step {step_spec.step_id} of runbook {runbook.name}: "
+            raise CommandError(messages.bad_parameter(problem + "; ".join(error_lines(exc))), usage) from exc
+
+
 def _cluster(explicit: str | None, default: str, known: Iterable[str], usage: str) -> str:
     if explicit is None:
         return default
@@ -292,6 +321,18 @@ def _check_target_kind(what: str, runbook: Runbook, target: Target | None, usage
         raise CommandError(messages.wrong_kind(what, target.kind, accepted), usage)
 
 
+def _usage_of_first_verb(words: list[str]) -> str:
+    """The usage line of the verb the words start with (options aside), else the general one."""
+    skip = False
+    for word in words:
+        if skip or word.startswith("-"):
+            skip = word in ("-n", "--namespace", "-c", "--cluster")  # the next word is the option's value
+            continue
+        verb = VERB_BY_NAME.get(word.lower())
+        return verb.usage if verb else GENERAL_USAGE
+    return GENERAL_USAGE
+
+
 def parse_command(
     text: str,
     *,
@@ -304,7 +345,8 @@ def parse_command(
     ``default_cluster`` is the channel's cluster (or ``CLUSTERDOC_CLUSTER``); ``-c`` overrides
     it and, when ``known_clusters`` is not empty, must name one of them.
     """
-    words = _read_options(_split(text, GENERAL_USAGE), GENERAL_USAGE)
+    split = _split(text, GENERAL_USAGE)
+    words = _read_options(split, _usage_of_first_verb(split))
     if not words.positional:
         if words.namespace is None and words.cluster is None:
             return _help([])
@@ -353,10 +395,7 @@ def parse_command(
         validate_name("Namespace", words.namespace, usage)
     target = _target(args[0], words.namespace, usage) if args else None
     _check_target_kind(verb.name, runbook, target, usage)
-    try:
-        run_parameters(runbook, params)
-    except ValueError as exc:
-        raise CommandError(messages.bad_parameter(str(exc)), usage) from exc
+    _check_parameters(runbook, params, usage)
     cluster = _cluster(words.cluster, default_cluster, known_clusters, usage)
     request = DiagnosisRequest(
         verb=verb.name,

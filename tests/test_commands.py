@@ -166,3 +166,44 @@ def test_request_round_trips_as_job_payload() -> None:
 
     assert DiagnosisRequest.from_json(parsed.request.to_json()) == parsed.request
     assert parsed.request.command == "why-pending web-0 -n shop -c staging"
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("run describe deploy/api -n shop max_lines=5",
+         "Bad parameter: max_lines=5 is not accepted by step describe of runbook describe: "
+         "max_lines: Input should be greater than or equal to 10."),
+        ("run events deploy/api -n shop events_limit=0",
+         "Bad parameter: events_limit=0 is not accepted by step events of runbook events: "
+         "limit: Input should be greater than or equal to 1."),
+    ],
+    ids=["describe-max-lines-too-small", "events-limit-zero"],
+)
+def test_parameters_the_steps_would_reject_are_refused_before_enqueueing(text: str, expected: str) -> None:
+    with pytest.raises(CommandError) as caught:
+        parse_command(text, default_cluster="prod", catalogue=Catalogue.load([]))
+    usage = "Usage: `/k8s run RUNBOOK [TARGET] [key=value ...] [-n NAMESPACE] [-c CLUSTER]`"
+    assert str(caught.value) == f"{expected}\n{usage}"
+
+
+def test_parameters_the_steps_accept_pass() -> None:
+    parsed = parse_command("run describe deploy/api -n shop max_lines=15 pods=2", default_cluster="prod",
+                           catalogue=Catalogue.load([]))
+    assert parsed.request is not None
+    assert parsed.request.params == {"max_lines": "15", "pods": "2"}
+
+
+@pytest.mark.parametrize(
+    ("text", "usage"),
+    [
+        ("describe deploy/api -n", "Usage: `/k8s describe POD|KIND/NAME [-n NAMESPACE] [-c CLUSTER]`"),
+        ("-n shop why-pending web-0 --force", "Usage: `/k8s why-pending POD|KIND/NAME [-n NAMESPACE] [-c CLUSTER]`"),
+        ("-c prod frobnicate -x", "Usage: `/k8s <verb> ...`"),
+    ],
+    ids=["missing-value-after-verb", "unknown-option-after-options", "unknown-verb-falls-back"],
+)
+def test_option_errors_show_the_usage_of_the_verb(text: str, usage: str) -> None:
+    with pytest.raises(CommandError) as caught:
+        parse(text)
+    assert str(caught.value).splitlines()[-1].startswith(usage)
