@@ -16,6 +16,7 @@ import pytest
 from redis import Redis
 
 from bot.alerts.dispatcher import FAILED, ROOTLESS, Dispatcher
+from bot.alerts.incidents import INCIDENT_PREFIX
 from bot.alerts.intake import DELIVERY_PREFIX, INBOX, PROCESSING, record_delivery, recorded_count
 from bot.alerts.pacing import PACE_PREFIX, RETRY_LIST, ChannelPacer, PacedWebClient
 from bot.alerts.payload import WebhookPayload
@@ -139,6 +140,8 @@ def test_resolution_edits_root_green_with_duration_and_posts_one_line(env: Env) 
 def test_bot_restart_between_firing_and_resolve_updates_the_same_thread(env: Env) -> None:
     env.deliver(webhook_payload([crashloop("api-1")]))
     root_ts = env.roots()[0]["ts"]
+    [key] = [k for k in env.redis.scan_iter(match=INCIDENT_PREFIX + "*") if not k.endswith(b":lock")]
+    assert 71 * 3600 < env.redis.ttl(key) <= 72 * 3600  # incident → (channel, ts) kept with incident_ttl_hours
     # a new dispatcher (new process) with nothing in memory: everything it knows is in Redis
     env.deliver(webhook_payload([crashloop("api-1", status="resolved", ends=T0 + timedelta(minutes=5))]),
                 env.dispatcher())
