@@ -7,6 +7,7 @@ replies, ephemeral refusals, the edited offer) and that the audit stream says ex
 
 from __future__ import annotations
 
+import logging
 import threading
 from collections import Counter
 from collections.abc import Callable
@@ -24,6 +25,7 @@ from bot.approvals.pending import PendingAction
 from bot.approvals.policy import ApprovalPolicy
 from bot.approvals.service import ApprovalService, Click
 from bot.approvals.usergroups import UserGroupCache
+from bot.config import FileConfig
 from tests.harness.fake_kube import FakeKubeServer, kube_configuration, live_cluster
 from tests.harness.fake_slack import FakeSlackServer
 from tests.harness.kube_mutations import MutationEngine, install
@@ -254,6 +256,7 @@ def test_drain_failing_halfway_is_reported_and_audited(flow: Flow) -> None:
 def test_dismiss(flow: Flow) -> None:
     pending = flow.offer("cordon_node", Target("Node", "node-a"))
     assert flow.click(pending, "U_INTRUDER", "dismiss") == "refused"
+    assert flow.ephemerals("U_INTRUDER")[-1].endswith("(rule: dismiss: requester or approvers only).")
     assert flow.click(pending, REQUESTER, "dismiss") == "dismissed"
     assert flow.click(pending, "U_SRE1") == "taken"
     assert flow.writes.log == []
@@ -269,6 +272,7 @@ def test_impersonation_preflight_lets_cluster_rbac_refuse(flow: Flow) -> None:
     entry = flow.audit.for_pending(pending.id)[-1]
     assert (entry.event, entry.rule) == ("refused", "kubernetes RBAC")
     assert "sre2@example.com may not patch nodes" in entry.outcome
+    assert flow.ephemerals("U_SRE2")[-1].endswith("(rule: kubernetes RBAC).")
     # another approver without a mapped identity runs as the worker's service account
     second = flow.offer("cordon_node", Target("Node", "node-a"))
     assert flow.click(second, "U_SRE1") == "executed"
@@ -394,3 +398,92 @@ def test_every_terminal_outcome_edits_the_offer_with_who_when_and_outcome(flow: 
     flow.clock.now += 15 * 60
     assert flow.click(expired, "U_SRE1") == "expired"
     assert "*Expired unapproved* at 2027-01-15 08:15 UTC" in decided(flow, expired)
+
+
+def test_no_policy_means_no_high_or_medium_risk_approval(
+    redis_url: str, fake_slack: FakeSlackServer, fake_kube: Callable[[Path], FakeKubeServer]
+) -> None:
+    flow = Flow(redis_url, fake_slack, fake_kube(SNAPSHOT), FileConfig().approvals.model_dump())
+    offers = [
+        flow.offer("drain_node", Target("Node", "node-a")),
+        flow.offer("etcd_defrag", Target("EtcdMember", "etcd-0"), {"endpoint": "https://etcd-0:2379"}),
+        flow.offer("rollback_deployment", Target("Deployment", "web", "shop")),
+        flow.offer("delete_pod", Target("Pod", "web-8c4b2-aaaaa", "shop")),
+    ]
+    assert [p.risk for p in offers] == ["high", "high", "high", "medium"]
+    for pending in offers:
+        assert flow.click(pending, "U_ANYONE") == "refused"
+        assert flow.ephemerals("U_ANYONE")[-1].endswith("denied by default (rule: deny by default).")
+        assert flow.events(pending) == ["requested", "refused"]
+    assert flow.writes.log == []
+
+
+def test_pod_without_controller_is_deleted_only_where_the_policy_waives_the_rule(
+    redis_url: str, fake_slack: FakeSlackServer, fake_kube: Callable[[Path], FakeKubeServer]
+) -> None:
+    fake_slack.set_usergroup("S_SRE", ["U_SRE1", "U_SRE2"])
+    flow = Flow(redis_url, fake_slack, fake_kube(SNAPSHOT), POLICY)
+    pending = flow.offer("delete_pod", Target("Pod", "debug", "shop"))
+    assert flow.click(pending, "U_SHOP") == "refused"
+    assert flow.writes.log == []
+    assert flow.audit.for_pending(pending.id)[-1].rule == "pod-without-controller"
+    assert "has no controller" in str(flow.offer_message(pending)["blocks"])
+
+    rules = [{**POLICY["rules"][1], "waive": ["pod-without-controller"]}]
+    waiving = Flow(redis_url, fake_slack, flow.kube, {**POLICY, "rules": rules})
+    second = waiving.offer("delete_pod", Target("Pod", "debug", "shop"))
+    assert waiving.click(second, "U_SHOP") == "executed"
+    assert [(m.method, m.dry_run) for m in waiving.writes.log] == [("DELETE", True), ("DELETE", False)]
+
+
+SECRETS = ("hunter2-SECRET-value", "aHVudGVyMi1TRUNSRVQtdmFsdWU=", "xoxb-test", "kube-bearer-SECRET-token")
+
+
+def test_no_secret_reaches_slack_the_audit_or_the_logs(
+    redis_url: str, fake_slack: FakeSlackServer, fake_kube: Callable[[Path], FakeKubeServer],
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    caplog.set_level(logging.DEBUG)
+    kube = fake_kube(Path(__file__).parent / "data" / "remediation" / "secret-env.yaml")
+    flow = Flow(redis_url, fake_slack, kube, {**POLICY, "rules": [{"name": "all", "users": ["U_SRE1"]}]})
+    configuration = kube_configuration(kube.url)
+    configuration.api_key = {"authorization": "kube-bearer-SECRET-token"}
+    configuration.api_key_prefix = {"authorization": "Bearer"}
+    flow.service.context_factory = action_contexts(configuration, None, None, poll_interval=0.0)
+
+    executed = flow.offer("delete_pod", Target("Pod", "api-0", "shop"))
+    assert flow.click(executed, "U_SRE1") == "executed"
+    flow.writes.reject(r"/nodes/node-a$", 500, "etcdserver: request timed out", dry_run=False)
+    failed = flow.offer("cordon_node", Target("Node", "node-a"))
+    assert flow.click(failed, "U_SRE1") == "failed"
+    claim_without_executing(flow, offer := flow.offer("uncordon_node", Target("Node", "node-a")), "U_SRE1")
+    flow.clock.now += flow.service.claim_timeout + 3600
+    assert flow.service.sweep_stalled() == [offer.id]
+    assert flow.click(offer, "U_SRE1") == "taken"
+
+    audit_lines = [r.getMessage() for r in caplog.records if r.name == "clusterdoc.audit"]
+    assert len(audit_lines) == len(flow.audit.latest(100)) >= 8
+    seen_by_people = "\n".join([
+        str([call.params for call in flow.slack.calls]),
+        str([entry.fields() for entry in flow.audit.latest(100)]),
+        audit_command(flow.service.store.redis, 50),
+        caplog.text,
+    ])
+    assert "api-0" in seen_by_people and "request timed out" in seen_by_people  # the capture is not empty
+    for secret in SECRETS:
+        assert secret not in seen_by_people
+
+
+def test_required_kubernetes_identity_refusal_is_ephemeral_and_named(
+    redis_url: str, fake_slack: FakeSlackServer, fake_kube: Callable[[Path], FakeKubeServer]
+) -> None:
+    fake_slack.set_usergroup("S_SRE", ["U_SRE1", "U_SRE2"])
+    flow = Flow(redis_url, fake_slack, fake_kube(SNAPSHOT), {**POLICY, "require_kubernetes_identity": True})
+    pending = flow.offer("cordon_node", Target("Node", "node-a"))
+    assert flow.click(pending, "U_SRE1") == "refused"
+    assert flow.ephemerals("U_SRE1")[-1].endswith("(rule: kubernetes identity required).")
+    assert action_ids(flow.offer_message(pending)) == [APPROVE_ACTION_ID, DISMISS_ACTION_ID]  # still offered
+    assert flow.writes.log == []
+    assert flow.click(pending, "U_SRE2") == "executed"
+    assert {m.impersonate_user for m in flow.writes.log} == {"sre2@example.com"}
+    assert flow.events(pending) == ["requested", "refused", "approved", "executed"]

@@ -290,6 +290,7 @@ class ApprovalService:
                               outcome=refusal)
             self.store.finish(pending.id, "refused", refusal)
             self._thread(pending, f":no_entry: Not executed: {refusal}")
+            self._ephemeral(pending.channel, user, f":no_entry: Not executed — {refusal} (rule: kubernetes RBAC).")
             self._edit(pending, "refused", "Refused by Kubernetes RBAC", approvers=approvers, at=self.clock(),
                        detail=refusal)
             return "refused"

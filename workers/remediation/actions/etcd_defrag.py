@@ -31,7 +31,7 @@ def _mib(size: int) -> str:
 
 class EtcdDefrag(Action):
     name = "etcd_defrag"
-    risk = "medium"
+    risk = "high"
     kinds = ("EtcdMember",)
     changes = "Rewrites one etcd member's database file to release free pages; that member blocks while it runs."
     Params = DefragParams
