@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import re
 import sys
 from collections.abc import Callable, Sequence
 
@@ -20,6 +21,7 @@ from redis.exceptions import RedisError
 from slack_bolt import App
 from slack_bolt.adapter.starlette.handler import to_bolt_request, to_starlette_response
 from slack_bolt.error import BoltError
+from slack_sdk.errors import SlackApiError, SlackClientError
 from starlette.applications import Starlette
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
@@ -121,17 +123,26 @@ def build(
     settings.require("SLACK_BOT_TOKEN", why="to run the Slack app")
     socket_mode = bool(settings.SLACK_APP_TOKEN)
     if not socket_mode:
-        settings.require("SLACK_SIGNING_SECRET", why="to verify requests from Slack (or set SLACK_APP_TOKEN)")
+        settings.require(
+            "SLACK_SIGNING_SECRET", why="to verify requests from Slack; Socket Mode, with SLACK_APP_TOKEN, does without"
+        )
     bot = BotContext(
         settings=settings,
         file_config=settings.file_config(),
         catalogue=Catalogue.load(settings.runbook_folders()),
         redis=redis_client(settings),
     )
+    client = build_web_client(settings)
     try:
-        bolt_app = create_app(bot, build_web_client(settings))
-    except BoltError as exc:
-        raise ConfigError(f"SLACK_BOT_TOKEN: Slack rejected the token or could not be reached: {exc}") from exc
+        bolt_app = create_app(bot, client)
+    except BoltError as exc:  # auth.test answered, but not ok
+        problem = f"Slack did not accept the token: auth.test failed ({_slack_error(exc)})"
+        raise ConfigError(f"SLACK_BOT_TOKEN: {problem}") from exc
+    except (SlackClientError, OSError) as exc:  # no answer at all (DNS, refused, TLS, timeout)
+        reason = " ".join(str(getattr(exc, "reason", exc)).split()) or type(exc).__name__
+        raise ConfigError(
+            f"SLACK_API_URL: cannot reach Slack at {client.base_url} to check SLACK_BOT_TOKEN ({reason})"
+        ) from exc
 
     if not socket_mode:
         return create_http_app(bot, bolt_app, extra_routes=extra_routes), bot, lambda: None
@@ -139,6 +150,15 @@ def build(
     runner = SocketModeRunner(bolt_app, settings.SLACK_APP_TOKEN)
     http_app = create_http_app(bot, None, socket_connected=runner.connected, extra_routes=extra_routes)
     return http_app, bot, runner.start
+
+
+def _slack_error(exc: BoltError) -> str:
+    """The Slack error code inside Bolt's multi-line auth.test failure (``invalid_auth``), else its first line."""
+    cause = exc.__cause__ or exc.__context__
+    if isinstance(cause, SlackApiError) and cause.response is not None:
+        return str(cause.response.get("error") or "unknown_error")
+    found = re.search(r"'error': '([a-z_]+)'", str(exc))
+    return found.group(1) if found else (str(exc).strip().splitlines() or ["unknown error"])[0]
 
 
 def serve(settings: Settings, host: str = "0.0.0.0", port: int | None = None) -> int:

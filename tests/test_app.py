@@ -17,7 +17,7 @@ from redis import Redis
 from rq import Queue, Worker
 from starlette.testclient import TestClient
 
-from bot.config import Settings, load_settings
+from bot.config import ConfigError, Settings, load_settings
 from bot.server import build
 from tests.harness.fake_slack import FakeSlackServer
 from tests.harness.ports import free_port
@@ -257,6 +257,43 @@ def test_socket_mode_serves_probes_but_not_slack_events(redis_url: str, fake_sla
         assert client.post("/slack/events", content=body, headers=signed_headers(SECRET, body)).status_code == 404
         ready = client.get("/readyz")
     assert ready.status_code == 503 and "socket mode not connected" in ready.text
+
+
+def test_unreachable_slack_stops_start_up_with_one_line(redis_url: str, fake_slack: FakeSlackServer) -> None:
+    closed = f"http://127.0.0.1:{free_port()}/api/"
+    settings = make_settings(redis_url, fake_slack, SLACK_API_URL=closed, SLACK_BOT_TOKEN="xoxb-do-not-print-me")
+    with pytest.raises(ConfigError) as caught:
+        build(settings)
+    message = str(caught.value)
+    assert message.startswith(f"SLACK_API_URL: cannot reach Slack at {closed} to check SLACK_BOT_TOKEN (")
+    assert "Connection refused" in message
+    assert "\n" not in message and "do-not-print-me" not in message
+
+
+def test_failed_token_check_stops_start_up_with_one_line(redis_url: str, fake_slack: FakeSlackServer) -> None:
+    fake_slack.server_error("auth.test", times=1, status=500)
+    settings = make_settings(redis_url, fake_slack, SLACK_BOT_TOKEN="xoxb-do-not-print-me")
+    with pytest.raises(ConfigError) as caught:
+        build(settings)
+    assert str(caught.value) == "SLACK_BOT_TOKEN: Slack did not accept the token: auth.test failed (internal_error)"
+
+
+@pytest.mark.parametrize(
+    ("missing", "message"),
+    [
+        ("SLACK_BOT_TOKEN", "SLACK_BOT_TOKEN is not set (needed to run the Slack app)"),
+        ("SLACK_SIGNING_SECRET", "SLACK_SIGNING_SECRET is not set (needed to verify requests from Slack; "
+                                 "Socket Mode, with SLACK_APP_TOKEN, does without)"),
+    ],
+)
+def test_missing_slack_setting_stops_start_up_naming_it(
+    redis_url: str, fake_slack: FakeSlackServer, missing: str, message: str
+) -> None:
+    settings = make_settings(redis_url, fake_slack).model_copy(update={missing: None})
+    with pytest.raises(ConfigError) as caught:
+        build(settings)
+    assert str(caught.value) == message
+    assert fake_slack.calls == []  # stopped before talking to Slack
 
 
 def test_form_body_is_what_slack_sends() -> None:
