@@ -339,3 +339,24 @@ def test_render_error_escapes_and_validates() -> None:
         }
     ]
     assert_valid(SlackRendering(messages=[render_error("x" * 9000)]))
+
+
+@pytest.mark.parametrize(
+    ("layer", "severity", "headline", "fallback"),
+    [
+        ("none", Severity.WARNING, ":warning: *WARNING* — pod web-0 not found in namespace shop",
+         "WARNING · pod web-0 not found in namespace shop"),
+        ("none", Severity.OK, ":white_check_mark: *No broken layer* · :white_check_mark: *OK* — Nothing wrong found.",
+         "OK · none: Nothing wrong found."),
+        ("unknown", Severity.WARNING, ":grey_question: *Layer unknown* · :warning: *WARNING* — Step describe failed",
+         "WARNING · unknown: Step describe failed"),
+    ],
+    ids=["missing-object-has-no-green-tick", "healthy", "unknown-layer"],
+)
+def test_headline_does_not_call_a_problem_healthy(layer: str, severity: Severity, headline: str, fallback: str) -> None:
+    summary = headline.split(" — ", 1)[1]
+    report = Report("describe", Target("Pod", "web-0", "shop"), Verdict(layer, severity, summary))  # type: ignore[arg-type]
+    rendering = render_report(report)
+    assert_valid(rendering)
+    assert rendering.messages[0].blocks[0]["text"]["text"] == headline
+    assert rendering.messages[0].text == fallback

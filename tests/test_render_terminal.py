@@ -152,3 +152,21 @@ def test_text_paragraphs_and_cluster_scoped_target() -> None:
     out = render_terminal(report_with(finding), color=False)
     assert "triage · Node ip-10-0-1-5 · cluster default" in out
     assert "   line one\n\n   line three" in out
+
+
+@pytest.mark.parametrize(
+    ("layer", "severity", "summary", "first_line"),
+    [
+        ("none", Severity.WARNING, "pod web-0 not found in namespace shop",
+         "WARNING  pod web-0 not found in namespace shop"),
+        ("none", Severity.OK, "Nothing wrong found.", "OK  no broken layer: Nothing wrong found."),
+        ("unknown", Severity.WARNING, "Step describe failed", "WARNING  layer unknown: Step describe failed"),
+        ("node", Severity.CRITICAL, "Node n1 is NotReady", "CRITICAL  node layer: Node n1 is NotReady"),
+    ],
+    ids=["missing-object", "healthy", "unknown-layer", "named-layer"],
+)
+def test_headline_names_the_layer_only_when_there_is_one(
+    layer: str, severity: Severity, summary: str, first_line: str
+) -> None:
+    report = Report("describe", Target("Pod", "web-0", "shop"), Verdict(layer, severity, summary))  # type: ignore[arg-type]
+    assert render_terminal(report, color=False).splitlines()[0] == first_line

@@ -28,6 +28,7 @@ from bot.render.text import (
     one_line,
     split_text,
     trim_blank_lines,
+    verdict_layer_phrase,
 )
 from workers.report import Facts, Finding, Preformatted, Remediation, Report, Table, Text
 
@@ -176,8 +177,11 @@ class _Builder:
         verdict = report.verdict
         layer_emoji, layer_label = LAYER_LABEL.get(verdict.layer, (":grey_question:", str(verdict.layer)))
         severity = str(verdict.severity)
+        layer = f"{layer_emoji} *{escape_mrkdwn(layer_label)}* · "
+        if verdict.layer == "none" and severity not in ("ok", "info"):
+            layer = ""  # "pod web-0 not found": no layer to blame, and a green tick would read as "all fine"
         line = (
-            f"{layer_emoji} *{escape_mrkdwn(layer_label)}* · {SEVERITY_EMOJI.get(severity, '')} "
+            f"{layer}{SEVERITY_EMOJI.get(severity, '')} "
             f"*{escape_mrkdwn(severity.upper())}* — {escape_mrkdwn(clean(verdict.summary))}"
         )
         blocks = self.sections(line)
@@ -380,7 +384,8 @@ def render_report(
     builder = _Builder(report, section_chars, inline_table_rows)
     packed = _pack(builder.build(), max_blocks)
     verdict = report.verdict
-    first_text = f"{str(verdict.severity).upper()} · {verdict.layer}: {verdict.summary}"
+    layer = f"{verdict.layer}: " if verdict_layer_phrase(verdict) else ""
+    first_text = f"{str(verdict.severity).upper()} · {layer}{verdict.summary}"
     messages = [SlackMessage(text=_fallback(first_text), blocks=packed[0])]
     subject = one_line(f"{report.runbook} {report.target.kind} {report.target.ref()}")
     for number, blocks in enumerate(packed[1:], start=2):

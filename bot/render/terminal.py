@@ -21,6 +21,7 @@ from bot.render.text import (
     layout_table,
     one_line,
     trim_blank_lines,
+    verdict_layer_phrase,
     wrap_line,
     wrap_words,
 )
@@ -152,9 +153,10 @@ def _head(writer: _Writer, report: Report) -> None:
     verdict = report.verdict
     severity = str(verdict.severity)
     label = writer.style(severity.upper(), SEVERITY_COLOUR.get(severity, ""), BOLD)
-    layer = one_line(f"{verdict.layer} layer")
-    prefix = f"{severity.upper()}  {layer}: "
-    writer.headline(prefix, f"{label}  {writer.style(layer, BOLD)}: ", one_line(verdict.summary))
+    layer = one_line(verdict_layer_phrase(verdict))
+    prefix = f"{severity.upper()}  {layer + ': ' if layer else ''}"
+    styled_layer = f"{writer.style(layer, BOLD)}: " if layer else ""
+    writer.headline(prefix, f"{label}  {styled_layer}", one_line(verdict.summary))
     target = report.target
     about = one_line(f"{report.runbook} · {target.kind} {target.ref()} · cluster {report.cluster}")
     writer.headline("", "", about, (DIM,), hang=0)

@@ -16,6 +16,8 @@ import unicodedata
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
+from workers.report import Verdict
+
 CharCost = Callable[[str], int]
 """The size of one character under some measure (1 for ``len``, 2 for a wide CJK glyph...)."""
 
@@ -256,3 +258,16 @@ def layout_table(
 
     header = [*render([[title] for title in header_cells]), separator.join("-" * width for width in widths)]
     return TableLayout(header=header, rows=[render(row) for row in body])
+
+
+def verdict_layer_phrase(verdict: Verdict) -> str:
+    """How a verdict's layer reads in a headline: ``scheduler layer``, ``layer unknown``, or nothing.
+
+    The layer ``none`` reads "no broken layer" when nothing is wrong, and is left out when
+    something is (a missing object has no layer to blame, and is not a sign of health either).
+    """
+    if verdict.layer == "unknown":
+        return "layer unknown"
+    if verdict.layer == "none":
+        return "no broken layer" if str(verdict.severity) in ("ok", "info") else ""
+    return f"{verdict.layer} layer"
