@@ -192,8 +192,10 @@ def test_extended_resource_names_the_resource() -> None:
                      "2 No preemption victims found for incoming pod.", False, 2, id="no-victims"),
         pytest.param("0/2 nodes are available: 2 Insufficient cpu. preemption: not eligible due to "
                      "preemptionPolicy=Never.", False, None, id="policy-never"),
+        # a filter reason in the preemption part: still unfit with every lower-priority pod evicted
         pytest.param("0/2 nodes are available: 2 Insufficient cpu. preemption: 0/2 nodes are available: "
-                     "1 Insufficient cpu, 1 Preemption is not helpful for scheduling.", True, 2, id="could-help"),
+                     "1 Insufficient cpu, 1 Preemption is not helpful for scheduling.", False, 2,
+                     id="still-unfit-after-evicting"),
     ],
 )
 def test_preemption_part(message: str, may_help: bool, total: int | None) -> None:
@@ -201,6 +203,13 @@ def test_preemption_part(message: str, may_help: bool, total: int | None) -> Non
     assert preemption is not None
     assert preemption.may_help is may_help
     assert preemption.total_nodes == total
+
+
+def test_still_unfit_nodes_count_filter_reasons_only() -> None:
+    preemption = parse("0/5 nodes are available: 5 Insufficient cpu. preemption: 0/5 nodes are available: "
+                       "2 Insufficient cpu, 1 No preemption victims found for incoming pod, "
+                       "2 Preemption is not helpful for scheduling.").preemption
+    assert preemption is not None and preemption.still_unfit_nodes() == 2
 
 
 def test_message_without_preemption_has_none() -> None:

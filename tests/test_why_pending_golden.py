@@ -31,7 +31,8 @@ from workers.scheduling.message import parse
 
 GOLDEN = Path(__file__).resolve().parent / "golden" / "why_pending"
 CASES = sorted(path.name for path in GOLDEN.iterdir() if (path / "expected.yaml").is_file())
-CASE_KEYS = {"description", "now", "target", "case", "layer", "message", "nodes", "closest_fit", "summary_contains"}
+CASE_KEYS = {"description", "now", "target", "case", "layer", "message", "nodes", "closest_fit", "summary_contains",
+             "reconciliation_agrees", "facts_contain", "remediations"}
 PENDING_CASES = {"not_scheduled", "scheduled_not_started", "never_created", "not_pending", "no_scheduler"}
 
 
@@ -105,6 +106,42 @@ def check_report(case: str, report: dict[str, Any]) -> None:
         assert (scheduling.get("closest_fit") or {}).get("node") == expected["closest_fit"]
     for text in expected.get("summary_contains") or []:
         assert text.lower() in verdict["summary"].lower(), f"{text!r} not in {verdict['summary']!r}"
+    if "reconciliation_agrees" in expected:
+        reconciliation = scheduling["reconciliation"]
+        assert reconciliation["agrees"] is expected["reconciliation_agrees"], reconciliation
+    if "facts_contain" in expected:
+        facts = scheduling_facts(report)
+        for label, text in expected["facts_contain"].items():
+            assert label in facts, f"no {label!r} fact in {sorted(facts)}"
+            assert text.lower() in facts[label].lower(), f"{text!r} not in {label}: {facts[label]!r}"
+    if "remediations" in expected:
+        check_remediations(expected["remediations"], report["remediations"])
+
+
+def scheduling_facts(report: dict[str, Any]) -> dict[str, str]:
+    """The label -> value facts of the scheduling step's findings."""
+    facts: dict[str, str] = {}
+    for finding in report["findings"]:
+        if finding["step"] != "scheduling":
+            continue
+        for block in finding.get("blocks") or []:
+            if block["type"] == "facts":
+                facts.update({label: value for label, value in block["items"]})
+    return facts
+
+
+def check_remediations(wanted: list[dict[str, Any]], offered: list[dict[str, Any]]) -> None:
+    """The offered remediations, in order: action, target name, and substrings of the description and snippet
+    that must (``contains``) or must not (``excludes``) appear."""
+    assert [r["action"] for r in offered] == [w["action"] for w in wanted], offered
+    for want, got in zip(wanted, offered, strict=True):
+        if "target" in want:
+            assert got["target"]["name"] == want["target"], got
+        text = (got["description"] + "\n" + (got.get("snippet") or "")).lower()
+        for piece in want.get("contains") or []:
+            assert piece.lower() in text, f"{piece!r} not in {text!r}"
+        for piece in want.get("excludes") or []:
+            assert piece.lower() not in text, f"{piece!r} in {text!r}"
 
 
 def test_catalogue_is_complete() -> None:

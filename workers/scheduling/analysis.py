@@ -126,14 +126,34 @@ def evaluate(pod: PodInfo, state: ClusterState) -> list[NodeResult]:
     return results
 
 
-def scheduler_counts(results: list[NodeResult]) -> dict[str, int]:
-    """Nodes per category as the scheduler would count them: first failing plugin, reported reasons only."""
+_GENERAL = ("NodeResourcesFit", "NodeName", "NodePorts", "NodeAffinity")
+_LATER = ("TaintToleration", "NodeVolumeLimits", "VolumeBinding", "VolumeZone", "InterPodAffinity", "PodTopologySpread")
+LEGACY_ORDERS: tuple[tuple[str, tuple[tuple[str, ...], ...]], ...] = (
+    # 1.18's default Filter plugins: resources, name, ports and affinity before taints, one plugin at a time
+    ("1.18 and older", (("NodeUnschedulable",), *((name,) for name in _GENERAL), *((name,) for name in _LATER))),
+    # ≤1.17 predicates: GeneralPredicates reported every failing check of resources, hostname, ports, selector
+    ("1.17 and older (GeneralPredicates)", (("NodeUnschedulable",), _GENERAL, *((name,) for name in _LATER))),
+)
+"""Filter orders of schedulers before 1.19 (``algorithmprovider/registry.go``, ``predicates.Ordering``)."""
+
+
+def scheduler_counts(results: list[NodeResult],
+                     stages: tuple[tuple[str, ...], ...] | None = None) -> dict[str, int]:
+    """Nodes per category as the scheduler would count them: first failing stage, reported reasons only.
+
+    ``stages`` is the scheduler's filter order as groups of plugins reported together; by default
+    the current one, where each plugin is its own stage in the order clusterdoc ran them.
+    """
     counts: Counter[str] = Counter()
     for result in results:
         if not result.blockers:
             continue
-        first_plugin = result.blockers[0].plugin
-        for category in dict.fromkeys(b.category for b in result.blockers if b.plugin == first_plugin and b.reported):
+        if stages is None:
+            first = {result.blockers[0].plugin}
+        else:
+            failing = {b.plugin for b in result.blockers}
+            first = next((set(stage) for stage in stages if failing & set(stage)), {result.blockers[0].plugin})
+        for category in dict.fromkeys(b.category for b in result.blockers if b.plugin in first and b.reported):
             counts[category] += 1
     return dict(counts)
 
@@ -177,6 +197,8 @@ def change_text(blocker: Blocker) -> str:
             return f"node recovery ({blocker.detail})"
         if blocker.key in cat.CONTROL_PLANE_TAINT_KEYS:
             return f"{blocker.detail}: a control-plane node, not meant for workloads"
+        if blocker.key in cat.LIFECYCLE_TAINT_KEYS:
+            return f"{blocker.detail}: the node is being removed or is not initialised"
         return f"toleration for {blocker.detail.removeprefix('taint ')}"
     return blocker.detail
 
@@ -193,14 +215,16 @@ _CHANGE_COST = {
 
 def _change_cost(pod: PodInfo, result: NodeResult) -> tuple[int, float, str]:
     """Fewest blocking categories first; then uncordon < a resource shortfall < a toleration or new labels
-    < a node to repair or a control-plane node."""
+    < a node to repair < a control-plane node or one being removed."""
     cost = 0.0
     for blocker in result.blockers:
         if blocker.resource:
             wanted = pod.requests.get(blocker.resource) or 1
             cost += 1.0 + 1.5 * min(blocker.short / wanted, 1.0)
-        elif blocker.key in cat.NODE_LAYER_TAINT_KEYS or blocker.key in cat.CONTROL_PLANE_TAINT_KEYS:
-            cost += 5.0  # a node to repair, or a control-plane node: the last place to send a workload
+        elif blocker.key in cat.NODE_LAYER_TAINT_KEYS:
+            cost += 5.0  # a node to repair
+        elif blocker.key in cat.CONTROL_PLANE_TAINT_KEYS or blocker.key in cat.LIFECYCLE_TAINT_KEYS:
+            cost += 6.0  # a control-plane node or one going away: the last place to send a workload
         else:
             cost += _CHANGE_COST.get(blocker.category, 3.0)
     return len(result.categories()), cost, result.name
@@ -234,15 +258,9 @@ def _fold_taints(counts: dict[str, int]) -> dict[str, int]:
     return folded
 
 
-def reconcile(message: ParsedMessage | None, results: list[NodeResult], computed: dict[str, int]) -> Reconciliation:
-    """Compare the scheduler's message with the replayed counts and say where and why they differ."""
-    if message is None or not message.raw:
-        return Reconciliation(True, [], "No FailedScheduling message to compare with: the scheduler has not "
-                                        "reported on this pod.")
+def _count_differences(message: ParsedMessage, results: list[NodeResult], computed: dict[str, int]) -> list[str]:
+    """Per-category disagreements between the message's counts and the replayed ones."""
     differences: list[str] = []
-    fitting = [r.name for r in results if r.fits]
-    if message.total_nodes is not None and message.total_nodes != len(results):
-        differences.append(f"the scheduler saw {message.total_nodes} node(s), the cluster has {len(results)} now")
     reported = message.counts()
     if any(r.detail == KEYLESS_TAINT_DETAIL for r in message.reasons):
         reported, computed = _fold_taints(reported), _fold_taints(computed)
@@ -253,6 +271,32 @@ def reconcile(message: ParsedMessage | None, results: list[NodeResult], computed
         said, found = reported.get(category, 0), computed.get(category, 0)
         if said != found:
             differences.append(f"{category}: scheduler {said} node(s), clusterdoc {found}")
+    return differences
+
+
+def reconcile(message: ParsedMessage | None, results: list[NodeResult], computed: dict[str, int]) -> Reconciliation:
+    """Compare the scheduler's message with the replayed counts and say where and why they differ.
+
+    Counts that differ under today's filter order but agree under a pre-1.19 order are the
+    scheduler's version speaking, not a difference.
+    """
+    if message is None or not message.raw:
+        return Reconciliation(True, [], "No FailedScheduling message to compare with: the scheduler has not "
+                                        "reported on this pod.")
+    older = ""
+    if _count_differences(message, results, computed):
+        for version, stages in LEGACY_ORDERS:
+            legacy = scheduler_counts(results, stages)
+            if not _count_differences(message, results, legacy):
+                older, computed = version, legacy
+                break
+    differences: list[str] = []
+    fitting = [r.name for r in results if r.fits]
+    if message.total_nodes is not None and message.total_nodes != len(results):
+        differences.append(f"the scheduler saw {message.total_nodes} node(s), the cluster has {len(results)} now")
+    reported = message.counts()
+    differences += _count_differences(message, results, computed)
+    prefilter_only = {r.category for r in message.reasons if r.nodes is None}
     for category in sorted(prefilter_only - {cat.OTHER}):
         if not any(category in r.categories() for r in results):
             differences.append(f"{category}: the scheduler reported it for every node, clusterdoc finds it on none")
@@ -261,6 +305,10 @@ def reconcile(message: ParsedMessage | None, results: list[NodeResult], computed
         differences.append(f"{len(fitting)} node(s) fit now: {', '.join(fitting[:EXAMPLE_NODES])}")
     if not differences and not unknown:
         summary = ", ".join(f"{n} {c}" for c, n in sorted(reported.items())) or "no per-node reasons"
+        if older:
+            return Reconciliation(True, [], f"Agrees with the scheduler's message ({summary}) once nodes are counted "
+                                            f"in the filter order of Kubernetes {older}, which checked node "
+                                            "resources and selectors before taints.")
         return Reconciliation(True, [], f"Agrees with the scheduler's message ({summary}).")
     reasons = []
     if unknown:

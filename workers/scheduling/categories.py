@@ -57,6 +57,17 @@ NEVER_TOLERATE_KEYS = frozenset({"node.kubernetes.io/not-ready", "node.kubernete
 CONTROL_PLANE_TAINT_KEYS = frozenset({"node-role.kubernetes.io/control-plane", "node-role.kubernetes.io/master"})
 """Taints kubeadm and managed distributions put on control-plane nodes: keep workloads off, never a fix to offer."""
 
+LIFECYCLE_TAINT_KEYS = frozenset({
+    "ToBeDeletedByClusterAutoscaler",
+    "DeletionCandidateOfClusterAutoscaler",
+    "karpenter.sh/disruption",
+    "node.cloudprovider.kubernetes.io/uninitialized",
+    "node.cloudprovider.kubernetes.io/shutdown",
+    "node.kubernetes.io/out-of-service",
+})
+"""Taints marking a node being removed, shut down or not yet initialised: tolerating them only lands the pod
+on a node about to go away (or not ready to run it), so they are never a fix to offer."""
+
 LABELS: dict[str, str] = {
     INSUFFICIENT_CPU: "not enough free CPU",
     INSUFFICIENT_MEMORY: "not enough free memory",

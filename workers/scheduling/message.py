@@ -40,12 +40,26 @@ class Reason:
 
 @dataclass(frozen=True)
 class Preemption:
-    """The ``preemption:`` part: whether evicting lower-priority pods could make room."""
+    """The ``preemption:`` part: why evicting lower-priority pods made no room at the scheduler's last attempt.
+
+    The part is only written when the PostFilter (DefaultPreemption) nominated no node, so
+    ``may_help`` is always false for a parsed part; a successful preemption leaves no such part
+    and sets the pod's ``status.nominatedNodeName`` instead. Per node, ``No preemption victims
+    found`` means nothing lower-priority runs there, ``Preemption is not helpful`` that the filter's
+    reason cannot be fixed by evicting pods, and a filter reason (``Insufficient cpu``) that the
+    pod would still not fit with every lower-priority pod gone
+    (``defaultpreemption/default_preemption.go``, ``SelectVictimsOnNode``).
+    """
 
     text: str
     total_nodes: int | None
     reasons: tuple[tuple[int | None, str], ...]
     may_help: bool
+
+    def still_unfit_nodes(self) -> int:
+        """Nodes where the pod would not fit even with every lower-priority pod evicted."""
+        return sum(count or 0 for count, text in self.reasons
+                   if not any(marker in text.lower() for marker in _PREEMPTION_NOT_HELPFUL))
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -279,10 +293,7 @@ def _parse_preemption(text: str) -> Preemption:
                 reasons.append((int(counted.group("count")), counted.group("phrase").strip().rstrip(".")))
             elif item.strip():
                 reasons.append((None, item.strip().rstrip(".")))
-    may_help = any(
-        not any(marker in text_.lower() for marker in _PREEMPTION_NOT_HELPFUL) for _, text_ in reasons
-    )
-    return Preemption(clean.rstrip("."), total, tuple(reasons), may_help)
+    return Preemption(clean.rstrip("."), total, tuple(reasons), may_help=False)
 
 
 def _sentences(body: str) -> list[str]:

@@ -4,7 +4,8 @@ Snippets belong in the workload's source (a toleration, requests that fit the cl
 nodeSelector that matches labels nodes really have, a StorageClass that exists), so they are
 offered as text, never as a button. Tolerating ``node.kubernetes.io/not-ready`` or
 ``unreachable`` (or any node-condition taint) is never suggested: those point at the node layer;
-nor is tolerating a control-plane taint (``node-role.kubernetes.io/control-plane``/``master``).
+nor is tolerating a control-plane taint (``node-role.kubernetes.io/control-plane``/``master``) or the
+taint of a node being scaled down (``ToBeDeletedByClusterAutoscaler``, ``karpenter.sh/disruption``).
 """
 
 from __future__ import annotations
@@ -14,12 +15,14 @@ from collections import Counter
 from workers.report import Remediation, Target
 from workers.scheduling import categories as cat
 from workers.scheduling.analysis import Analysis
-from workers.scheduling.quantities import format_amount, to_quantity_text
+from workers.scheduling.quantities import format_amount, safe_int, to_quantity_text
 from workers.scheduling.snapshot import ClusterState
 
 MAX_UNCORDON = 3
-NOT_TO_TOLERATE = cat.NODE_LAYER_TAINT_KEYS | cat.CONTROL_PLANE_TAINT_KEYS | {"node.kubernetes.io/unschedulable"}
-"""Node-condition taints (a node problem), the cordon's own taint and control-plane taints are never offered."""
+NOT_TO_TOLERATE = (cat.NODE_LAYER_TAINT_KEYS | cat.CONTROL_PLANE_TAINT_KEYS | cat.LIFECYCLE_TAINT_KEYS
+                   | {"node.kubernetes.io/unschedulable"})
+"""Node-condition taints (a node problem), the cordon's own taint, control-plane taints and taints of nodes being
+removed are never offered."""
 
 
 def _indent(lines: list[str], workload: bool) -> str:
@@ -75,6 +78,11 @@ def toleration(analysis: Analysis, owner: Target, workload: bool) -> list[Remedi
 
 
 def requests_for_closest(analysis: Analysis, state: ClusterState, owner: Target, workload: bool) -> list[Remediation]:
+    """Requests that fit the closest node: a container snippet for a one-container pod, else the pod's target total.
+
+    With init containers, sidecars, several containers, pod overhead or pod-level resources the
+    effective request is not one container's, so no single line can be written for it.
+    """
     closest = analysis.closest
     if closest is None or not closest.blockers or not all(
         b.resource in ("cpu", "memory", "ephemeral-storage") for b in closest.blockers
@@ -83,22 +91,33 @@ def requests_for_closest(analysis: Analysis, state: ClusterState, owner: Target,
     node = state.by_name.get(closest.node)
     if node is None:
         return []
-    containers = (analysis.pod.obj.get("spec") or {}).get("containers") or []
-    if len(containers) != 1:
-        note = " (split across containers; the pod's total must stay within these)"
-    else:
-        note = ""
+    spec = analysis.pod.obj.get("spec") or {}
+    containers = spec.get("containers") or []
+    overhead = spec.get("overhead") or {}
+    simple = len(containers) == 1 and not spec.get("initContainers") and not spec.get("resources")
     lines = ["containers:", f"- name: {containers[0].get('name', 'app') if containers else 'app'}",
              "  resources:", "    requests:"]
+    totals = []
     for blocker in closest.blockers:
         resource = blocker.resource or ""
-        free = node.allocatable.get(resource, 0) - node.requested.get(resource, 0)
-        lines.append(f"      {resource}: {to_quantity_text(resource, max(free, 0))}")
+        free = max(node.allocatable.get(resource, 0) - node.requested.get(resource, 0), 0)
+        totals.append(f"{format_amount(resource, free)} {resource} "
+                      f"(now {format_amount(resource, analysis.pod.requests.get(resource, 0))})")
+        own = free - safe_int(resource, overhead.get(resource, 0))
+        simple = simple and own > 0
+        lines.append(f"      {resource}: {to_quantity_text(resource, max(own, 0))}")
     shortfall = ", ".join(f"{format_amount(b.resource or '', b.short)} {b.resource}" for b in closest.blockers)
+    caveat = ("; only if the workload really runs within them. Otherwise add capacity or free room on a node.")
+    if not simple:
+        return [Remediation(
+            "snippet", owner, "medium",
+            f"Lower the pod's effective request to at most {', '.join(totals)} to fit {closest.node} ({shortfall} "
+            "short now). It counts the app containers and sidecars, or the largest init container if bigger, plus "
+            "the pod overhead: lower the container that drives it" + caveat,
+        )]
     return [Remediation(
         "snippet", owner, "medium",
-        f"Lower the requests to what {closest.node} has free ({shortfall} short now){note}; only if the workload "
-        "really runs within them. Otherwise add capacity or free room on a node.",
+        f"Lower the requests to what {closest.node} has free ({shortfall} short now)" + caveat,
         snippet=_indent(lines, workload),
     )]
 

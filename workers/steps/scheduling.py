@@ -97,19 +97,31 @@ def _context_facts(pod: PodInfo, message: ParsedMessage | None, events: list[Obj
     facts.append(("Requests", (requests or "none") + (f" ({ranger})" if ranger else "")))
     priority = pod.priority_class or "none"
     facts.append(("Priority", f"{priority} ({pod.priority if pod.priority is not None else 0})"))
-    if message is not None and message.preemption is not None:
-        preemption = message.preemption
-        verdict = ("could help: evicting lower-priority pods may make room" if preemption.may_help
-                   else "would not help")
-        facts.append(("Preemption", f"{verdict} ({one_line(preemption.text, 200)})"))
-    for reason in ("TriggeredScaleUp", "NotTriggerScaleUp"):
-        event = cases.newest(events, reason)
-        if event is not None:
-            facts.append(("Cluster autoscaler", f"{reason}: {one_line(str(event.get('message', '')), 300)}"))
-            break
+    preemption = _preemption_fact(pod, message)
+    if preemption:
+        facts.append(("Preemption", preemption))
+    autoscaler = [e for e in events if e.get("reason") in ("TriggeredScaleUp", "NotTriggerScaleUp")]
+    if autoscaler:
+        event = max(autoscaler, key=cases.event_time)
+        facts.append(("Cluster autoscaler", f"{event['reason']}: {one_line(str(event.get('message', '')), 300)}"))
     if state.pods_mode != "all":
         facts.append(("Pods read", "; ".join(state.notes) or state.pods_mode))
     return Facts(tuple(facts))
+
+
+def _preemption_fact(pod: PodInfo, message: ParsedMessage | None) -> str:
+    """Whether evicting lower-priority pods helps: under way (a nominated node), or why it did not."""
+    nominated = (pod.obj.get("status") or {}).get("nominatedNodeName")
+    if nominated:
+        return (f"could help and is under way: the scheduler nominated {nominated} and is evicting lower-priority "
+                f"pods there; {pod.name} should be placed once they are gone")
+    if message is None or message.preemption is None:
+        return ""
+    preemption = message.preemption
+    unfit = preemption.still_unfit_nodes()
+    why = (f"on {unfit} node(s) the pod would not fit even with every lower-priority pod evicted"
+           if unfit else "no node has lower-priority pods whose eviction would make it fit")
+    return f"would not help at the last attempt: {why} ({one_line(preemption.text, 200)})"
 
 
 def _groups_table(result: Analysis) -> Table:
@@ -189,6 +201,9 @@ def _single_pod(ctx: StepContext, pod: Obj, events: list[Obj], after: timedelta)
     state = gather(ctx.cluster, [info], analysis_mod.candidates_of([info]))
     result = analysis_mod.analyse(info, state, message)
     headline = analysis_mod.sentence(result)
+    nominated = (pod.get("status") or {}).get("nominatedNodeName")
+    if nominated and not result.fitting:
+        headline += f"; preemption is under way on {nominated}"
     owner, workload = _owner_target(pod, ctx)
     findings = _not_scheduled_findings(info, message, events, result, state, headline)
     layer = _not_scheduled_layer(result)
