@@ -51,11 +51,11 @@ def process_env(**values: str) -> dict[str, str]:
 class Server:
     """A ``clusterdoc serve`` subprocess on a free port."""
 
-    def __init__(self, env: dict[str, str]) -> None:
+    def __init__(self, env: dict[str, str], *cli_options: str) -> None:
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "bot.cli", "serve", "--host", "127.0.0.1", "--port", str(self.port)],
+            [sys.executable, "-m", "bot.cli", *cli_options, "serve", "--host", "127.0.0.1", "--port", str(self.port)],
             cwd=REPO_ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
         )
         deadline = time.monotonic() + 30
@@ -73,13 +73,15 @@ class Server:
                 raise AssertionError("clusterdoc serve did not answer /healthz within 30 s")
             time.sleep(0.1)
 
-    def stop(self) -> None:
+    def stop(self) -> str:
+        """Stop the server; returns everything it printed."""
         self.process.terminate()
         try:
             self.process.wait(timeout=10)
         except subprocess.TimeoutExpired:
             self.process.kill()
             self.process.wait()
+        return self.process.stdout.read() if self.process.stdout else ""
 
 
 @pytest.fixture
@@ -119,9 +121,9 @@ def wait_for_queue(redis_url: str, count: int, timeout: float = 10.0) -> Queue:
     return queue
 
 
-def run_burst_worker(environment: dict[str, str]) -> subprocess.CompletedProcess[str]:
+def run_burst_worker(environment: dict[str, str], *cli_options: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [sys.executable, "-m", "bot.cli", "worker", "--burst"],
+        [sys.executable, "-m", "bot.cli", *cli_options, "worker", "--burst"],
         cwd=REPO_ROOT, env=environment, capture_output=True, text=True, timeout=120,
     )
 
@@ -175,3 +177,35 @@ def test_bad_input_is_answered_ephemerally_by_the_running_server(
     assert ready.status_code == 200
     assert Queue("clusterdoc:default", connection=Redis.from_url(redis_url)).count == 0
     assert fake_slack.calls_to("chat.postMessage") == []
+
+
+def test_debug_logs_and_the_thread_hold_no_secret(
+    environment: dict[str, str], fake_slack: FakeSlackServer, fake_kube: FakeKubeFactory, examples_dir: Path,
+    redis_url: str, tmp_path: Path,
+) -> None:
+    """With -v (debug logging from every library) neither process prints a token, the signing secret
+    or the cluster credentials, and the thread shows no environment value of the described pod."""
+    kube_token = "kube-bearer-9c1f0e7d2b"
+    kubeconfig = tmp_path / "kubeconfig-secret"
+    kubeconfig.write_text(
+        write_kubeconfig(kubeconfig, fake_kube(examples_dir / "taint-pending").url).read_text()
+        .replace("token: test-token", f"token: {kube_token}")
+    )
+    env = {**environment, "KUBECONFIG": str(kubeconfig)}
+    server = Server(env, "-v")
+    try:
+        assert post_command(server, "describe web-0 -n shop", fake_slack.response_url()).status_code == 200
+        wait_for_queue(redis_url, 1)
+        worker = run_burst_worker(env, "-v")
+    finally:
+        server_output = server.stop()
+    assert worker.returncode == 0, worker.stderr
+    root_ts = fake_slack.posted_messages("C123")[0]["ts"]
+    thread = "\n".join(str(reply.get("blocks", "")) + reply.get("text", "") for reply in fake_slack.thread(root_ts))
+    thread += "\n".join(upload.text for upload in fake_slack.files_in_thread(root_ts))
+    assert "Pod shop/web-0" in thread  # the describe ran and was posted
+    assert "DEBUG" in server_output and "DEBUG" in worker.stderr  # debug logging was really on
+    outputs = {"serve": server_output, "worker": worker.stdout + worker.stderr, "thread": thread}
+    secrets = [env["SLACK_BOT_TOKEN"], SECRET, kube_token, "http://api.shop.svc:8080"]  # the last: web's env value
+    leaks = [(where, secret) for where, text in outputs.items() for secret in secrets if secret in text]
+    assert leaks == []
