@@ -27,6 +27,7 @@ from workers.scheduling.message import ParsedMessage, parse
 from workers.scheduling.quantities import format_amount
 from workers.scheduling.snapshot import ClusterState, gather
 from workers.steps.common import is_workload, one_line, short_ref, workload_members
+from workers.steps.events import fetch_events
 
 STEP = "scheduling"
 MAX_TABLE_ROWS = 15
@@ -42,15 +43,16 @@ class SchedulingParams(StepParams):
     max_pods: int = Field(200, ge=1, le=5000, description="at most this many pending pods of a workload")
 
 
-def _events_by_object(ctx: StepContext, namespace: str, pod_name: str | None) -> dict[tuple[str, str], list[Obj]]:
-    selector = f"involvedObject.name={pod_name},involvedObject.kind=Pod" if pod_name else None
+def _events_by_object(ctx: StepContext, objects: list[Obj]) -> dict[tuple[str, str], list[Obj]]:
+    """Events about ``objects``, read exactly as the ``events`` step reads them (same field selectors)."""
     buckets: dict[tuple[str, str], list[Obj]] = defaultdict(list)
     try:
-        for event in ctx.cluster.list("Event", namespace, field_selector=selector, page_size=500):
-            involved = event.get("involvedObject") or event.get("regarding") or {}
-            buckets[(involved.get("kind", ""), involved.get("name", ""))].append(event)
+        found = fetch_events(ctx, objects)
     except ClusterError:
-        pass
+        return buckets
+    for event in found:
+        involved = event.get("involvedObject") or event.get("regarding") or {}
+        buckets[(involved.get("kind", ""), involved.get("name", ""))].append(event)
     return buckets
 
 
@@ -176,10 +178,9 @@ def scheduling(ctx: StepContext, params: SchedulingParams) -> StepResult:
     obj, target = ctx.target_object, ctx.target
     if obj is None or target is None:
         return StepResult([Finding(STEP, Severity.INFO, "why-pending needs a pod or a workload as target")])
-    namespace = (obj.get("metadata") or {}).get("namespace", "default")
     after = timedelta(seconds=params.no_scheduler_after_seconds)
     if obj.get("kind") == "Pod":
-        events = _events_by_object(ctx, namespace, obj["metadata"]["name"])
+        events = _events_by_object(ctx, [obj])
         return _single_pod(ctx, obj, events.get(("Pod", obj["metadata"]["name"]), []), after)
     if not is_workload(obj):
         kind = obj.get("kind", "?")
@@ -234,9 +235,8 @@ def _explain_other(ctx: StepContext, pod: Obj, events: list[Obj], case: str) -> 
 
 def _workload(ctx: StepContext, obj: Obj, target: Target, params: SchedulingParams, after: timedelta) -> StepResult:
     members = workload_members(ctx, obj)
-    namespace = (obj.get("metadata") or {}).get("namespace", "default")
     ref = short_ref(obj.get("kind", ""), target.name)
-    events = _events_by_object(ctx, namespace, None)
+    events = _events_by_object(ctx, [obj, *members.replicasets, *members.pods])
     controller_events = list(events.get((obj.get("kind", ""), target.name), []))
     for rs in members.replicasets:
         controller_events += events.get(("ReplicaSet", (rs.get("metadata") or {}).get("name", "")), [])
