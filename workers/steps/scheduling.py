@@ -122,7 +122,7 @@ def _preemption_fact(pod: PodInfo, message: ParsedMessage | None) -> str:
     preemption = message.preemption
     unfit = preemption.still_unfit_nodes()
     why = (f"on {unfit} node(s) the pod would not fit even with every lower-priority pod evicted"
-           if unfit else "no node has lower-priority pods whose eviction would make it fit")
+           if unfit else "evicting lower-priority pods would not remove what blocks it on any node")
     return f"would not help at the last attempt: {why} ({one_line(preemption.text, 200)})"
 
 
