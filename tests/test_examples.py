@@ -2,7 +2,12 @@
 
 from __future__ import annotations
 
+import json
+import os
 import re
+import shutil
+import subprocess
+import sys
 from collections.abc import Iterator
 from datetime import datetime
 from pathlib import Path
@@ -185,3 +190,63 @@ def test_a_request_for_a_missing_pod_in_a_demo_snapshot_lists_close_matches() ->
     report = run_request(Catalogue.load(), request, cluster, now_of(entry))
     assert report.findings[0].title == "pod web-1 not found in namespace shop"
     assert "web-0" in report.findings[0].detail
+
+
+def _clusterdoc(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
+    """The installed ``clusterdoc`` console script, run as a person runs it (no repo on the path)."""
+    script = shutil.which("clusterdoc", path=str(Path(sys.executable).parent))
+    assert script is not None, "the clusterdoc console script is not installed beside this Python"
+    env = {key: value for key, value in os.environ.items()
+           if not key.startswith(("SLACK_", "CLUSTERDOC_", "KUBECONFIG", "PYTHONPATH"))}
+    return subprocess.run([script, *args], cwd=cwd, env=env, capture_output=True, text=True, timeout=120)
+
+
+def test_demo_prints_the_three_reports_from_any_directory(tmp_path: Path) -> None:
+    result = _clusterdoc("demo", cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert "Traceback" not in result.stderr
+    out = result.stdout
+    for entry in SCENARIOS:
+        assert f"━━ {entry['title']} ━━" in out
+        assert f"$ /k8s {entry['command']}" in out
+    words = " ".join(out.split())  # the terminal renderer wraps long lines
+    assert "untolerated taint dedicated=gpu:NoSchedule" in words  # taint-pending: the verdict names the taint
+    assert "OOMKilled with exit code 137" in words  # crashloop
+    assert "Node ip-10-0-1-5 is NotReady" in words  # node-notready
+    assert "\x1b[" not in out  # not a TTY: no colour codes
+
+
+def test_ask_json_prints_the_report_of_design_md(tmp_path: Path) -> None:
+    entry = scenario("taint-pending")
+    result = _clusterdoc("ask", "--json", "--snapshot", str(EXAMPLES / entry["snapshot"]), "--now", entry["now"],
+                         entry["command"], cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    report = json.loads(result.stdout)
+    assert report["runbook"] == "why-pending"
+    assert report["target"] == {"kind": "Pod", "namespace": "shop", "name": "web-0"}
+    assert report["verdict"]["layer"] == "scheduler"
+    assert "dedicated=gpu:NoSchedule" in report["verdict"]["summary"]
+
+
+@pytest.mark.parametrize(
+    ("command", "status", "expected"),
+    [
+        ("describe po/nope -n shop", 0, "pod nope not found in namespace shop"),
+        ("describe api-6d8f7b9c54 -n shop", 0, "Close matches: api-6d8f7b9c54-x2x7k"),
+        ("describe foo/bar -n shop", 2, "Unknown kind `foo` in `foo/bar`"),
+        ("describe deploy/api -n Bad_NS", 2, "Invalid namespace name `Bad_NS`"),
+        ("run describe x=1", 2, "`run` needs a target"),
+        ("run describe deploy/api -n shop max_lines=5", 2, "max_lines: Input should be greater than or equal to 10"),
+        ("health", 2, "`/k8s health` is not available yet"),
+        ("runbooks", 0, "`describe` — Describe an object and its recent events"),
+    ],
+    ids=["unknown-pod", "close-match", "unknown-kind", "bad-namespace", "run-without-target", "step-param-rule",
+         "not-available-yet", "runbooks"],
+)
+def test_ask_answers_bad_and_good_commands_plainly(tmp_path: Path, command: str, status: int, expected: str) -> None:
+    entry = scenario("crashloop")
+    result = _clusterdoc("ask", "--snapshot", str(EXAMPLES / entry["snapshot"]), "--now", entry["now"], command,
+                         cwd=tmp_path)
+    assert result.returncode == status, result.stdout + result.stderr
+    assert expected in result.stdout + result.stderr
+    assert "Traceback" not in result.stderr
