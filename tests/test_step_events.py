@@ -14,7 +14,7 @@ from workers.cluster.base import Obj
 from workers.cluster.snapshot import SnapshotCluster, SnapshotStore
 from workers.report import Report, Severity, Table, Target, Text
 from workers.request import DiagnosisRequest
-from workers.runbook.engine import run_runbook
+from workers.runbook.engine import run_request, run_runbook
 from workers.runbook.loader import Catalogue, Runbook
 
 EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
@@ -253,3 +253,11 @@ def test_related_false_reads_only_the_target() -> None:
     report = run(counting, "Deployment", "web", "shop", related="false")
     assert [row[3] for row in events_table(report).rows] == ["deploy/web"]
     assert counting.count("list", "Pod") == 0
+
+
+def test_why_pending_reads_the_pods_events_once() -> None:
+    cluster = CountingCluster(SnapshotCluster.from_path(EXAMPLES / "taint-pending"))
+    request = DiagnosisRequest("why-pending", "why-pending", Target("Pod", "web-0", "shop"))
+    report = run_request(Catalogue.load(), request, cluster)
+    assert {finding.step for finding in report.findings} >= {"scheduling", "events"}
+    assert cluster.count("list", "Event") == 1

@@ -110,10 +110,22 @@ def _field_selector(kind: str, name: str, namespace: str | None) -> str:
 
 
 def fetch_events(ctx: StepContext, objects: list[Obj]) -> list[Obj]:
-    """Events about ``objects`` (all in one namespace, or one cluster-scoped object)."""
+    """Events about ``objects`` (all in one namespace, or one cluster-scoped object).
+
+    Cached for the run in ``ctx.shared``: the scheduling and events steps of why-pending ask
+    for the same objects' events, and the API server should be asked once.
+    """
     wanted = {(obj.get("kind"), (obj.get("metadata") or {}).get("name")) for obj in objects}
     namespace = (objects[0].get("metadata") or {}).get("namespace")
-    if len(objects) <= FIELD_SELECTOR_MAX or not namespace:
+    cache: dict[tuple[object, ...], list[Obj]] = ctx.shared.setdefault("fetched_events", {})
+    key = (namespace, *sorted(wanted, key=str))
+    if key not in cache:
+        cache[key] = _read_events(ctx, wanted, namespace, len(objects))
+    return cache[key]
+
+
+def _read_events(ctx: StepContext, wanted: set[tuple[object, object]], namespace: str | None, count: int) -> list[Obj]:
+    if count <= FIELD_SELECTOR_MAX or not namespace:
         found: list[Obj] = []
         for kind, name in sorted(wanted, key=str):
             found.extend(ctx.cluster.list("Event", namespace, field_selector=_field_selector(kind, name, namespace)))
