@@ -117,3 +117,21 @@ def test_unknown_target_lists_close_matches(tmp_path: Path, cluster: SnapshotClu
 def test_missing_runbook_says_not_available(cluster: SnapshotCluster) -> None:
     report = run_request(Catalogue({}), DiagnosisRequest("etcd", "etcd", None), cluster)
     assert report.verdict.summary == "runbook etcd is not available yet"
+
+
+@pytest.mark.parametrize(
+    ("target", "expected"),
+    [
+        (Target("Secret", "db-password", "shop"), "Secrets are never read"),
+        (Target("Node", "ip-10-0-1-5"), "runbook rb does not take a Node (it takes: Pod, Deployment)"),
+    ],
+    ids=["secret", "wrong-kind"],
+)
+def test_targets_the_runbook_does_not_take_are_refused_before_any_read(
+    tmp_path: Path, target: Target, expected: str
+) -> None:
+    body = "name: rb\ntitle: T\ntargets: [Pod, deploy]\nsteps:\n  - {kind: test-verdict}\n"
+    cluster = SnapshotCluster.from_path(EXAMPLES / "taint-pending")
+    report = run_runbook(runbook(tmp_path, body), DiagnosisRequest("run", "rb", target), cluster)
+    assert report.findings[0].title == "Target not accepted"
+    assert report.findings[0].detail.startswith(expected)

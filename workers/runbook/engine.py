@@ -88,6 +88,18 @@ def _target_missing_report(request: DiagnosisRequest, runbook: str, exc: NotFoun
     )
 
 
+def _target_problem(runbook: Runbook, target: Target | None) -> str | None:
+    """Why ``target`` cannot be diagnosed by ``runbook`` (None when it can)."""
+    if target is None:
+        return None
+    if target.kind == "Secret":
+        return "Secrets are never read: the diagnostic role has no access to them"
+    if runbook.spec.targets and target.kind not in runbook.spec.targets:
+        accepted = ", ".join(runbook.spec.targets)
+        return f"runbook {runbook.name} does not take a {target.kind} (it takes: {accepted})"
+    return None
+
+
 def _combine_verdict(
     results: list[StepResult], findings: list[Finding], primary: StepResult | None = None
 ) -> Verdict:
@@ -119,6 +131,13 @@ def run_runbook(
         return Report(
             runbook.name, fallback_target, Verdict("none", Severity.WARNING, str(exc)),
             [Finding("params", Severity.WARNING, "Bad parameter", str(exc))],
+            cluster=request.cluster, command=request.command,
+        )
+    target_problem = _target_problem(runbook, target)
+    if target_problem:
+        return Report(
+            runbook.name, fallback_target, Verdict("none", Severity.WARNING, target_problem),
+            [Finding("target", Severity.WARNING, "Target not accepted", target_problem)],
             cluster=request.cluster, command=request.command,
         )
     target_object: Obj | None = None
