@@ -57,6 +57,7 @@ def run_ask(
     from bot.render.json_report import render_json
     from bot.render.terminal import render_terminal
     from workers.cluster.factory import open_cluster
+    from workers.cluster.snapshot import SnapshotCluster
     from workers.runbook.engine import run_request
 
     catalogue = _catalogue(settings)
@@ -76,6 +77,8 @@ def run_ask(
         )
     except ClusterError as exc:
         return EXIT_USAGE, f"clusterdoc: {exc}"
+    if now is None and isinstance(cluster, SnapshotCluster):
+        now = cluster.store.taken_at()
     report = run_request(catalogue, request, cluster, now=now)
     text = render_json(report) if as_json else render_terminal(report, color=color)
     return 0, text
@@ -213,7 +216,7 @@ def build_parser() -> argparse.ArgumentParser:
     ask.add_argument("command", help='e.g. "why-pending web-0 -n shop"')
     ask.add_argument("--snapshot", help="a snapshot file or folder instead of the live cluster")
     ask.add_argument("--json", action="store_true", help="print the JSON report")
-    ask.add_argument("--now", help="the clock for age calculations (ISO 8601), for snapshots")
+    ask.add_argument("--now", help="the clock for ages (ISO 8601); default for a snapshot: its newest timestamp")
     ask.set_defaults(func=cmd_ask)
 
     demo = sub.add_parser("demo", help="run the bundled example scenarios")

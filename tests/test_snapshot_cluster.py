@@ -160,3 +160,14 @@ def test_logs_tail_and_previous(cluster: SnapshotCluster) -> None:
     with pytest.raises(NotFound, match="pod nope not found in namespace shop"):
         cluster.logs("shop", "nope", "app")
     assert cluster.request_count() == 0
+
+
+def test_snapshot_knows_when_it_was_taken(tmp_path: Path) -> None:
+    (tmp_path / "objects.yaml").write_text(
+        "apiVersion: v1\nkind: List\nitems:\n"
+        "- {apiVersion: v1, kind: Pod, metadata: {name: a, namespace: x, creationTimestamp: '2024-01-01T00:00:00Z'},\n"
+        "   status: {conditions: [{type: Ready, lastTransitionTime: '2024-01-02T03:04:05Z'}]}}\n"
+        "- {apiVersion: v1, kind: Event, metadata: {name: e, namespace: x}, lastTimestamp: 'not a time'}\n"
+    )
+    taken = SnapshotStore.load(tmp_path).taken_at()
+    assert taken is not None and taken.isoformat() == "2024-01-02T03:04:05+00:00"

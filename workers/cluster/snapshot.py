@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 from collections import defaultdict
 from collections.abc import Iterator
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -128,6 +129,44 @@ class SnapshotStore:
 
     def log(self, namespace: str, pod: str, container: str, previous: bool) -> str | None:
         return self.logs.get((namespace, pod, container, previous))
+
+    def taken_at(self) -> datetime | None:
+        """When the snapshot was taken, as well as the objects tell: their newest timestamp.
+
+        Ages ("Pending for 28m") are computed against this, not the wall clock, so an old
+        snapshot reads as it did when it was taken.
+        """
+        newest: datetime | None = None
+        for objects in self.by_kind.values():
+            for obj in objects:
+                for value in _timestamps(obj):
+                    try:
+                        stamp = datetime.fromisoformat(value.replace("Z", "+00:00"))
+                    except ValueError:
+                        continue
+                    if stamp.tzinfo is not None and (newest is None or stamp > newest):
+                        newest = stamp
+        return newest
+
+
+_TIME_KEYS = frozenset({
+    "creationTimestamp", "lastTimestamp", "firstTimestamp", "eventTime", "lastObservedTime", "lastHeartbeatTime",
+    "lastTransitionTime", "lastProbeTime", "lastUpdateTime", "renewTime", "acquireTime", "startedAt", "finishedAt",
+    "startTime",
+})
+
+
+def _timestamps(value: Any) -> Iterator[str]:
+    """Every string under a timestamp-named key, anywhere in ``value``."""
+    if isinstance(value, dict):
+        for key, item in value.items():
+            if key in _TIME_KEYS and isinstance(item, str):
+                yield item
+            elif isinstance(item, dict | list):
+                yield from _timestamps(item)
+    elif isinstance(value, list):
+        for item in value:
+            yield from _timestamps(item)
 
 
 class SnapshotCluster:
