@@ -29,6 +29,7 @@ from starlette.responses import PlainTextResponse, Response
 from starlette.routing import BaseRoute, Route
 
 from bot.alerts.service import build_alert_service
+from bot.alerts.stats import alert_metrics
 from bot.app import BotContext, create_app
 from bot.config import ConfigError, Settings, load_settings
 from bot.publisher import build_web_client
@@ -97,7 +98,8 @@ def create_http_app(
 
     async def metrics(request: Request) -> Response:
         up = 0.0 if await run_in_threadpool(redis_problem, bot.redis) else 1.0
-        body = bot.counters.render({"clusterdoc_redis_up": up})
+        alerts = await run_in_threadpool(alert_metrics, bot.redis) if up else {}
+        body = bot.counters.render({"clusterdoc_redis_up": up, **alerts})
         return PlainTextResponse(body, media_type="text/plain; version=0.0.4")
 
     routes: list[BaseRoute] = [

@@ -231,6 +231,7 @@ def test_probes_and_metrics_with_redis_up(stack: SlashClient) -> None:
     assert metrics.headers["content-type"].startswith("text/plain")
     assert 'clusterdoc_slash_commands_total{outcome="rejected"} 1' in metrics.text
     assert "clusterdoc_redis_up 1" in metrics.text
+    assert "clusterdoc_alerts_received_total 0" in metrics.text
 
 
 def test_root_says_whether_a_worker_listens(stack: SlashClient, fake_slack: FakeSlackServer, redis_url: str) -> None:
