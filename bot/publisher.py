@@ -4,7 +4,9 @@ Every message of a report goes to the thread with ``thread_ts``; long output the
 into files is uploaded with ``files_upload_v2`` into the same thread. The Web API client
 retries connection errors and 429 answers (after ``Retry-After``) by itself; a post that still
 fails is logged with its channel and API method and raised as :class:`PublishError`, so the RQ
-job fails and its retry policy keeps the work — nothing is silently dropped.
+job fails and its retry policy keeps the work — nothing is silently dropped. When that retry
+runs, the parts of the report already delivered by the failed attempt are skipped (remembered
+in Redis per RQ job), so the thread does not get them twice.
 """
 
 from __future__ import annotations
@@ -13,6 +15,8 @@ import logging
 from collections.abc import Callable
 from typing import Any
 
+from redis import Redis
+from rq import get_current_job
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError, SlackClientError
 from slack_sdk.http_retry.builtin_handlers import ConnectionErrorRetryHandler, RateLimitErrorRetryHandler
@@ -29,6 +33,7 @@ SLACK_API_URL = "https://slack.com/api/"
 HTTP_TIMEOUT_SECONDS = 15
 RATE_LIMIT_RETRIES = 5
 CONNECTION_RETRIES = 3
+DELIVERED_TTL_SECONDS = 24 * 3600
 
 
 class PublishError(Exception):
@@ -72,25 +77,46 @@ def call_slack(method: str, channel: str, call: Callable[[], Any]) -> Any:
 class SlackPublisher:
     """:class:`workers.publish.Publisher` over the Slack Web API."""
 
-    def __init__(self, client: WebClient) -> None:
+    def __init__(self, client: WebClient, redis: Redis | None = None) -> None:
         self.client = client
+        self.redis = redis
 
     def publish(self, report: Report, thread: ThreadRef) -> None:
         rendering = render_report(report)
-        for message in rendering.messages:
-            self._post(message, thread)
-        for file in rendering.files:
-            call_slack(
+        delivered = self._delivered_key()
+        for index, message in enumerate(rendering.messages):
+            self._once(delivered, f"message:{index}", lambda message=message: self._post(message, thread))
+        for index, file in enumerate(rendering.files):
+            self._once(delivered, f"file:{index}", lambda file=file: call_slack(
                 "files.uploadV2",
                 thread.channel,
-                lambda file=file: self.client.files_upload_v2(
+                lambda: self.client.files_upload_v2(
                     channel=thread.channel,
                     thread_ts=thread.ts,
                     content=file.content,
                     filename=file.filename,
                     title=file.title,
                 ),
-            )
+            ))
+
+    def _delivered_key(self) -> str | None:
+        """Where this RQ job's delivered parts are remembered (None outside a job or without Redis)."""
+        job = get_current_job()
+        return f"clusterdoc:delivered:{job.id}" if job is not None and self.redis is not None else None
+
+    def _once(self, key: str | None, part: str, deliver: Callable[[], Any]) -> None:
+        """Deliver ``part`` unless an earlier attempt of the same job already did."""
+        if key is None or self.redis is None:
+            deliver()
+            return
+        if self.redis.sismember(key, part):
+            log.info("skipping %s of %s: delivered by an earlier attempt", part, key)
+            return
+        deliver()
+        pipe = self.redis.pipeline()
+        pipe.sadd(key, part)
+        pipe.expire(key, DELIVERED_TTL_SECONDS)
+        pipe.execute()
 
     def publish_error(self, text: str, thread: ThreadRef) -> None:
         self._post(render_error(text), thread)

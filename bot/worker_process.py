@@ -39,7 +39,8 @@ def prepare_worker(settings: Settings, cluster: str | None, publisher: Publisher
     name = cluster or settings.CLUSTERDOC_CLUSTER
     if publisher is None:
         settings.require("SLACK_BOT_TOKEN", why="by the worker to post findings")
-        publisher = SlackPublisher(paced_web_client(settings, Redis.from_url(settings.REDIS_URL)))
+        connection = Redis.from_url(settings.REDIS_URL)
+        publisher = SlackPublisher(paced_web_client(settings, connection), connection)
     catalogue = Catalogue.load(settings.runbook_folders())
     try:
         opened = open_cluster(name, snapshot=settings.CLUSTERDOC_SNAPSHOT, kubeconfig=settings.KUBECONFIG)

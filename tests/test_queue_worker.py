@@ -190,6 +190,24 @@ def test_slack_failing_beyond_retries_fails_the_job_and_rq_retries_it(
     assert "diagnosis failed" not in text  # a failure with a retry left is not announced
 
 
+def test_rq_retry_does_not_post_what_the_failed_attempt_delivered(
+    redis_url: str, fake_slack: FakeSlackServer, fake_kube: FakeKubeFactory, examples_dir: Path, tmp_path: Path
+) -> None:
+    kubeconfig = write_kubeconfig(tmp_path / "kubeconfig", fake_kube(examples_dir / "crashloop").url)
+    thread = post_root(fake_slack)
+    # the report's message goes through; its table upload fails beyond the client's retries
+    fake_slack.rate_limit("files.getUploadURLExternal", times=6, retry_after=0)
+    jobs = JobSettings(timeout_seconds=60, retries=1, retry_intervals=[0])
+    request = DiagnosisRequest("describe", "describe", Target("Deployment", "api", "shop"))
+    job = enqueue_diagnosis(Redis.from_url(redis_url), request, thread, jobs)
+    run_worker(worker_settings(redis_url, fake_slack, kubeconfig), None, burst=True)
+    job.refresh()
+    assert job.get_status() == JobStatus.FINISHED  # the second attempt delivered the rest
+    replies = fake_slack.thread(thread.ts)
+    assert len(replies) == len({reply["text"] for reply in replies}), "a message was posted twice"
+    assert len(fake_slack.files_in_thread(thread.ts)) >= 1
+
+
 def test_last_failed_attempt_is_announced_in_the_thread(
     redis_url: str, fake_slack: FakeSlackServer, taint_cluster: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
