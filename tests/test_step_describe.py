@@ -141,7 +141,7 @@ def test_a_secret_target_shows_no_data_and_no_keys() -> None:
     output = text_of(describe(SnapshotCluster(SnapshotStore([secret])), "Secret", "api-db", "shop"))
     for leaked in ("cG9zdGdyZXM6", "s3cr3t-pa55", "password", '"url"'):
         assert leaked not in output
-    assert "metadata and conditions only" in output
+    assert "Secrets are never read" in output  # refused by the engine before any read
 
 
 def test_notready_node_is_critical_with_conditions_taints_heartbeat_and_pods() -> None:
