@@ -14,5 +14,7 @@ if [ ! -x .venv/bin/python ]; then
   "$PY" -m venv .venv 2>/dev/null || {
     echo "clusterdoc: cannot create a virtualenv; install it with: apt-get install python3-venv"; exit 1; }
 fi
-.venv/bin/python -m pip install -q --disable-pip-version-check --upgrade pip >/dev/null
-.venv/bin/python -m pip install -q --disable-pip-version-check "$@"
+# (pip's notes about local index folders this machine may name in its pip config are noise here)
+quiet_pip() { .venv/bin/python -m pip -q --disable-pip-version-check "$@" 2>&1 | { grep -v "^WARNING: Location 'file:" || true; }; }
+quiet_pip install --upgrade pip >/dev/null
+quiet_pip install "$@"
