@@ -273,10 +273,11 @@ def test_impersonation_preflight_lets_cluster_rbac_refuse(flow: Flow) -> None:
     assert (entry.event, entry.rule) == ("refused", "kubernetes RBAC")
     assert "sre2@example.com may not patch nodes" in entry.outcome
     assert flow.ephemerals("U_SRE2")[-1].endswith("(rule: kubernetes RBAC).")
-    # another approver without a mapped identity runs as the worker's service account
-    second = flow.offer("cordon_node", Target("Node", "node-a"))
-    assert flow.click(second, "U_SRE1") == "executed"
+    assert action_ids(flow.offer_message(pending)) == [APPROVE_ACTION_ID, DISMISS_ACTION_ID]  # still open
+    # so another approver may take it: without a mapped identity it runs as the worker's account
+    assert flow.click(pending, "U_SRE1") == "executed"
     assert flow.writes.log[-1].impersonate_user is None
+    assert flow.events(pending) == ["requested", "refused", "approved", "executed"]
 
 
 def test_remediation_identity_keeps_the_worker_read_only(
@@ -384,11 +385,6 @@ def test_every_terminal_outcome_edits_the_offer_with_who_when_and_outcome(flow: 
     assert flow.click(dry, "U_SHOP") == "dry_run_refused"
     assert f"*Refused at dry run* by <@U_SHOP> at {when}" in decided(flow, dry)
     assert "frozen" in decided(flow, dry)
-
-    flow.writes.deny("patch", "nodes", user="sre2@example.com")
-    rbac = flow.offer("cordon_node", Target("Node", "node-b"))
-    assert flow.click(rbac, "U_SRE2") == "refused"
-    assert f"*Refused by Kubernetes RBAC* by <@U_SRE2> at {when}" in decided(flow, rbac)
 
     dismissed = flow.offer("cordon_node", Target("Node", "node-b"))
     assert flow.click(dismissed, "U_SRE2", "dismiss") == "dismissed"

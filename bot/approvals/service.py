@@ -159,6 +159,11 @@ class ApprovalService:
             text = f":no_entry: Not approved — {decision.message} (rule: {decision.rule})."
             self._ephemeral(pending.channel, user, text)
             return "refused"
+        refusal = self._preflight(pending, self.context_factory(decision.identity), decision.identity)
+        if refusal:  # the cluster's RBAC says no for this approver; the offer stays open for others
+            self.audit.record("refused", pending, actor=user, rule="kubernetes RBAC", outcome=refusal)
+            self._ephemeral(pending.channel, user, f":no_entry: Not approved — {refusal} (rule: kubernetes RBAC).")
+            return "refused"
         transition = self.store.approve(pending.id, user, decision.needed, now, self.claim_timeout)
         result = transition.result
         if result == "expired_now":
@@ -284,16 +289,6 @@ class ApprovalService:
         ctx = self.context_factory(decision.identity)
         ctx.waived = decision.waived
         ctx.progress = lambda message: self._thread(pending, f":hourglass_flowing_sand: {message}")
-        refusal = self._preflight(pending, ctx, decision.identity)
-        if refusal:
-            self.audit.record("refused", pending, actor=user, approvers=approvers, rule="kubernetes RBAC",
-                              outcome=refusal)
-            self.store.finish(pending.id, "refused", refusal)
-            self._thread(pending, f":no_entry: Not executed: {refusal}")
-            self._ephemeral(pending.channel, user, f":no_entry: Not executed — {refusal} (rule: kubernetes RBAC).")
-            self._edit(pending, "refused", "Refused by Kubernetes RBAC", approvers=approvers, at=self.clock(),
-                       detail=refusal)
-            return "refused"
         result = runner.execute(pending.action, pending.target, pending.params, pending.seen, ctx)
         event = {"executed": "executed", "failed": "failed"}.get(result.status, "refused")
         timings = {**result.timings, "total": round(self.clock() - started, 4)}
@@ -315,7 +310,12 @@ class ApprovalService:
         return result.status
 
     def _preflight(self, pending: PendingAction, ctx: ActionContext, identity: KubernetesIdentity | None) -> str:
-        """With impersonation, ask the cluster whether the approver may do it; '' when fine."""
+        """With the approver's own identity, ask the cluster whether they may do it; '' when fine.
+
+        Runs before the claim, so an approver the cluster's RBAC refuses leaves the offer open for
+        someone who may. (The shared remediation identity is not checked per click: its
+        permissions are the chart's, and the dry run reports a refusal anyway.)
+        """
         if identity is None or ctx.client is None:
             return ""
         for verb, resource, group, subresource in runner.required_access(pending.action, pending.target):
