@@ -16,59 +16,32 @@ from __future__ import annotations
 import argparse
 import http.client
 import json
-import multiprocessing
 import os
-import subprocess
 import sys
 import tempfile
 import threading
 import time
 from collections import Counter
-from multiprocessing.connection import Connection
 from pathlib import Path
 
-REPO_ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(REPO_ROOT))
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from redis import Redis  # noqa: E402
+from redis import Redis
 
-from bot.alerts.intake import INBOX, PROCESSING, recorded_count  # noqa: E402
-from bot.alerts.storm import ITEMS_KEY  # noqa: E402
-from tests.harness.alertmanager import alert, webhook_payload  # noqa: E402
-from tests.harness.ports import free_port  # noqa: E402
-from tests.harness.redis_server import RedisServer  # noqa: E402
-from workers.alert_jobs import INFLIGHT_KEY  # noqa: E402
+from bench._serve import FakeSlackChild, percentile, running_serve, serve_env
+from bot.alerts.intake import INBOX, PROCESSING, recorded_count
+from bot.alerts.storm import ITEMS_KEY
+from tests.harness.alertmanager import alert, webhook_payload
+from tests.harness.fake_slack import FakeSlackServer
+from tests.harness.redis_server import RedisServer
+from workers.alert_jobs import INFLIGHT_KEY
 
 TOKEN = "bench-alerts-token"
 CHANNEL = "C0STORM"
 
 
-def _run_fake_slack(pipe: Connection) -> None:
-    from tests.harness.fake_slack import FakeSlackServer
-
-    with FakeSlackServer() as server:
-        pipe.send(server.url)
-        pipe.recv()
-        pipe.send(dict(Counter(call.method for call in server.calls)))
-
-
-def _start_server(env: dict[str, str], port: int) -> subprocess.Popen[bytes]:
-    process = subprocess.Popen(
-        [sys.executable, "-m", "bot.cli", "serve", "--host", "127.0.0.1", "--port", str(port)], cwd=REPO_ROOT, env=env,
-    )
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise SystemExit(f"clusterdoc serve exited with {process.returncode}")
-        try:
-            connection = http.client.HTTPConnection("127.0.0.1", port, timeout=1)
-            connection.request("GET", "/healthz")
-            if connection.getresponse().status == 200:
-                return process
-        except OSError:
-            time.sleep(0.1)
-    process.kill()
-    raise SystemExit("clusterdoc serve did not come up within 30 s")
+def _calls_by_method(server: FakeSlackServer) -> dict[str, int]:
+    return dict(Counter(call.method for call in server.calls))
 
 
 def _bodies(posts: int, per_post: int) -> list[bytes]:
@@ -103,11 +76,6 @@ def _client(port: int, bodies: list[bytes], latencies: list[float], errors: list
     connection.close()
 
 
-def _percentile(values: list[float], fraction: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, round(fraction * (len(ordered) - 1)))]
-
-
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--posts", type=int, default=200)
@@ -118,21 +86,16 @@ def main() -> int:
     total = args.posts * args.alerts_per_post
     bodies = _bodies(args.posts, args.alerts_per_post)
 
-    parent, child = multiprocessing.Pipe()
-    slack = multiprocessing.Process(target=_run_fake_slack, args=(child,), daemon=True)
-    slack.start()
-    slack_url = parent.recv()
+    slack = FakeSlackChild(_calls_by_method)
     with RedisServer() as redis_server, tempfile.TemporaryDirectory() as tmp:
         config = Path(tmp) / "clusterdoc.yaml"
         config.write_text("alerts:\n  storm: {threshold: 10, window_seconds: 60, update_seconds: 2}\n")
-        port = free_port()
-        env = {k: v for k, v in os.environ.items() if not k.startswith(("SLACK_", "CLUSTERDOC_", "REDIS", "ALERTS"))}
-        env.update(PYTHONPATH=str(REPO_ROOT), SLACK_BOT_TOKEN="xoxb-bench", SLACK_SIGNING_SECRET="bench-secret-0123",
-                   SLACK_API_URL=slack_url, REDIS_URL=redis_server.url, ALERTS_TOKEN=TOKEN,
-                   CLUSTERDOC_ALERT_CHANNEL=CHANNEL, CLUSTERDOC_CONFIG=str(config))
-        server = _start_server(env, port)
-        redis = Redis.from_url(redis_server.url)
-        try:
+        env = serve_env(("SLACK_", "CLUSTERDOC_", "REDIS", "ALERTS"),
+                        SLACK_BOT_TOKEN="xoxb-bench", SLACK_SIGNING_SECRET="bench-secret-0123",
+                        SLACK_API_URL=slack.url, REDIS_URL=redis_server.url, ALERTS_TOKEN=TOKEN,
+                        CLUSTERDOC_ALERT_CHANNEL=CHANNEL, CLUSTERDOC_CONFIG=str(config))
+        with running_serve(env) as port:
+            redis = Redis.from_url(redis_server.url)
             latencies: list[float] = []
             errors: list[str] = []
             shares = [bodies[i :: args.clients] for i in range(args.clients)]
@@ -155,18 +118,13 @@ def main() -> int:
             triage_waiting = redis.hlen(ITEMS_KEY)
             triage_enqueued = redis.llen("rq:queue:clusterdoc:default")
             in_flight = redis.zcard(INFLIGHT_KEY)
-        finally:
-            server.terminate()
-            server.wait(timeout=10)
-    parent.send("stop")
-    slack_calls: dict[str, int] = parent.recv()
-    slack.join(timeout=5)
+    slack_calls: dict[str, int] = slack.finish()
 
     ms = [value * 1000 for value in latencies]
     print(f"alert storm: {total} distinct alerts in {args.posts} webhook posts, {args.clients} concurrent clients, "
           f"{os.cpu_count()} CPUs")
     print(f"  accepted {len(ms) - len(errors)}/{args.posts} posts in {wall:.2f} s = {total / wall:.0f} alerts/s")
-    print(f"  response time p50 {_percentile(ms, 0.5):.1f} ms   p99 {_percentile(ms, 0.99):.1f} ms   "
+    print(f"  response time p50 {percentile(ms, 0.5):.1f} ms   p99 {percentile(ms, 0.99):.1f} ms   "
           f"max {max(ms):.1f} ms")
     print(f"  recorded in Redis when the last answer came: {recorded}/{total} "
           f"({'zero lost' if recorded == total else f'{total - recorded} LOST'})")

@@ -12,24 +12,23 @@ at the HTTP level (the Kubernetes side serves ``examples/crashloop``).
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
-import httpx
 import pytest
 from redis import Redis
 
 from bot.alerts.intake import RECEIVED_COUNTER
 from bot.alerts.payload import label_fingerprint
-from tests.conftest import REPO_ROOT, FakeKubeFactory
+from tests.conftest import FakeKubeFactory
 from tests.harness.alertmanager import AlertmanagerProcess, api_alert
+from tests.harness.fake_kube import write_kubeconfig
 from tests.harness.fake_slack import FakeSlackServer
 from tests.harness.ports import free_port
-from tests.test_e2e_slash_command import Server, process_env, write_kubeconfig
+from tests.harness.processes import ServeProcess, process_env, run_burst_worker
+from tests.harness.processes import wait_until as harness_wait_until
 
 TOKEN = "e2e-alerts-token-42"
 CHANNEL = "C0ONCALL"
@@ -37,34 +36,7 @@ CRASHING_POD = "api-6d8f7b9c54-x2x7k"
 
 
 def wait_until(condition: Callable[[], Any], what: str, timeout: float = 30.0) -> Any:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = condition()
-        if value:
-            return value
-        time.sleep(0.2)
-    raise AssertionError(f"timed out after {timeout}s waiting for {what}")
-
-
-class ServeOnPort(Server):
-    """``clusterdoc serve`` on a given port, so a restarted bot is where Alertmanager's webhook points."""
-
-    def __init__(self, env: dict[str, str], port: int) -> None:
-        self.port = port
-        self.url = f"http://127.0.0.1:{port}"
-        self.process = subprocess.Popen(
-            [sys.executable, "-m", "bot.cli", "serve", "--host", "127.0.0.1", "--port", str(port)],
-            cwd=REPO_ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-        )
-        wait_until(lambda: self.process.poll() is not None or _healthy(self.url), "clusterdoc serve to start")
-        assert self.process.poll() is None, f"clusterdoc serve exited with {self.process.returncode}"
-
-
-def _healthy(url: str) -> bool:
-    try:
-        return httpx.get(f"{url}/healthz", timeout=1).status_code == 200
-    except httpx.HTTPError:
-        return False
+    return harness_wait_until(condition, what, timeout, interval=0.2)
 
 
 @pytest.fixture
@@ -80,8 +52,8 @@ def environment(redis_url: str, fake_slack: FakeSlackServer, fake_kube: FakeKube
 
 
 @pytest.fixture
-def stack(environment: dict[str, str]) -> Iterator[tuple[Server, AlertmanagerProcess, dict[str, str]]]:
-    server = Server(environment)
+def stack(environment: dict[str, str]) -> Iterator[tuple[ServeProcess, AlertmanagerProcess, dict[str, str]]]:
+    server = ServeProcess(environment)
     alertmanager = AlertmanagerProcess(f"{server.url}/alerts", TOKEN, group_by=["alertname", "namespace"],
                                        group_wait="1s", group_interval="2s", repeat_interval="3s")
     yield server, alertmanager, environment
@@ -99,7 +71,7 @@ def thread_text(slack: FakeSlackServer, ts: str) -> str:
 
 
 def test_alertmanager_to_threads_triage_repeat_and_resolve(
-    stack: tuple[Server, AlertmanagerProcess, dict[str, str]], fake_slack: FakeSlackServer, redis_url: str
+    stack: tuple[ServeProcess, AlertmanagerProcess, dict[str, str]], fake_slack: FakeSlackServer, redis_url: str
 ) -> None:
     _server, alertmanager, env = stack
     redis = Redis.from_url(redis_url)
@@ -129,8 +101,7 @@ def test_alertmanager_to_threads_triage_repeat_and_resolve(
 
     # triage: three alerts → three jobs, run by a burst worker, replies in the right threads
     wait_until(lambda: redis.llen("rq:queue:clusterdoc:default") >= 3, "three triage jobs")
-    worker = subprocess.run([sys.executable, "-m", "bot.cli", "worker", "--burst"], cwd=REPO_ROOT, env=env,
-                            capture_output=True, text=True, timeout=120)
+    worker = run_burst_worker(env)
     assert worker.returncode == 0, worker.stdout + worker.stderr
     crash_thread = thread_text(fake_slack, crash_root["ts"])
     assert "OOMKilled" in crash_thread and "GC pressure" in crash_thread
@@ -167,7 +138,7 @@ def test_bot_restart_between_firing_and_resolve_updates_the_same_thread(
 ) -> None:
     env = environment
     port = free_port()
-    server = ServeOnPort(env, port)
+    server = ServeProcess(env, port=port, capture=False)
     alertmanager = AlertmanagerProcess(f"{server.url}/alerts", TOKEN, group_by=["alertname", "namespace"],
                                        group_wait="1s", group_interval="2s", repeat_interval="1h")
     try:
@@ -175,7 +146,7 @@ def test_bot_restart_between_firing_and_resolve_updates_the_same_thread(
         alertmanager.push([api_alert("KubePodCrashLooping", **labels)])
         root = wait_until(lambda: roots(fake_slack), "the incident root")[0]
         server.stop()  # the bot goes away while the incident is open; everything it knew is in Redis
-        server = ServeOnPort(env, port)
+        server = ServeProcess(env, port=port, capture=False)
         alertmanager.push([api_alert("KubePodCrashLooping", resolved=True, **labels)])
         wait_until(lambda: fake_slack.messages[(CHANNEL, root["ts"])]["attachments"][0]["color"] == "#2EB67D",
                    "the same root edited to resolved after the restart")

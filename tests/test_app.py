@@ -21,6 +21,7 @@ from bot.config import ConfigError, Settings, load_settings
 from bot.server import build
 from tests.harness.fake_slack import FakeSlackServer
 from tests.harness.ports import free_port
+from tests.harness.processes import wait_until
 from tests.harness.signing import signed_headers, slash_command_body
 from workers.runbook.loader import Catalogue
 
@@ -46,14 +47,6 @@ def queued(redis_url: str, cluster: str = "default") -> list[str]:
 def all_queued(redis_url: str) -> int:
     connection = Redis.from_url(redis_url)
     return sum(queue.count for queue in Queue.all(connection=connection))
-
-
-def wait_until(predicate, timeout: float = 10.0) -> None:  # type: ignore[no-untyped-def]
-    deadline = time.monotonic() + timeout
-    while not predicate():
-        if time.monotonic() > deadline:
-            raise AssertionError("condition not reached in time")
-        time.sleep(0.02)
 
 
 class SlashClient:

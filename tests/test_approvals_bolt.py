@@ -9,7 +9,6 @@ The policy comes from ``CLUSTERDOC_CONFIG``; the fake API server records the wri
 from __future__ import annotations
 
 import json
-import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -25,9 +24,10 @@ from bot.approvals.blocks import APPROVE_ACTION_ID
 from bot.config import Settings, load_settings
 from bot.server import build
 from bot.worker_process import prepare_worker
-from tests.harness.fake_kube import FakeKubeServer, live_cluster
+from tests.harness.fake_kube import FakeKubeServer, live_cluster, write_kubeconfig
 from tests.harness.fake_slack import FakeSlackServer
 from tests.harness.kube_mutations import MutationEngine, install
+from tests.harness.processes import wait_until
 from tests.harness.signing import signed_headers, slash_command_body
 
 SECRET = "approvals-signing-secret-0123456789"
@@ -79,17 +79,6 @@ class Stack:
         SimpleWorker([queue], connection=self.redis).work(burst=True)
 
 
-def write_kubeconfig(path: Path, server: str) -> Path:
-    path.write_text(
-        "apiVersion: v1\nkind: Config\n"
-        f"clusters:\n- name: fake\n  cluster: {{server: '{server}'}}\n"
-        "users:\n- name: fake\n  user: {token: test-token}\n"
-        "contexts:\n- name: fake\n  context: {cluster: fake, user: fake}\n"
-        "current-context: fake\n"
-    )
-    return path
-
-
 @pytest.fixture
 def stack(tmp_path: Path, redis_url: str, fake_slack: FakeSlackServer,
           fake_kube: Callable[[Path], FakeKubeServer]) -> Iterator[Stack]:
@@ -111,7 +100,7 @@ def stack(tmp_path: Path, redis_url: str, fake_slack: FakeSlackServer,
 def test_slash_command_to_offer_to_approved_uncordon(stack: Stack) -> None:
     assert stack.slash("why-pending web-0 -n shop") == 200
     stack.slack.wait_for("chat.postMessage")  # the root, posted after the ack
-    _wait(lambda: stack.queued() == 1)
+    wait_until(lambda: stack.queued() == 1)
     stack.work()
 
     (offer,) = [m for m in stack.slack.posted_messages(CHANNEL) if _buttons(m)]
@@ -123,7 +112,7 @@ def test_slash_command_to_offer_to_approved_uncordon(stack: Stack) -> None:
 
     # the requester is not an approver under this policy: acked, queued, refused ephemerally
     assert stack.click(pending_id, "U123") == 200
-    _wait(lambda: stack.queued() == 1)
+    wait_until(lambda: stack.queued() == 1)
     stack.work()
     refusal = stack.slack.wait_for("chat.postEphemeral")[-1].params
     assert refusal["user"] == "U123" and "rule: sre-on-call" in refusal["text"]
@@ -132,7 +121,7 @@ def test_slash_command_to_offer_to_approved_uncordon(stack: Stack) -> None:
     # Slack delivers the approver's click three times (retries): one execution
     for _ in range(3):
         assert stack.click(pending_id, "U_SRE") == 200
-    _wait(lambda: stack.queued() == 3)
+    wait_until(lambda: stack.queued() == 3)
     stack.work()
     assert [(m.method, m.dry_run) for m in stack.writes.log] == [("PATCH", True), ("PATCH", False)]
     assert not live_cluster(stack.kube.url).get("Node", "node-1")["spec"].get("unschedulable")
@@ -159,18 +148,10 @@ def test_audit_command_usage(stack: Stack) -> None:
 
 def test_unknown_offer_is_answered_without_queueing(stack: Stack) -> None:
     assert stack.click("no-such-offer", "U_SRE") == 200
-    _wait(lambda: len(stack.slack.responses) == 1)
+    wait_until(lambda: len(stack.slack.responses) == 1)
     assert "no longer valid" in stack.slack.responses[0]["text"]
     assert stack.queued() == 0
 
 
 def _buttons(message: dict[str, Any]) -> list[dict[str, Any]]:
     return [e for b in message.get("blocks", []) if b["type"] == "actions" for e in b["elements"]]
-
-
-def _wait(predicate: Callable[[], bool], timeout: float = 10.0) -> None:
-    deadline = time.monotonic() + timeout
-    while not predicate():
-        if time.monotonic() > deadline:
-            raise AssertionError("condition not reached in time")
-        time.sleep(0.02)

@@ -9,9 +9,6 @@ untolerated ``dedicated=gpu`` taint).
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -21,67 +18,15 @@ import pytest
 from redis import Redis
 from rq import Queue
 
-from tests.conftest import REPO_ROOT, FakeKubeFactory
+from tests.conftest import FakeKubeFactory
+from tests.harness.fake_kube import write_kubeconfig
 from tests.harness.fake_slack import FakeSlackServer
-from tests.harness.ports import free_port
+from tests.harness.processes import ServeProcess, process_env, run_burst_worker, wait_until
 from tests.harness.signing import signed_headers, slash_command_body
 from workers.runbook.loader import Catalogue
 
 SECRET = "e2e-signing-secret-0123456789abcdef"
 CLIENT_TIMEOUT = 3.0  # Slack gives up on an ack after 3 s
-
-
-def write_kubeconfig(path: Path, server: str) -> Path:
-    path.write_text(
-        "apiVersion: v1\nkind: Config\n"
-        f"clusters:\n- name: fake\n  cluster: {{server: '{server}'}}\n"
-        "users:\n- name: fake\n  user: {token: test-token}\n"
-        "contexts:\n- name: fake\n  context: {cluster: fake, user: fake}\n"
-        "current-context: fake\n"
-    )
-    return path
-
-
-def process_env(**values: str) -> dict[str, str]:
-    """This environment without any Slack/cluster settings of the machine, plus ``values``."""
-    keep = {k: v for k, v in os.environ.items() if not k.startswith(("SLACK_", "CLUSTERDOC_", "KUBECONFIG", "REDIS"))}
-    return {**keep, "PYTHONPATH": str(REPO_ROOT), **values}
-
-
-class Server:
-    """A ``clusterdoc serve`` subprocess on a free port."""
-
-    def __init__(self, env: dict[str, str], *cli_options: str) -> None:
-        self.port = free_port()
-        self.url = f"http://127.0.0.1:{self.port}"
-        self.process = subprocess.Popen(
-            [sys.executable, "-m", "bot.cli", *cli_options, "serve", "--host", "127.0.0.1", "--port", str(self.port)],
-            cwd=REPO_ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-        )
-        deadline = time.monotonic() + 30
-        while True:
-            if self.process.poll() is not None:
-                output = self.process.stdout.read() if self.process.stdout else ""
-                raise AssertionError(f"clusterdoc serve exited with {self.process.returncode}:\n{output}")
-            try:
-                if httpx.get(f"{self.url}/healthz", timeout=1).status_code == 200:
-                    return
-            except httpx.HTTPError:
-                pass
-            if time.monotonic() > deadline:
-                self.stop()
-                raise AssertionError("clusterdoc serve did not answer /healthz within 30 s")
-            time.sleep(0.1)
-
-    def stop(self) -> str:
-        """Stop the server; returns everything it printed."""
-        self.process.terminate()
-        try:
-            self.process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            self.process.kill()
-            self.process.wait()
-        return self.process.stdout.read() if self.process.stdout else ""
 
 
 @pytest.fixture
@@ -98,13 +43,13 @@ def environment(redis_url: str, fake_slack: FakeSlackServer, fake_kube: FakeKube
 
 
 @pytest.fixture
-def server(environment: dict[str, str]) -> Iterator[Server]:
-    running = Server(environment)
+def server(environment: dict[str, str]) -> Iterator[ServeProcess]:
+    running = ServeProcess(environment)
     yield running
     running.stop()
 
 
-def post_command(server: Server, text: str, response_url: str, *, timestamp: int | None = None,
+def post_command(server: ServeProcess, text: str, response_url: str, *, timestamp: int | None = None,
                  secret: str = SECRET) -> httpx.Response:
     body = slash_command_body(text=text, user_id="U123", channel_id="C123", response_url=response_url)
     return httpx.post(f"{server.url}/slack/events", content=body, headers=signed_headers(secret, body, timestamp),
@@ -113,19 +58,8 @@ def post_command(server: Server, text: str, response_url: str, *, timestamp: int
 
 def wait_for_queue(redis_url: str, count: int, timeout: float = 10.0) -> Queue:
     queue = Queue("clusterdoc:default", connection=Redis.from_url(redis_url))
-    deadline = time.monotonic() + timeout
-    while queue.count < count:
-        if time.monotonic() > deadline:
-            raise AssertionError(f"expected {count} job(s) on {queue.name}, found {queue.count}")
-        time.sleep(0.05)
+    wait_until(lambda: queue.count >= count, f"{count} job(s) on {queue.name}", timeout)
     return queue
-
-
-def run_burst_worker(environment: dict[str, str], *cli_options: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "bot.cli", *cli_options, "worker", "--burst"],
-        cwd=REPO_ROOT, env=environment, capture_output=True, text=True, timeout=120,
-    )
 
 
 def pending_command() -> tuple[str, str]:
@@ -136,7 +70,7 @@ def pending_command() -> tuple[str, str]:
 
 
 def test_signed_command_travels_to_a_threaded_reply(
-    server: Server, environment: dict[str, str], fake_slack: FakeSlackServer, redis_url: str
+    server: ServeProcess, environment: dict[str, str], fake_slack: FakeSlackServer, redis_url: str
 ) -> None:
     command, runbook = pending_command()
     stale = post_command(server, command, fake_slack.response_url(), timestamp=int(time.time()) - 6 * 60)
@@ -165,7 +99,7 @@ def test_signed_command_travels_to_a_threaded_reply(
 
 
 def test_bad_input_is_answered_ephemerally_by_the_running_server(
-    server: Server, fake_slack: FakeSlackServer, redis_url: str
+    server: ServeProcess, fake_slack: FakeSlackServer, redis_url: str
 ) -> None:
     answer = post_command(server, "describe Web_0 -n shop", fake_slack.response_url())
     assert answer.status_code == 200
@@ -192,7 +126,7 @@ def test_debug_logs_and_the_thread_hold_no_secret(
         .replace("token: test-token", f"token: {kube_token}")
     )
     env = {**environment, "KUBECONFIG": str(kubeconfig)}
-    server = Server(env, "-v")
+    server = ServeProcess(env, "-v")
     try:
         assert post_command(server, "describe web-0 -n shop", fake_slack.response_url()).status_code == 200
         wait_for_queue(redis_url, 1)

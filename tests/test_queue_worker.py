@@ -21,6 +21,7 @@ from bot.config import ConfigError, JobSettings, Settings, load_settings
 from bot.queueing import enqueue_diagnosis, listening_workers, queue_name
 from bot.worker_process import run_worker
 from tests.conftest import FakeKubeFactory
+from tests.harness.fake_kube import write_kubeconfig
 from tests.harness.fake_slack import FakeSlackServer
 from tests.harness.ports import free_port
 from workers.jobs import diagnosis_failed
@@ -29,17 +30,6 @@ from workers.report import Target
 from workers.request import DiagnosisRequest
 
 QUICK_JOBS = JobSettings(timeout_seconds=60, retries=0, retry_intervals=[])
-
-
-def write_kubeconfig(path: Path, server: str) -> Path:
-    path.write_text(
-        "apiVersion: v1\nkind: Config\n"
-        f"clusters:\n- name: fake\n  cluster: {{server: '{server}'}}\n"
-        "users:\n- name: fake\n  user: {token: test-token}\n"
-        "contexts:\n- name: fake\n  context: {cluster: fake, user: fake}\n"
-        "current-context: fake\n"
-    )
-    return path
 
 
 def worker_settings(redis_url: str, fake_slack: FakeSlackServer, kubeconfig: Path) -> Settings:

@@ -18,6 +18,7 @@ import pytest
 import urllib3
 
 from tests.harness.ports import free_port
+from tests.harness.processes import stop_process
 from workers.remediation import runner
 from workers.remediation.actions.etcd_defrag import EtcdDefrag
 from workers.remediation.base import ActionContext
@@ -86,13 +87,7 @@ class EtcdCluster:
 
     def stop(self) -> None:
         for process in self.processes:
-            if process.poll() is None:
-                process.terminate()
-                try:
-                    process.wait(timeout=10)
-                except subprocess.TimeoutExpired:
-                    process.kill()
-                    process.wait()
+            stop_process(process)
         shutil.rmtree(self.dir, ignore_errors=True)
 
 

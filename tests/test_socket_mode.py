@@ -10,11 +10,9 @@ the thread from ``examples/taint-pending`` (pod shop/web-0 Pending on an untoler
 from __future__ import annotations
 
 import json
-import os
 import subprocess
 import sys
 import threading
-import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -28,11 +26,11 @@ from slack_sdk.socket_mode.builtin import SocketModeClient
 from slack_sdk.socket_mode.request import SocketModeRequest
 from slack_sdk.socket_mode.response import SocketModeResponse
 
-from tests.conftest import REPO_ROOT
 from tests.harness.fake_slack import FakeSlackServer
 from tests.harness.fake_slack import SlackApiError as FakeSlackError
 from tests.harness.fake_socket_mode import FakeSocketModeServer
 from tests.harness.ports import free_port
+from tests.harness.processes import REPO_ROOT, ServeProcess, process_env, run_burst_worker, wait_until
 
 APP_TOKEN = "xapp-1-A0CLUSTERDOC-1-socketmodetest"
 BOT_TOKEN = "xoxb-socket-mode-test"
@@ -41,11 +39,7 @@ QUEUE = "clusterdoc:default"
 
 
 def poll(condition: Callable[[], bool], what: str, timeout: float = TIMEOUT) -> None:
-    deadline = time.monotonic() + timeout
-    while not condition():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"waited {timeout}s for {what}")
-        time.sleep(0.05)
+    wait_until(condition, what, timeout)
 
 
 @pytest.fixture
@@ -111,45 +105,11 @@ def test_fake_endpoint_speaks_the_protocol_slack_sdk_expects(
 # -- clusterdoc serve in Socket Mode -----------------------------------------------------------
 
 
-def process_env(**values: str) -> dict[str, str]:
-    """This environment without the machine's Slack/cluster settings, plus ``values``."""
-    keep = {k: v for k, v in os.environ.items() if not k.startswith(("SLACK_", "CLUSTERDOC_", "KUBECONFIG", "REDIS"))}
-    return {**keep, "PYTHONPATH": str(REPO_ROOT), **values}
-
-
-class SocketModeServe:
+class SocketModeServe(ServeProcess):
     """``clusterdoc serve`` in Socket Mode on a free port, ready once ``/readyz`` says connected."""
 
     def __init__(self, env: dict[str, str]) -> None:
-        self.port = free_port()
-        self.url = f"http://127.0.0.1:{self.port}"
-        self.process = subprocess.Popen(
-            [sys.executable, "-m", "bot.cli", "serve", "--host", "127.0.0.1", "--port", str(self.port)],
-            cwd=REPO_ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-        )
-        try:
-            poll(self._ready, "clusterdoc serve to report ready (Socket Mode connected)")
-        except AssertionError:
-            output = self.stop()
-            raise AssertionError(f"clusterdoc serve never became ready; its output:\n{output}") from None
-
-    def _ready(self) -> bool:
-        if self.process.poll() is not None:
-            return True  # exited: stop() shows why
-        try:
-            return httpx.get(f"{self.url}/readyz", timeout=2).status_code == 200
-        except httpx.HTTPError:
-            return False
-
-    def stop(self) -> str:
-        if self.process.poll() is None:
-            self.process.terminate()
-            try:
-                self.process.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait()
-        return self.process.stdout.read() if self.process.stdout else ""
+        super().__init__(env, ready_path="/readyz", timeout=TIMEOUT)
 
 
 @pytest.fixture
@@ -199,11 +159,7 @@ def test_command_over_socket_mode_travels_to_a_threaded_reply(
     queue = jobs(redis_url)
     poll(lambda: queue.count == 1, f"a job on {QUEUE}")
 
-    finished = subprocess.run(
-        [sys.executable, "-m", "bot.cli", "worker", "--burst"],
-        cwd=REPO_ROOT, env={**environment, "CLUSTERDOC_SNAPSHOT": str(examples_dir / "taint-pending")},
-        capture_output=True, text=True, timeout=120,
-    )
+    finished = run_burst_worker({**environment, "CLUSTERDOC_SNAPSHOT": str(examples_dir / "taint-pending")})
     assert finished.returncode == 0, finished.stderr
     assert queue.count == 0
 

@@ -24,6 +24,7 @@ from typing import Any
 import yaml
 
 from tests.harness.ports import free_port
+from tests.harness.processes import stop_process
 
 BINARY = "/usr/bin/prometheus-alertmanager"
 ZERO = "0001-01-01T00:00:00Z"
@@ -182,13 +183,7 @@ class AlertmanagerProcess:
         return self.log_path.read_text(errors="replace")
 
     def stop(self) -> None:
-        if self.process.poll() is None:
-            self.process.terminate()
-            try:
-                self.process.wait(timeout=5)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait()
+        stop_process(self.process, timeout=5)
         self._log.close()
         self._tmp.cleanup()
 

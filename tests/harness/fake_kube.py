@@ -37,14 +37,13 @@ import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from email.message import Message
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from types import TracebackType
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 from kubernetes import client as k8s_client
 
+from tests.harness.http_fake import HTTPFake, QuietHandler, QuietHTTPServer
 from workers import kinds
 from workers.cluster.live import LiveCluster
 from workers.cluster.selectors import SelectorError, label_matcher
@@ -345,26 +344,17 @@ def _parse_field_selector(route: _Route, selector: str, label_selector: str, tab
 # -- the HTTP side ------------------------------------------------------------------------------
 
 
-class _HTTPServer(ThreadingHTTPServer):
-    daemon_threads = True
-    allow_reuse_address = True
+class _HTTPServer(QuietHTTPServer):
+    fake: FakeKubeServer
     request_queue_size = 128
 
     def __init__(self, fake: FakeKubeServer, address: tuple[str, int]) -> None:
-        self.fake = fake
         self.connections: set[socket.socket] = set()
         self.connections_lock = threading.Lock()
-        super().__init__(address, _Handler)
-
-    def handle_error(self, request: Any, client_address: Any) -> None:
-        """Clients that hang up (timeouts, stopped tests) are normal here; anything else is printed."""
-        if not isinstance(sys.exc_info()[1], OSError):
-            super().handle_error(request, client_address)
+        super().__init__(fake, address, _Handler)
 
 
-class _Handler(BaseHTTPRequestHandler):
-    protocol_version = "HTTP/1.1"
-    disable_nagle_algorithm = True
+class _Handler(QuietHandler):
     server: _HTTPServer
 
     def setup(self) -> None:
@@ -378,13 +368,6 @@ class _Handler(BaseHTTPRequestHandler):
             self.server.connections.discard(self.connection)
         super().finish()
 
-    def log_message(self, format: str, *args: Any) -> None:
-        """Quiet: the request log is :attr:`FakeKubeServer.requests`."""
-
-    def _read_body(self) -> bytes:
-        length = int(self.headers.get("Content-Length") or 0)
-        return self.rfile.read(length) if length else b""
-
     def _handle(self) -> None:
         request_body = self._read_body()
         parts = urlsplit(self.path)
@@ -395,14 +378,7 @@ class _Handler(BaseHTTPRequestHandler):
             self.command, parts.path, query, request_body, self.headers
         )
         record.status = status
-        self.send_response(status)
-        self.send_header("Content-Type", content_type)
-        self.send_header("Content-Length", str(len(body)))
-        self.send_header("Cache-Control", "no-cache, private")
-        for name, value in headers.items():
-            self.send_header(name, value)
-        self.end_headers()
-        self.wfile.write(body)
+        self._send_reply(status, body, content_type, [("Cache-Control", "no-cache, private"), *headers.items()])
 
     do_GET = _handle
     do_POST = _handle
@@ -417,13 +393,15 @@ WriteHandler = Callable[[str, str, dict[str, str], bytes, Message], Response]
 JSON = "application/json"
 
 
-class FakeKubeServer:
+class FakeKubeServer(HTTPFake):
     """The fake API server; serving from construction on, on a free 127.0.0.1 port.
 
     ``store`` is a :class:`SnapshotStore`, a path to a snapshot file/folder, or a list of
     objects. ``user`` is who the 403 messages say was refused. ``rv0_ignores_limit`` makes
     ``resourceVersion=0`` LISTs ignore ``limit`` the way older watch caches did.
     """
+
+    thread_name = "fake-kube"
 
     def __init__(
         self,
@@ -454,50 +432,23 @@ class FakeKubeServer:
             table = _Table(kind)
             table.load(store.by_kind.get(kind.kind, []))
             self.tables[kind.kind] = table
-        self._server = _HTTPServer(self, ("127.0.0.1", port))
-        self._thread: threading.Thread | None = None
-        self.start()
+        self._bind(_HTTPServer(self, ("127.0.0.1", port)))
 
-    # -- lifecycle -----------------------------------------------------------------------------
-
-    @property
-    def port(self) -> int:
-        return int(self._server.server_address[1])
+    # -- lifecycle (start/stop/port/base: HTTPFake) --------------------------------------------
 
     @property
     def url(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
+        return self.base
 
-    def start(self) -> FakeKubeServer:
-        """Serve in a daemon thread (no-op when already serving)."""
-        if self._thread is None:
-            self._thread = threading.Thread(
-                target=self._server.serve_forever, kwargs={"poll_interval": 0.05}, name="fake-kube", daemon=True
-            )
-            self._thread.start()
-        return self
-
-    def stop(self) -> None:
-        """Stop serving and drop open keep-alive connections."""
-        if self._thread is not None:
-            self._server.shutdown()
-            self._thread.join(timeout=5)
-            self._thread = None
+    def _after_shutdown(self) -> None:
+        """Drop open keep-alive connections, then close the listening socket."""
         with self._server.connections_lock:
             for conn in list(self._server.connections):
                 try:
                     conn.shutdown(socket.SHUT_RDWR)
                 except OSError:
                     pass
-        self._server.server_close()
-
-    def __enter__(self) -> FakeKubeServer:
-        return self.start()
-
-    def __exit__(
-        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
-    ) -> None:
-        self.stop()
+        super()._after_shutdown()
 
     # -- test controls -------------------------------------------------------------------------
 
@@ -827,6 +778,18 @@ def kube_configuration(url: str) -> k8s_client.Configuration:
 def live_cluster(url: str, **options: Any) -> LiveCluster:
     """A :class:`LiveCluster` against ``url`` (options as LiveCluster takes them)."""
     return LiveCluster(kube_configuration(url), **options)
+
+
+def write_kubeconfig(path: Path, server: str) -> Path:
+    """A kubeconfig at ``path`` whose current context points at ``server`` with a bearer token."""
+    path.write_text(
+        "apiVersion: v1\nkind: Config\n"
+        f"clusters:\n- name: fake\n  cluster: {{server: '{server}'}}\n"
+        "users:\n- name: fake\n  user: {token: test-token}\n"
+        "contexts:\n- name: fake\n  context: {cluster: fake, user: fake}\n"
+        "current-context: fake\n"
+    )
+    return path
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -11,17 +11,16 @@ from __future__ import annotations
 
 import itertools
 import json
-import sys
 import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from email.parser import BytesParser
 from email.policy import HTTP
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from types import TracebackType
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
+
+from tests.harness.http_fake import HTTPFake, QuietHandler, QuietHTTPServer
 
 BOT_USER_ID = "U0BOT"
 BOT_ID = "B0BOT"
@@ -96,43 +95,21 @@ class SlackApiError(Exception):
 # -- HTTP side ------------------------------------------------------------------------------------
 
 
-class _HTTPServer(ThreadingHTTPServer):
-    daemon_threads = True
-    allow_reuse_address = True
-
-    def __init__(self, fake: FakeSlackServer) -> None:
-        self.fake = fake
-        super().__init__(("127.0.0.1", 0), _Handler)
-
-    def handle_error(self, request: Any, client_address: Any) -> None:
-        """Clients that hang up (timeouts, stopped tests) are normal here; anything else is printed."""
-        if not isinstance(sys.exc_info()[1], OSError):
-            super().handle_error(request, client_address)
+class _HTTPServer(QuietHTTPServer):
+    fake: FakeSlackServer
 
 
-class _Handler(BaseHTTPRequestHandler):
-    protocol_version = "HTTP/1.1"
-    disable_nagle_algorithm = True
+class _Handler(QuietHandler):
     server: _HTTPServer
 
-    def log_message(self, format: str, *args: Any) -> None:
-        """Quiet: calls are recorded in :attr:`FakeSlackServer.calls`."""
-
     def _handle(self) -> None:
-        length = int(self.headers.get("Content-Length") or 0)
-        body = self.rfile.read(length) if length else b""
+        body = self._read_body()
         headers = {name: value for name, value in self.headers.items()}
         status, payload, extra_headers = self.server.fake.handle(self.command, self.path, headers, body)
         content_type = "text/plain; charset=utf-8"
         if not isinstance(payload, bytes):
             payload, content_type = json.dumps(payload).encode(), "application/json; charset=utf-8"
-        self.send_response(status)
-        self.send_header("Content-Type", content_type)
-        self.send_header("Content-Length", str(len(payload)))
-        for name, value in extra_headers.items():
-            self.send_header(name, value)
-        self.end_headers()
-        self.wfile.write(payload)
+        self._send_reply(status, payload, content_type, extra_headers.items())
 
     do_GET = _handle
     do_POST = _handle
@@ -172,8 +149,10 @@ def parse_params(query: str, headers: dict[str, str], body: bytes) -> Params:
 Handler = Callable[[Params], Params]
 
 
-class FakeSlackServer:
+class FakeSlackServer(HTTPFake):
     """The fake Slack Web API, serving from construction on; ``url`` ends with ``/api/``."""
+
+    thread_name = "fake-slack"
 
     def __init__(self) -> None:
         self.calls: list[SlackCall] = []
@@ -201,43 +180,14 @@ class FakeSlackServer:
             "files.completeUploadExternal": self._complete_upload,
         }
         self.add_user("U123", "alice", real_name="Alice Example")
-        self._server = _HTTPServer(self)
-        self._thread: threading.Thread | None = None
-        self.start()
+        self._bind(_HTTPServer(self, ("127.0.0.1", 0), _Handler))
 
-    # -- lifecycle -----------------------------------------------------------------------------
-
-    @property
-    def base(self) -> str:
-        return f"http://127.0.0.1:{self._server.server_address[1]}"
+    # -- lifecycle (start/stop/port/base: HTTPFake) --------------------------------------------
 
     @property
     def url(self) -> str:
         """The Web API base URL for ``WebClient(base_url=...)``."""
         return f"{self.base}/api/"
-
-    def start(self) -> FakeSlackServer:
-        if self._thread is None:
-            self._thread = threading.Thread(
-                target=self._server.serve_forever, kwargs={"poll_interval": 0.05}, name="fake-slack", daemon=True
-            )
-            self._thread.start()
-        return self
-
-    def stop(self) -> None:
-        if self._thread is not None:
-            self._server.shutdown()
-            self._thread.join(timeout=5)
-            self._thread = None
-        self._server.server_close()
-
-    def __enter__(self) -> FakeSlackServer:
-        return self.start()
-
-    def __exit__(
-        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
-    ) -> None:
-        self.stop()
 
     # -- test controls and queries -------------------------------------------------------------
 

@@ -25,13 +25,14 @@ import time
 import uuid
 from dataclasses import dataclass, field
 from http import HTTPStatus
-from types import TracebackType
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 from websockets.exceptions import ConnectionClosed
 from websockets.http11 import Request, Response
 from websockets.sync.server import Server, ServerConnection, serve
+
+from tests.harness.http_fake import BackgroundServer
 
 APP_ID = "A0CLUSTERDOC"
 DEFAULT_TIMEOUT = 15.0
@@ -53,8 +54,11 @@ class SocketConnection:
     close_code: int | None = None
 
 
-class FakeSocketModeServer:
+class FakeSocketModeServer(BackgroundServer):
     """Slack's Socket Mode WebSocket endpoint, serving from construction on."""
+
+    thread_name = "fake-socket-mode"
+    join_timeout = 10.0
 
     def __init__(self, *, app_id: str = APP_ID) -> None:
         self.app_id = app_id
@@ -74,7 +78,6 @@ class FakeSocketModeServer:
             compression=None,
             ping_interval=None,  # the client pings; Slack's own pings are not needed for the tests
         )
-        self._thread: threading.Thread | None = None
         self.start()
 
     # -- lifecycle -----------------------------------------------------------------------------
@@ -83,25 +86,11 @@ class FakeSocketModeServer:
     def port(self) -> int:
         return int(self._server.socket.getsockname()[1])
 
-    def start(self) -> FakeSocketModeServer:
-        if self._thread is None:
-            self._thread = threading.Thread(target=self._server.serve_forever, name="fake-socket-mode", daemon=True)
-            self._thread.start()
-        return self
+    def _serve_forever(self) -> None:
+        self._server.serve_forever()
 
-    def stop(self) -> None:
-        if self._thread is not None:
-            self._server.shutdown()
-            self._thread.join(timeout=10)
-            self._thread = None
-
-    def __enter__(self) -> FakeSocketModeServer:
-        return self.start()
-
-    def __exit__(
-        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
-    ) -> None:
-        self.stop()
+    def _shutdown(self) -> None:
+        self._server.shutdown()
 
     # -- what apps.connections.open hands out --------------------------------------------------
 

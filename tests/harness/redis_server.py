@@ -16,6 +16,7 @@ from pathlib import Path
 from types import TracebackType
 
 from tests.harness.ports import free_port
+from tests.harness.processes import stop_process
 
 DEFAULT_BINARY = "/usr/bin/redis-server"
 MISSING_MESSAGE = (
@@ -113,13 +114,7 @@ class RedisServer:
     def stop(self) -> None:
         """Stop the process and remove its directory."""
         if self.process is not None:
-            if self.process.poll() is None:
-                self.process.terminate()
-                try:
-                    self.process.wait(timeout=5)
-                except subprocess.TimeoutExpired:
-                    self.process.kill()
-                    self.process.wait()
+            stop_process(self.process, timeout=5)
             if self.process.stderr:
                 self.process.stderr.close()
             self.process = None
