@@ -4,16 +4,18 @@ It opens the cluster (live API server, or ``CLUSTERDOC_SNAPSHOT``), loads the ru
 catalogue, hands :mod:`workers.jobs` a Slack publisher, and works the queue
 ``clusterdoc:<cluster>``. With ``burst`` it uses RQ's ``SimpleWorker`` (no fork: the jobs run in
 this process) and exits when the queue is empty; otherwise a forking ``Worker`` with the
-scheduler, so retries with intervals are picked up.
+scheduler, so retries with intervals are picked up, and a timer that has the approval
+claims of workers that died mid-execution reported every few minutes.
 """
 
 from __future__ import annotations
 
 import logging
+import threading
 
 from redis import Redis
 from redis.exceptions import RedisError
-from rq import SimpleWorker, Worker
+from rq import Queue, SimpleWorker, Worker
 
 from bot.alerts.service import paced_web_client
 from bot.approvals import jobs as approval_jobs
@@ -28,6 +30,24 @@ from workers.publish import Publisher
 from workers.runbook.loader import Catalogue
 
 log = logging.getLogger(__name__)
+
+SWEEP_INTERVAL_SECONDS = 300
+
+
+def enqueue_sweep(connection: Redis, queue: Queue, interval: float = SWEEP_INTERVAL_SECONDS) -> bool:
+    """Enqueue one stalled-claims sweep for this cluster unless another worker did this interval."""
+    if not connection.set(f"clusterdoc:sweep:{queue.name}", "1", nx=True, ex=max(int(interval), 1)):
+        return False
+    queue.enqueue(approval_jobs.sweep_stalled, job_timeout=120, result_ttl=0, failure_ttl=3600)
+    return True
+
+
+def _sweep_timer(connection: Redis, queue: Queue, stop: threading.Event) -> None:
+    while not stop.wait(SWEEP_INTERVAL_SECONDS):
+        try:
+            enqueue_sweep(connection, queue)
+        except RedisError as exc:  # the worker itself reports Redis trouble; try again next time
+            log.warning("could not enqueue the stalled-claims sweep: %s", exc)
 
 
 def prepare_worker(settings: Settings, cluster: str | None, publisher: Publisher | None = None) -> str:
@@ -74,5 +94,12 @@ def run_worker(settings: Settings, cluster: str | None, burst: bool) -> int:
     worker_class = SimpleWorker if burst else Worker
     worker = worker_class([queue], connection=connection)
     log.info("worker for cluster %s on queue %s (%s)", name, queue.name, "burst" if burst else "continuous")
-    worker.work(burst=burst, with_scheduler=not burst, logging_level=logging.getLevelName(log.getEffectiveLevel()))
+    stop = threading.Event()
+    if not burst and settings.SLACK_BOT_TOKEN:
+        threading.Thread(target=_sweep_timer, args=(connection, queue, stop), name="sweep", daemon=True).start()
+    try:
+        worker.work(burst=burst, with_scheduler=not burst,
+                    logging_level=logging.getLevelName(log.getEffectiveLevel()))
+    finally:
+        stop.set()
     return 0

@@ -19,7 +19,7 @@ from slack_sdk import WebClient
 
 from bot.config import ConfigError, JobSettings, Settings, load_settings
 from bot.queueing import enqueue_diagnosis, listening_workers, queue_name
-from bot.worker_process import run_worker
+from bot.worker_process import enqueue_sweep, run_worker
 from tests.conftest import FakeKubeFactory
 from tests.harness.fake_kube import write_kubeconfig
 from tests.harness.fake_slack import FakeSlackServer
@@ -324,3 +324,13 @@ def test_job_with_an_unreadable_thread_is_logged_not_retried(
     assert job.return_value() == {"run": False, "reason": "bad payload: the thread needs a channel and a ts"}
     assert "payload rejected: the thread needs a channel and a ts" in caplog.text
     assert not fake_slack.calls_to("chat.postMessage")
+
+
+def test_one_stalled_claims_sweep_per_interval_across_workers(redis_url: str) -> None:
+    connection = Redis.from_url(redis_url)
+    queue = Queue(queue_name("prod"), connection=connection)
+    assert enqueue_sweep(connection, queue, interval=300) is True
+    assert enqueue_sweep(connection, Queue(queue_name("prod"), connection=Redis.from_url(redis_url)),
+                         interval=300) is False  # a second worker in the same interval
+    assert [job.func_name for job in queue.jobs] == ["bot.approvals.jobs.sweep_stalled"]
+    assert enqueue_sweep(connection, Queue(queue_name("staging"), connection=connection), interval=300) is True
