@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 import urllib3
 
-from tests.harness.ports import free_port
+from tests.harness.ports import free_ports
 from tests.harness.processes import stop_process
 from workers.remediation import runner
 from workers.remediation.actions.etcd_defrag import EtcdDefrag
@@ -35,10 +35,11 @@ class EtcdCluster:
         if not Path(ETCD).is_file():
             pytest.fail(f"{ETCD} not found: install Debian's etcd-server package", pytrace=False)
         self.dir = Path(tempfile.mkdtemp(prefix="clusterdoc-etcd-"))
-        self.clients = [free_port() for _ in range(size)]
-        peers = [free_port() for _ in range(size)]
+        ports = free_ports(2 * size)
+        self.clients, peers = ports[:size], ports[size:]
         initial = ",".join(f"m{i}=http://127.0.0.1:{peers[i]}" for i in range(size))
         self.processes: list[subprocess.Popen[bytes]] = []
+        self.logs = [(self.dir / f"m{i}.log").open("wb") for i in range(size)]
         for i in range(size):
             self.processes.append(subprocess.Popen(
                 [ETCD, "--name", f"m{i}", "--data-dir", str(self.dir / f"m{i}"),
@@ -48,10 +49,10 @@ class EtcdCluster:
                  "--initial-advertise-peer-urls", f"http://127.0.0.1:{peers[i]}",
                  "--initial-cluster", initial, "--initial-cluster-state", "new",
                  "--initial-cluster-token", "clusterdoc-test", "--log-level", "error"],
-                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                stdout=subprocess.DEVNULL, stderr=self.logs[i],
             ))
         http = urllib3.PoolManager(retries=False)
-        deadline = time.monotonic() + 20
+        deadline = time.monotonic() + 60  # a loaded 2-core machine can take a while to elect a leader
         for endpoint in self.endpoints:
             while True:
                 try:
@@ -60,8 +61,9 @@ class EtcdCluster:
                 except urllib3.exceptions.HTTPError:
                     pass
                 if time.monotonic() > deadline:
+                    logs = "\n".join((self.dir / f"m{i}.log").read_text(errors="replace")[-2000:] for i in range(size))
                     self.stop()
-                    pytest.fail(f"etcd member {endpoint} did not become healthy", pytrace=False)
+                    pytest.fail(f"etcd member {endpoint} did not become healthy; etcd said:\n{logs}", pytrace=False)
                 time.sleep(0.1)
 
     @property
@@ -88,6 +90,8 @@ class EtcdCluster:
     def stop(self) -> None:
         for process in self.processes:
             stop_process(process)
+        for log_file in self.logs:
+            log_file.close()
         shutil.rmtree(self.dir, ignore_errors=True)
 
 
