@@ -315,3 +315,15 @@ def check_golden(name: str, actual: str) -> None:
             )
         )
         raise AssertionError(f"{name} differs from its golden file (review, then {UPDATE_ENV}=1):\n{diff[:6000]}")
+
+
+def primary_step_report() -> Report:
+    return Report(
+        "why-pending", Target("Pod", "web-0", "shop"), Verdict("scheduler", Severity.WARNING, "cannot be scheduled"),
+        findings=[Finding("scheduling", Severity.WARNING, "Nodes by cause"),
+                  Finding("describe", Severity.WARNING, "Pod status Pending"),
+                  Finding("events", Severity.WARNING, "FailedScheduling events")],
+        remediations=[Remediation("snippet", Target("StatefulSet", "web", "shop"), "medium", "Tolerate the taint",
+                                  snippet="tolerations: []")],
+        primary_step="scheduling",
+    )

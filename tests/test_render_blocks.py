@@ -11,7 +11,17 @@ from slack_sdk.models.blocks import Block
 
 from bot.render.blocks import SlackRendering, render_error, render_report
 from bot.render.text import layout_table, unescape_mrkdwn
-from tests.render_samples import CRASH_LOG, SAMPLES, check_golden, crashloop, huge, huge_log, huge_table, why_pending
+from tests.render_samples import (
+    CRASH_LOG,
+    SAMPLES,
+    check_golden,
+    crashloop,
+    huge,
+    huge_log,
+    huge_table,
+    primary_step_report,
+    why_pending,
+)
 from workers.report import Facts, Finding, Preformatted, Report, Severity, Table, Target, Text, Verdict
 
 ENTITY = re.compile(r"&(?!amp;|lt;|gt;)")
@@ -360,3 +370,11 @@ def test_headline_does_not_call_a_problem_healthy(layer: str, severity: Severity
     assert_valid(rendering)
     assert rendering.messages[0].blocks[0]["text"]["text"] == headline
     assert rendering.messages[0].text == fallback
+
+
+def test_primary_findings_then_remediations_then_details_in_slack() -> None:
+    rendering = render_report(primary_step_report())
+    text = json.dumps([message.blocks for message in rendering.messages])
+    order = [text.index(marker) for marker in
+             ("Nodes by cause", "*Remediations*", "Tolerate the taint", "*Details*", "Pod status Pending")]
+    assert order == sorted(order)

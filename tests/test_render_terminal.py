@@ -13,7 +13,16 @@ import pytest
 
 from bot.render.terminal import render_terminal
 from bot.render.text import display_width
-from tests.render_samples import CRASH_LOG, SAMPLES, check_golden, crashloop, huge, huge_log, why_pending
+from tests.render_samples import (
+    CRASH_LOG,
+    SAMPLES,
+    check_golden,
+    crashloop,
+    huge,
+    huge_log,
+    primary_step_report,
+    why_pending,
+)
 from workers.report import Finding, Preformatted, Report, Severity, Table, Target, Text, Verdict
 
 ANSI = re.compile(r"\x1b\[[0-9;]*m")
@@ -170,3 +179,20 @@ def test_headline_names_the_layer_only_when_there_is_one(
 ) -> None:
     report = Report("describe", Target("Pod", "web-0", "shop"), Verdict(layer, severity, summary))  # type: ignore[arg-type]
     assert render_terminal(report, color=False).splitlines()[0] == first_line
+
+
+def test_primary_findings_then_remediations_then_details() -> None:
+    text = render_terminal(primary_step_report(), color=False)
+    order = [text.index(marker) for marker in
+             ("Findings", "Nodes by cause", "Remediations", "Tolerate the taint", "Details", "Pod status Pending",
+              "FailedScheduling events")]
+    assert order == sorted(order)
+    assert "3. [warning] FailedScheduling events" in text  # numbering continues across the split
+
+
+def test_without_remediations_findings_stay_in_step_order() -> None:
+    report = primary_step_report()
+    report.remediations = []
+    text = render_terminal(report, color=False)
+    assert "Details" not in text
+    assert text.index("Nodes by cause") < text.index("Pod status Pending") < text.index("FailedScheduling events")

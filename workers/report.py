@@ -168,6 +168,16 @@ class Report:
     command: str = ""
     extra: dict[str, Any] = field(default_factory=dict)
     """Runbook-specific sections of the JSON report, e.g. ``scheduling`` for why-pending."""
+    primary_step: str | None = None
+    """The step whose verdict is the report's (the runbook's ``verdict_step``): renderers show its
+    findings, then the remediations, then the other steps' findings as supporting detail."""
+
+    def ordered_findings(self) -> tuple[list[Finding], list[Finding]]:
+        """(findings to show before the remediations, findings to show after them)."""
+        primary = [f for f in self.findings if self.primary_step and f.step == self.primary_step]
+        if not primary or not self.remediations:
+            return list(self.findings), []
+        return primary, [f for f in self.findings if f.step != self.primary_step]
 
     def to_json(self) -> dict[str, Any]:
         data: dict[str, Any] = {

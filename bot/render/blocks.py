@@ -324,12 +324,18 @@ class _Builder:
 
     def build(self) -> list[list[dict[str, Any]]]:
         self.units.append(self.head())
-        for index, finding in enumerate(self.report.findings, start=1):
+        before, after = self.report.ordered_findings()
+        for index, finding in enumerate(before, start=1):
             self.units.append(self.finding(index, finding))
         for number, remedy in enumerate(self.report.remediations, start=1):
             unit = self.remediation(remedy, number)
             if number == 1:
                 unit = [DividerBlock().to_dict(), *self.sections("*Remediations*"), *unit]
+            self.units.append(unit)
+        for index, finding in enumerate(after, start=len(before) + 1):
+            unit = self.finding(index, finding)
+            if index == len(before) + 1:
+                unit = [DividerBlock().to_dict(), *self.sections("*Details*"), *unit]
             self.units.append(unit)
         return self.units
 

@@ -204,10 +204,11 @@ def render_terminal(report: Report, *, color: bool | None = None, width: int = 1
     """The report as plain text for a terminal, ``width`` columns wide, coloured when wanted (no final newline)."""
     writer = _Writer(use_colour(color), max(width, MIN_WIDTH))
     _head(writer, report)
-    if report.findings:
+    before, after = report.ordered_findings()
+    if before:
         writer.blank()
         writer.lines.append(writer.style("Findings", BOLD))
-    for number, finding in enumerate(report.findings, start=1):
+    for number, finding in enumerate(before, start=1):
         writer.blank()
         _finding(writer, number, finding)
     if report.remediations:
@@ -216,4 +217,10 @@ def render_terminal(report: Report, *, color: bool | None = None, width: int = 1
         for number, remedy in enumerate(report.remediations, start=1):
             writer.blank()
             _remediation(writer, number, remedy)
+    if after:
+        writer.blank()
+        writer.lines.append(writer.style("Details", BOLD))
+    for number, finding in enumerate(after, start=len(before) + 1):
+        writer.blank()
+        _finding(writer, number, finding)
     return "\n".join(writer.lines)

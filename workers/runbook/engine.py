@@ -157,7 +157,7 @@ def run_runbook(
     results: list[StepResult] = []
     primary: StepResult | None = None
     report = Report(runbook.name, fallback_target, Verdict("none", Severity.OK, ""), cluster=request.cluster,
-                    command=request.command)
+                    command=request.command, primary_step=runbook.spec.verdict_step)
     for step_spec in runbook.spec.steps:
         step_id = step_spec.step_id
         kind = STEPS[step_spec.kind]
