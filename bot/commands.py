@@ -59,8 +59,6 @@ MAX_PARAM_VALUE = 256
 #: Kinds whose names are DNS-1123 labels or DNS-1035 labels; every other kind uses subdomains.
 LABEL_NAMED_KINDS = frozenset({"Namespace"})
 DNS1035_NAMED_KINDS = frozenset({"Service"})
-#: Kinds clusterdoc never diagnoses (a Secret's data must never reach a chat).
-REFUSED_KINDS = frozenset({"Secret"})
 
 TargetRule = Literal["required", "optional", "none"]
 
@@ -226,7 +224,7 @@ def _target(word: str, namespace: str | None, usage: str) -> Target:
         if kind is None:
             raise CommandError(messages.unknown_kind(kind_word, name), usage)
         raise CommandError(messages.invalid_name(f"{kind.kind.lower()} name", name, DNS1123_SUBDOMAIN_RULE), usage)
-    if kind.kind in REFUSED_KINDS:
+    if kind.kind in kinds.NEVER_READ_KINDS:
         raise CommandError(messages.wrong_kind("/k8s", kind.kind, ["pods, workloads, nodes and volumes"]), usage)
     validate_name(kind.kind, name, usage)
     if not kind.namespaced:

@@ -37,8 +37,6 @@ FAILED_TEXT = (
 TIMED_OUT_TEXT = ":hourglass: The diagnosis did not finish within {seconds} s and was stopped (error id `{error_id}`)."
 WRONG_CLUSTER_TEXT = "This job was meant for cluster `{wanted}` but reached a worker of cluster `{actual}`; not run."
 BAD_PAYLOAD_TEXT = ":x: This diagnosis job could not be read ({problem}), so it was not run (error id `{error_id}`)."
-REFUSED_KINDS = frozenset({"Secret"})
-"""Kinds no job may diagnose, whatever enqueued it (a Secret's data must never reach a chat)."""
 
 
 class BadPayload(ValueError):
@@ -92,7 +90,7 @@ def read_request(request: Any) -> DiagnosisRequest:
     if target is not None:
         if not isinstance(target, dict) or not all(isinstance(target.get(key), str) for key in ("kind", "name")):
             raise BadPayload("the request's target needs a kind and a name")
-        if target["kind"] in REFUSED_KINDS:
+        if target["kind"] in kinds.NEVER_READ_KINDS:
             raise BadPayload(f"a {target['kind']} is never diagnosed")
         try:
             kinds.by_kind(target["kind"])

@@ -88,3 +88,6 @@ def by_api(api_version: str, plural: str) -> Kind | None:
 
 
 WORKLOAD_KINDS = ("Deployment", "StatefulSet", "DaemonSet", "ReplicaSet", "Job")
+
+NEVER_READ_KINDS = frozenset({"Secret"})
+"""Kinds clusterdoc never diagnoses, whatever asks (a Secret's data must never reach a chat)."""

@@ -17,6 +17,7 @@ from typing import Any
 
 from pydantic import ValidationError
 
+from workers import kinds
 from workers.cluster.base import Cluster, ClusterError, Forbidden, NotFound, Obj, Unavailable
 from workers.report import Finding, Report, Severity, Target, Verdict, worst
 from workers.request import DiagnosisRequest
@@ -92,7 +93,7 @@ def _target_problem(runbook: Runbook, target: Target | None) -> str | None:
     """Why ``target`` cannot be diagnosed by ``runbook`` (None when it can)."""
     if target is None:
         return None
-    if target.kind == "Secret":
+    if target.kind in kinds.NEVER_READ_KINDS:
         return "Secrets are never read: the diagnostic role has no access to them"
     if runbook.spec.targets and target.kind not in runbook.spec.targets:
         accepted = ", ".join(runbook.spec.targets)

@@ -15,7 +15,8 @@ from typing import Any
 
 from workers import kinds
 from workers.cluster.base import Cluster, ClusterError, Obj
-from workers.runbook.registry import StepContext
+from workers.report import Finding, Severity
+from workers.runbook.registry import StepContext, StepResult
 from workers.scheduling import quantities
 
 MAX_OWNER_DEPTH = 4
@@ -70,6 +71,15 @@ def parse_time(value: Any) -> datetime | None:
     except ValueError:
         return None
     return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+
+
+def target_of_kind(ctx: StepContext, step_name: str, kind: str) -> tuple[Obj | None, StepResult | None]:
+    """The run's target when it is a ``kind``; otherwise an INFO result saying what the step looks at."""
+    target = ctx.target_object
+    if target is not None and target.get("kind") == kind:
+        return target, None
+    actual = target.get("kind") if target else "nothing"
+    return None, StepResult([Finding(step_name, Severity.INFO, f"{step_name} looks at a {kind.lower()}, not {actual}")])
 
 
 def human_duration(delta: timedelta) -> str:

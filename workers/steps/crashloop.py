@@ -19,7 +19,7 @@ from pydantic import Field
 from workers.cluster.base import ClusterError, Obj
 from workers.report import Facts, Finding, Preformatted, Remediation, Severity, Table, Target, Verdict
 from workers.runbook.registry import StepContext, StepParams, StepResult, step
-from workers.steps.common import controller_of, human_duration, one_line, parse_time
+from workers.steps.common import controller_of, human_duration, one_line, parse_time, target_of_kind
 
 STEP = "crashloop"
 REVISION = "deployment.kubernetes.io/revision"
@@ -220,9 +220,8 @@ def diagnose_pod(ctx: StepContext, pod: Obj, params: CrashloopParams, step_id: s
 
 @step(STEP, CrashloopParams, "Why a pod's containers restart: exit codes, OOM, previous logs, probes, rollout")
 def crashloop_step(ctx: StepContext, params: CrashloopParams) -> StepResult:
-    pod = ctx.target_object
-    if pod is None or pod.get("kind") != "Pod":
-        kind = pod.get("kind") if pod else "nothing"
-        return StepResult([Finding(STEP, Severity.INFO, f"crashloop looks at a pod, not {kind}")])
+    pod, refusal = target_of_kind(ctx, STEP, "Pod")
+    if pod is None:
+        return refusal or StepResult()
     diagnosis = diagnose_pod(ctx, pod, params)
     return StepResult(diagnosis.findings, diagnosis.verdict, diagnosis.remediations)

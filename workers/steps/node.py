@@ -16,7 +16,7 @@ from pydantic import Field
 from workers.cluster.base import ClusterError, NotFound
 from workers.report import Facts, Finding, Severity, Table, Verdict
 from workers.runbook.registry import StepContext, StepParams, StepResult, step
-from workers.steps.common import human_duration, one_line, parse_time
+from workers.steps.common import human_duration, one_line, parse_time, target_of_kind
 
 STEP = "node"
 LEASE_NAMESPACE = "kube-node-lease"
@@ -38,10 +38,9 @@ class NodeParams(StepParams):
 
 @step(STEP, NodeParams, "Node health: conditions, heartbeat Lease, taints, pressure, pods by phase")
 def node_step(ctx: StepContext, params: NodeParams) -> StepResult:
-    node = ctx.target_object
-    if node is None or node.get("kind") != "Node":
-        kind = node.get("kind") if node else "nothing"
-        return StepResult([Finding(STEP, Severity.INFO, f"node looks at a node, not {kind}")])
+    node, refusal = target_of_kind(ctx, STEP, "Node")
+    if node is None:
+        return refusal or StepResult()
     meta, spec, status = node.get("metadata") or {}, node.get("spec") or {}, node.get("status") or {}
     name = meta.get("name", "?")
     findings: list[Finding] = []

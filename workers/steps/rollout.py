@@ -15,7 +15,7 @@ from pydantic import Field
 from workers.cluster.base import ClusterError, Obj
 from workers.report import Facts, Finding, Severity, Table, Verdict
 from workers.runbook.registry import StepContext, StepParams, StepResult, step
-from workers.steps.common import human_duration, one_line, parse_time, workload_members
+from workers.steps.common import human_duration, one_line, parse_time, target_of_kind, workload_members
 from workers.steps.crashloop import REVISION, CrashloopParams, diagnose_pod
 
 STEP = "rollout"
@@ -42,10 +42,9 @@ def _pod_available(pod: Obj) -> bool:
 
 @step(STEP, RolloutParams, "Deployment rollout: status, ReplicaSets old/new, unavailable pods, FailedCreate")
 def rollout_step(ctx: StepContext, params: RolloutParams) -> StepResult:
-    deployment = ctx.target_object
-    if deployment is None or deployment.get("kind") != "Deployment":
-        kind = deployment.get("kind") if deployment else "nothing"
-        return StepResult([Finding(STEP, Severity.INFO, f"rollout looks at a deployment, not {kind}")])
+    deployment, refusal = target_of_kind(ctx, STEP, "Deployment")
+    if deployment is None:
+        return refusal or StepResult()
     meta, spec, status = deployment.get("metadata") or {}, deployment.get("spec") or {}, deployment.get("status") or {}
     name, namespace = meta.get("name", "?"), meta.get("namespace")
     wanted = int(spec.get("replicas", 1))
