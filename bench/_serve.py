@@ -59,7 +59,8 @@ def serve_env(drop: tuple[str, ...] = ("SLACK_", "CLUSTERDOC_", "REDIS"), **valu
 
 def _start_server(env: dict[str, str], port: int) -> subprocess.Popen[bytes]:
     process = subprocess.Popen(
-        [sys.executable, "-m", "bot.cli", "serve", "--host", "127.0.0.1", "--port", str(port)], cwd=REPO_ROOT, env=env,
+        [sys.executable, "-m", "clusterdoc", "serve", "--host", "127.0.0.1", "--port", str(port)],
+        cwd=REPO_ROOT, env=env,
     )
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline:

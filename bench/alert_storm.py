@@ -29,12 +29,12 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from redis import Redis
 
 from bench._serve import FakeSlackChild, percentile, running_serve, serve_env
-from bot.alerts.intake import INBOX, PROCESSING, recorded_count
-from bot.alerts.storm import ITEMS_KEY
+from clusterdoc.bot.alerts.intake import INBOX, PROCESSING, recorded_count
+from clusterdoc.bot.alerts.storm import ITEMS_KEY
+from clusterdoc.workers.alert_jobs import INFLIGHT_KEY
 from tests.harness.alertmanager import alert, webhook_payload
 from tests.harness.fake_slack import FakeSlackServer
 from tests.harness.redis_server import RedisServer
-from workers.alert_jobs import INFLIGHT_KEY
 
 TOKEN = "bench-alerts-token"
 CHANNEL = "C0STORM"

@@ -18,10 +18,10 @@ import redis
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bot.approvals.pending import PendingAction, new_id
-from bot.approvals.store import PendingStore
+from clusterdoc.approvals.pending import PendingAction, new_id
+from clusterdoc.approvals.store import PendingStore
+from clusterdoc.report import Target
 from tests.harness.redis_server import RedisServer
-from workers.report import Target
 
 
 def main() -> None:

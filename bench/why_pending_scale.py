@@ -78,11 +78,11 @@ def _peak_rss_mb() -> float:
 
 
 def _why_pending(url: str, qps: float | None, profile: bool, conn: Connection) -> None:
+    from clusterdoc.queue import DiagnosisRequest
+    from clusterdoc.report import Target
+    from clusterdoc.workers.runbook.engine import run_request
+    from clusterdoc.workers.runbook.loader import Catalogue
     from tests.harness.fake_kube import live_cluster
-    from workers.report import Target
-    from workers.request import DiagnosisRequest
-    from workers.runbook.engine import run_request
-    from workers.runbook.loader import Catalogue
 
     catalogue = Catalogue.load()
     cluster = live_cluster(url, **({"qps": qps, "burst": int(qps * 2)} if qps else {}))

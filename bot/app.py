@@ -25,16 +25,14 @@ from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 from slack_sdk.models.blocks import ContextBlock, MarkdownTextObject, SectionBlock
 
-from bot import messages
-from bot.approvals.audit import audit_reply
-from bot.approvals.listeners import register_approval_listeners
-from bot.commands import CommandError, ParsedCommand, parse_command
-from bot.config import FileConfig, Settings
-from bot.metrics import COMMANDS, Counters
-from bot.queueing import enqueue_diagnosis, listening_workers, queue_name
-from workers.publish import ThreadRef
-from workers.request import DiagnosisRequest
-from workers.runbook.loader import Catalogue
+from clusterdoc.approvals.audit import audit_reply
+from clusterdoc.bot import messages
+from clusterdoc.bot.approvals.listeners import register_approval_listeners
+from clusterdoc.bot.commands import CommandError, ParsedCommand, parse_command
+from clusterdoc.bot.metrics import COMMANDS, Counters
+from clusterdoc.config import FileConfig, Settings
+from clusterdoc.queue import DiagnosisRequest, ThreadRef, enqueue_diagnosis, listening_workers, queue_name
+from clusterdoc.workers.runbook.loader import Catalogue
 
 log = logging.getLogger(__name__)
 

@@ -20,14 +20,14 @@ from typing import Any, Literal, Protocol
 
 from pydantic import ValidationError
 
-from bot import messages
-from workers import kinds
-from workers.report import Target
-from workers.request import DiagnosisRequest
-from workers.runbook.engine import run_parameters
-from workers.runbook.loader import Runbook, resolve_step_params
-from workers.runbook.registry import STEPS, load_builtin_steps
-from workers.runbook.schema import error_lines
+from clusterdoc import kinds
+from clusterdoc.bot import messages
+from clusterdoc.queue import DiagnosisRequest, refusal
+from clusterdoc.report import Target
+from clusterdoc.workers.runbook.engine import run_parameters
+from clusterdoc.workers.runbook.loader import Runbook, resolve_step_params
+from clusterdoc.workers.runbook.registry import STEPS, load_builtin_steps
+from clusterdoc.workers.runbook.schema import error_lines
 
 DEFAULT_NAMESPACE = "default"
 
@@ -224,7 +224,7 @@ def _target(word: str, namespace: str | None, usage: str) -> Target:
         if kind is None:
             raise CommandError(messages.unknown_kind(kind_word, name), usage)
         raise CommandError(messages.invalid_name(f"{kind.kind.lower()} name", name, DNS1123_SUBDOMAIN_RULE), usage)
-    if kind.kind in kinds.NEVER_READ_KINDS:
+    if refusal(kind.kind) is not None:
         raise CommandError(messages.wrong_kind("/k8s", kind.kind, ["pods, workloads, nodes and volumes"]), usage)
     validate_name(kind.kind, name, usage)
     if not kind.namespaced:

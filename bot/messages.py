@@ -9,8 +9,8 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from workers import kinds
-from workers.report import Target
+from clusterdoc import kinds
+from clusterdoc.report import Target
 
 COMMAND = "/k8s"
 OPTIONS_USAGE = "[-n NAMESPACE] [-c CLUSTER]"

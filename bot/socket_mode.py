@@ -17,7 +17,7 @@ from slack_bolt import App
 from slack_bolt.adapter.socket_mode import SocketModeHandler
 from slack_sdk.errors import SlackApiError
 
-from bot.config import ConfigError
+from clusterdoc.config import ConfigError
 
 log = logging.getLogger(__name__)
 

@@ -12,10 +12,10 @@ from typing import Any
 import pytest
 import redis
 
+from clusterdoc.workers.cluster.snapshot import SnapshotStore
 from tests.harness.fake_kube import FakeKubeServer
 from tests.harness.fake_slack import FakeSlackServer
 from tests.harness.redis_server import RedisServer, RedisServerError
-from workers.cluster.snapshot import SnapshotStore
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 

@@ -10,7 +10,7 @@ import difflib
 import os
 from pathlib import Path
 
-from workers.report import (
+from clusterdoc.report import (
     Facts,
     Finding,
     Preformatted,

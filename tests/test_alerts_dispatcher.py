@@ -15,14 +15,14 @@ from typing import Any
 import pytest
 from redis import Redis
 
-from bot.alerts.dispatcher import FAILED, ROOTLESS, Dispatcher
-from bot.alerts.incidents import INCIDENT_PREFIX
-from bot.alerts.intake import DELIVERY_PREFIX, INBOX, PROCESSING, record_delivery, recorded_count
-from bot.alerts.pacing import PACE_PREFIX, RETRY_LIST, ChannelPacer, PacedWebClient
-from bot.alerts.payload import WebhookPayload
-from bot.alerts.routing import Router
-from bot.alerts.settings import AlertSettings, PacingSettings, StormSettings
-from bot.queueing import cluster_queue
+from clusterdoc.alert_config import AlertSettings, PacingSettings, StormSettings
+from clusterdoc.bot.alerts.dispatcher import FAILED, ROOTLESS, Dispatcher
+from clusterdoc.bot.alerts.incidents import INCIDENT_PREFIX
+from clusterdoc.bot.alerts.intake import DELIVERY_PREFIX, INBOX, PROCESSING, record_delivery, recorded_count
+from clusterdoc.bot.alerts.payload import WebhookPayload
+from clusterdoc.bot.alerts.routing import Router
+from clusterdoc.queue import cluster_queue
+from clusterdoc.slack.pacing import PACE_PREFIX, RETRY_LIST, ChannelPacer, PacedWebClient
 from tests.harness.alertmanager import alert, webhook_payload
 from tests.harness.fake_slack import FakeSlackServer
 

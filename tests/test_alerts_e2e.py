@@ -20,8 +20,8 @@ from typing import Any
 import pytest
 from redis import Redis
 
-from bot.alerts.intake import RECEIVED_COUNTER
-from bot.alerts.payload import label_fingerprint
+from clusterdoc.bot.alerts.intake import RECEIVED_COUNTER
+from clusterdoc.bot.alerts.payload import label_fingerprint
 from tests.conftest import FakeKubeFactory
 from tests.harness.alertmanager import AlertmanagerProcess, api_alert
 from tests.harness.fake_kube import write_kubeconfig

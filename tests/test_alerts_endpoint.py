@@ -11,12 +11,12 @@ from redis import Redis
 from starlette.applications import Starlette
 from starlette.testclient import TestClient
 
-from bot.alerts.endpoint import AlertsEndpoint
-from bot.alerts.intake import INBOX, recorded_alert, recorded_count
-from bot.alerts.payload import label_fingerprint
-from bot.alerts.settings import AlertSettings
-from bot.alerts.stats import alert_metrics
-from bot.metrics import Counters
+from clusterdoc.alert_config import AlertSettings
+from clusterdoc.bot.alerts.endpoint import AlertsEndpoint
+from clusterdoc.bot.alerts.intake import INBOX, recorded_alert, recorded_count
+from clusterdoc.bot.alerts.payload import label_fingerprint
+from clusterdoc.bot.alerts.stats import alert_metrics
+from clusterdoc.bot.metrics import Counters
 from tests.harness.alertmanager import alert, webhook_payload
 from tests.harness.ports import free_port
 

@@ -9,8 +9,8 @@ import pytest
 from redis import Redis
 from slack_sdk import WebClient
 
-from bot.alerts.pacing import RETRY_LIST, ChannelBusy, ChannelPacer, PacedWebClient, deliver, replay_failed
-from bot.alerts.settings import PacingSettings
+from clusterdoc.alert_config import PacingSettings
+from clusterdoc.slack.pacing import RETRY_LIST, ChannelBusy, ChannelPacer, PacedWebClient, deliver, replay_failed
 from tests.harness.fake_slack import FakeSlackServer
 from tests.harness.ports import free_port
 

@@ -9,14 +9,14 @@ from pathlib import Path
 
 import pytest
 
-from bot.alerts.auth import authorized
-from bot.alerts.payload import PayloadError, label_fingerprint, parse_payload
-from bot.alerts.routing import MatcherError, Router, parse_matcher, runbook_for, target_from_labels
-from bot.alerts.settings import AlertSettings
-from bot.alerts.threads import RootView, root_message, silence_url
-from bot.config import ConfigError, load_settings
+from clusterdoc.alert_config import AlertSettings, MatcherError, parse_matcher
+from clusterdoc.bot.alerts.auth import authorized
+from clusterdoc.bot.alerts.payload import PayloadError, label_fingerprint, parse_payload
+from clusterdoc.bot.alerts.routing import Router, runbook_for, target_from_labels
+from clusterdoc.bot.alerts.threads import RootView, root_message, silence_url
+from clusterdoc.config import ConfigError, load_settings
+from clusterdoc.report import Target
 from tests.harness.alertmanager import alert, webhook_payload
-from workers.report import Target
 
 
 def body(data: object) -> bytes:

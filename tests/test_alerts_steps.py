@@ -7,11 +7,11 @@ from typing import Any
 
 import pytest
 
-from workers.cluster.snapshot import SnapshotCluster, SnapshotStore
-from workers.report import Report, Target
-from workers.request import DiagnosisRequest
-from workers.runbook.engine import run_request
-from workers.runbook.loader import Catalogue
+from clusterdoc.queue import DiagnosisRequest
+from clusterdoc.report import Report, Target
+from clusterdoc.workers.cluster.snapshot import SnapshotCluster, SnapshotStore
+from clusterdoc.workers.runbook.engine import run_request
+from clusterdoc.workers.runbook.loader import Catalogue
 
 NOW = datetime(2024, 11, 12, 10, 0, tzinfo=UTC)
 

@@ -13,14 +13,14 @@ from typing import Any
 import pytest
 from redis import Redis
 
-from bot.alerts.dispatcher import Dispatcher
-from bot.alerts.intake import record_delivery
-from bot.alerts.pacing import ChannelPacer, PacedWebClient
-from bot.alerts.payload import WebhookPayload
-from bot.alerts.routing import Router
-from bot.alerts.settings import AlertSettings, PacingSettings
-from bot.config import load_settings
-from bot.worker_process import run_worker
+from clusterdoc.alert_config import AlertSettings, PacingSettings
+from clusterdoc.bot.alerts.dispatcher import Dispatcher
+from clusterdoc.bot.alerts.intake import record_delivery
+from clusterdoc.bot.alerts.payload import WebhookPayload
+from clusterdoc.bot.alerts.routing import Router
+from clusterdoc.config import load_settings
+from clusterdoc.slack.pacing import ChannelPacer, PacedWebClient
+from clusterdoc.workers.process import run_worker
 from tests.conftest import FakeKubeFactory
 from tests.harness.alertmanager import alert, webhook_payload
 from tests.harness.fake_kube import FakeKubeServer

@@ -17,13 +17,13 @@ from redis import Redis
 from rq import Queue, Worker
 from starlette.testclient import TestClient
 
-from bot.config import ConfigError, Settings, load_settings
-from bot.server import build
+from clusterdoc.bot.server import build
+from clusterdoc.config import ConfigError, Settings, load_settings
+from clusterdoc.workers.runbook.loader import Catalogue
 from tests.harness.fake_slack import FakeSlackServer
 from tests.harness.ports import free_port
 from tests.harness.processes import wait_until
 from tests.harness.signing import signed_headers, slash_command_body
-from workers.runbook.loader import Catalogue
 
 SECRET = "8f742231b10e8888abcd99yyyzzz85a5"
 
@@ -87,7 +87,7 @@ def test_valid_command_is_acked_then_root_posted_and_job_enqueued(
     assert request["target"] == {"kind": "Pod", "namespace": "shop", "name": "web-0"}
     stored_root = fake_slack.posted_messages("C123")[0]
     assert thread == {"channel": "C123", "ts": stored_root["ts"]}
-    assert job.func_name == "workers.jobs.diagnose"
+    assert job.func_name == "clusterdoc.workers.jobs.diagnose"
     assert job.timeout == 180 and job.retries_left == 2 and job.retry_intervals == [10, 30]
 
 

@@ -19,11 +19,11 @@ from redis import Redis
 from rq import Queue, SimpleWorker
 from starlette.testclient import TestClient
 
-from bot.approvals.audit import AuditLog
-from bot.approvals.blocks import APPROVE_ACTION_ID
-from bot.config import Settings, load_settings
-from bot.server import build
-from bot.worker_process import prepare_worker
+from clusterdoc.approvals.audit import AuditLog
+from clusterdoc.approvals.blocks import APPROVE_ACTION_ID
+from clusterdoc.bot.server import build
+from clusterdoc.config import Settings, load_settings
+from clusterdoc.workers.process import prepare_worker
 from tests.harness.fake_kube import FakeKubeServer, live_cluster, write_kubeconfig
 from tests.harness.fake_slack import FakeSlackServer
 from tests.harness.kube_mutations import MutationEngine, install

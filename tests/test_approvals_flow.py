@@ -18,20 +18,21 @@ import pytest
 import redis
 from slack_sdk import WebClient
 
-from bot.approvals.audit import AuditLog, audit_command
-from bot.approvals.blocks import APPROVE_ACTION_ID, DISMISS_ACTION_ID
-from bot.approvals.jobs import action_contexts
-from bot.approvals.pending import PendingAction
-from bot.approvals.policy import ApprovalPolicy
-from bot.approvals.service import ApprovalService, Click
-from bot.approvals.usergroups import UserGroupCache
-from bot.config import FileConfig
+from clusterdoc.approvals.audit import AuditLog, audit_command
+from clusterdoc.approvals.blocks import APPROVE_ACTION_ID, DISMISS_ACTION_ID
+from clusterdoc.approvals.pending import PendingAction
+from clusterdoc.approvals.policy import ApprovalPolicy
+from clusterdoc.approvals.usergroups import UserGroupCache
+from clusterdoc.config import FileConfig
+from clusterdoc.queue import Click
+from clusterdoc.report import Remediation, Target
+from clusterdoc.workers.approvals.jobs import action_contexts
+from clusterdoc.workers.approvals.service import ApprovalService
+from clusterdoc.workers.remediation import runner
+from clusterdoc.workers.remediation.client import RemediationClient
 from tests.harness.fake_kube import FakeKubeServer, kube_configuration, live_cluster
 from tests.harness.fake_slack import FakeSlackServer
 from tests.harness.kube_mutations import MutationEngine, install
-from workers.remediation import runner
-from workers.remediation.client import RemediationClient
-from workers.report import Remediation, Target
 
 SNAPSHOT = Path(__file__).parent / "data" / "remediation" / "cluster.yaml"
 CHANNEL, REQUESTER, THREAD = "C_INC", "U_REQ", "1732700000.000100"

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from bot.approvals.pending import PendingAction
-from bot.approvals.policy import ApprovalPolicy, decide, may_dismiss
-from workers.report import Target
+from clusterdoc.approvals.pending import PendingAction
+from clusterdoc.approvals.policy import ApprovalPolicy, decide, may_dismiss
+from clusterdoc.report import Target
 
 GROUPS = {"S_SRE": {"U_SRE1", "U_SRE2"}, "S_SHOP": {"U_SHOP"}}
 

@@ -8,9 +8,9 @@ from collections import Counter
 import pytest
 import redis
 
-from bot.approvals.pending import PendingAction, new_id
-from bot.approvals.store import CLAIM_MARGIN_SECONDS, PendingStore
-from workers.report import Target
+from clusterdoc.approvals.pending import PendingAction, new_id
+from clusterdoc.approvals.store import CLAIM_MARGIN_SECONDS, PendingStore
+from clusterdoc.report import Target
 
 NOW = 1_800_000_000.0
 

@@ -9,7 +9,7 @@ from collections import Counter
 
 from bench import why_pending_scale
 from bench.gen_cluster import PENDING_NAME, PENDING_NAMESPACE, ClusterShape, generate
-from workers.scheduling.message import parse
+from clusterdoc.workers.scheduling.message import parse
 
 
 def test_generator_builds_the_requested_cluster() -> None:

@@ -32,7 +32,7 @@ BROKEN_CASES = {
 def clusterdoc(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
     full_env = {**os.environ, **(env or {})}
     return subprocess.run(
-        [sys.executable, "-m", "bot.cli", *args], capture_output=True, text=True, env=full_env, timeout=60
+        [sys.executable, "-m", "clusterdoc", *args], capture_output=True, text=True, env=full_env, timeout=60
     )
 
 

@@ -6,10 +6,10 @@ from pathlib import Path
 
 import pytest
 
-from bot.commands import VERBS, CommandError, parse_command
-from workers.report import Target
-from workers.runbook.loader import Catalogue, Runbook
-from workers.runbook.schema import RunbookSpec
+from clusterdoc.bot.commands import VERBS, CommandError, parse_command
+from clusterdoc.report import Target
+from clusterdoc.workers.runbook.loader import Catalogue, Runbook
+from clusterdoc.workers.runbook.schema import RunbookSpec
 
 
 def _runbook(name: str, title: str, targets: list[str], params: dict[str, str | int] | None = None) -> Runbook:
@@ -162,7 +162,7 @@ def test_runbooks_lists_names_and_titles() -> None:
 def test_request_round_trips_as_job_payload() -> None:
     parsed = parse("why-pending web-0 -n shop -c staging")
     assert parsed.request is not None
-    from workers.request import DiagnosisRequest
+    from clusterdoc.queue import DiagnosisRequest
 
     assert DiagnosisRequest.from_json(parsed.request.to_json()) == parsed.request
     assert parsed.request.command == "why-pending web-0 -n shop -c staging"

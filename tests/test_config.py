@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.config import ConfigError, load_settings
+from clusterdoc.config import ConfigError, load_settings
 
 
 @pytest.mark.parametrize(

@@ -18,12 +18,12 @@ import pytest
 from redis import Redis
 from rq import Queue
 
+from clusterdoc.workers.runbook.loader import Catalogue
 from tests.conftest import FakeKubeFactory
 from tests.harness.fake_kube import write_kubeconfig
 from tests.harness.fake_slack import FakeSlackServer
 from tests.harness.processes import ServeProcess, process_env, run_burst_worker, wait_until
 from tests.harness.signing import signed_headers, slash_command_body
-from workers.runbook.loader import Catalogue
 
 SECRET = "e2e-signing-secret-0123456789abcdef"
 CLIENT_TIMEOUT = 3.0  # Slack gives up on an ack after 3 s

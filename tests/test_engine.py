@@ -7,12 +7,12 @@ from pathlib import Path
 
 import pytest
 
-from workers.cluster.snapshot import SnapshotCluster
-from workers.report import Finding, Severity, Target, Verdict
-from workers.request import DiagnosisRequest
-from workers.runbook.engine import run_request, run_runbook
-from workers.runbook.loader import Catalogue, RunbookError, load_file
-from workers.runbook.registry import STEPS, StepContext, StepParams, StepResult, step
+from clusterdoc.queue import DiagnosisRequest
+from clusterdoc.report import Finding, Severity, Target, Verdict
+from clusterdoc.workers.cluster.snapshot import SnapshotCluster
+from clusterdoc.workers.runbook.engine import run_request, run_runbook
+from clusterdoc.workers.runbook.loader import Catalogue, RunbookError, load_file
+from clusterdoc.workers.runbook.registry import STEPS, StepContext, StepParams, StepResult, step
 
 EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
 
@@ -122,7 +122,7 @@ def test_missing_runbook_says_not_available(cluster: SnapshotCluster) -> None:
 @pytest.mark.parametrize(
     ("target", "expected"),
     [
-        (Target("Secret", "db-password", "shop"), "Secrets are never read"),
+        (Target("Secret", "db-password", "shop"), "a Secret is never read"),
         (Target("Node", "ip-10-0-1-5"), "runbook rb does not take a Node (it takes: Pod, Deployment)"),
     ],
     ids=["secret", "wrong-kind"],

@@ -16,14 +16,14 @@ from typing import Any
 import pytest
 import yaml
 
-from bot.commands import parse_command
-from workers.cluster.base import Obj
-from workers.cluster.snapshot import SnapshotCluster, SnapshotStore
-from workers.report import Report, Severity, Target
-from workers.request import DiagnosisRequest
-from workers.runbook.engine import run_request
-from workers.runbook.loader import Catalogue
-from workers.steps.common import parse_time
+from clusterdoc.bot.commands import parse_command
+from clusterdoc.humanize import parse_time
+from clusterdoc.queue import DiagnosisRequest
+from clusterdoc.report import Report, Severity, Target
+from clusterdoc.workers.cluster.base import Obj
+from clusterdoc.workers.cluster.snapshot import SnapshotCluster, SnapshotStore
+from clusterdoc.workers.runbook.engine import run_request
+from clusterdoc.workers.runbook.loader import Catalogue
 
 EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
 SCENARIOS: list[dict[str, Any]] = yaml.safe_load((EXAMPLES / "scenarios.yaml").read_text(encoding="utf-8"))

@@ -18,13 +18,13 @@ from slack_sdk.http_retry.builtin_handlers import RateLimitErrorRetryHandler
 from slack_sdk.signature import SignatureVerifier
 from slack_sdk.webhook import WebhookClient
 
+from clusterdoc.workers.cluster.snapshot import SnapshotStore
 from tests.conftest import FakeKubeFactory
 from tests.harness.fake_kube import FakeKubeServer, parse_path
 from tests.harness.fake_slack import FakeSlackServer
 from tests.harness.ports import free_port
 from tests.harness.redis_server import RedisServer, RedisServerError
 from tests.harness.signing import sign, signed_headers, slash_command_body
-from workers.cluster.snapshot import SnapshotStore
 
 # -- ports and Redis ------------------------------------------------------------------------------
 

@@ -7,12 +7,12 @@ from pathlib import Path
 
 import pytest
 
+from clusterdoc.workers.cluster.base import ClusterError, Forbidden, NotFound, Unavailable
+from clusterdoc.workers.cluster.live import LiveCluster
+from clusterdoc.workers.cluster.snapshot import SnapshotCluster
 from tests.conftest import FakeKubeFactory
 from tests.harness.fake_kube import FakeKubeServer, live_cluster
 from tests.harness.ports import free_port
-from workers.cluster.base import ClusterError, Forbidden, NotFound, Unavailable
-from workers.cluster.live import LiveCluster
-from workers.cluster.snapshot import SnapshotCluster
 
 FAST = {"backoff": 0.01, "timeout": 5.0}
 

@@ -17,17 +17,15 @@ from rq import Queue
 from rq.job import JobStatus
 from slack_sdk import WebClient
 
-from bot.config import ConfigError, JobSettings, Settings, load_settings
-from bot.queueing import enqueue_diagnosis, listening_workers, queue_name
-from bot.worker_process import enqueue_sweep, run_worker
+from clusterdoc.config import ConfigError, JobSettings, Settings, load_settings
+from clusterdoc.queue import DiagnosisRequest, ThreadRef, enqueue_diagnosis, listening_workers, queue_name
+from clusterdoc.report import Target
+from clusterdoc.workers.jobs import diagnosis_failed
+from clusterdoc.workers.process import enqueue_sweep, run_worker
 from tests.conftest import FakeKubeFactory
 from tests.harness.fake_kube import write_kubeconfig
 from tests.harness.fake_slack import FakeSlackServer
 from tests.harness.ports import free_port
-from workers.jobs import diagnosis_failed
-from workers.publish import ThreadRef
-from workers.report import Target
-from workers.request import DiagnosisRequest
 
 QUICK_JOBS = JobSettings(timeout_seconds=60, retries=0, retry_intervals=[])
 
@@ -76,7 +74,7 @@ def test_enqueue_declares_timeout_retry_and_failure_callback(redis_url: str) -> 
     assert queue_name("prod") == "clusterdoc:prod"
     assert listening_workers(connection, "prod") == 0
     assert Queue("clusterdoc:prod", connection=connection).job_ids == [job.id]
-    assert job.func_name == "workers.jobs.diagnose"
+    assert job.func_name == "clusterdoc.workers.jobs.diagnose"
     assert job.args == (pod_request(cluster="prod").to_json(), {"channel": "C1", "ts": "1.000100"})
     assert (job.timeout, job.retries_left, job.retry_intervals) == (90, 2, [10, 30])
     stored = Queue("clusterdoc:prod", connection=connection).fetch_job(job.id)
@@ -253,8 +251,8 @@ def test_worker_start_up_problems_are_one_line(
 
 
 def test_long_output_is_uploaded_as_a_file_into_the_thread(fake_slack: FakeSlackServer) -> None:
-    from bot.publisher import SlackPublisher
-    from workers.report import Finding, Preformatted, Report, Severity, Verdict
+    from clusterdoc.report import Finding, Preformatted, Report, Severity, Verdict
+    from clusterdoc.slack.publisher import SlackPublisher
 
     log_lines = "\n".join(f"2026-11-27T06:00:{i % 60:02d}Z worker {i}: connection refused" for i in range(400))
     report = Report(
@@ -277,9 +275,9 @@ def test_long_output_is_uploaded_as_a_file_into_the_thread(fake_slack: FakeSlack
         ({"verb": "describe", "runbook": "describe", "target": "web-0"},
          "the request's target needs a kind and a name"),
         ({"verb": "describe", "runbook": "describe", "target": {"kind": "Secret", "name": "db", "namespace": "shop"}},
-         "a Secret is never diagnosed"),
+         "the request's target: a Secret is never read: the diagnostic role has no access to Secrets"),
         ({"verb": "describe", "runbook": "describe", "target": {"kind": "Gizmo", "name": "x"}},
-         "unknown kind 'Gizmo' in the request's target"),
+         "the request's target: unknown kind 'Gizmo'"),
         ({"verb": "describe", "runbook": "describe", "target": {"kind": "Service", "name": "web", "namespace": "shop"}},
          "runbook describe does not take a Service"),
         ({"verb": "run", "runbook": "describe", "target": {"kind": "Pod", "name": "web-0"}, "params": ["max_lines"]},
@@ -295,7 +293,7 @@ def test_malformed_job_payload_is_answered_in_the_thread_and_the_worker_goes_on(
     connection = Redis.from_url(redis_url)
     bad_thread = post_root(fake_slack)
     queue = Queue(queue_name("default"), connection=connection)
-    bad = queue.enqueue("workers.jobs.diagnose", args=(request_dict, bad_thread.to_json()), retry=None)
+    bad = queue.enqueue("clusterdoc.workers.jobs.diagnose", args=(request_dict, bad_thread.to_json()), retry=None)
     good_thread = post_root(fake_slack)
     good = enqueue_diagnosis(connection, pod_request(), good_thread, QUICK_JOBS)
     with caplog.at_level(logging.ERROR):
@@ -316,7 +314,7 @@ def test_job_with_an_unreadable_thread_is_logged_not_retried(
     redis_url: str, fake_slack: FakeSlackServer, taint_cluster: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
     queue = Queue(queue_name("default"), connection=Redis.from_url(redis_url))
-    job = queue.enqueue("workers.jobs.diagnose", args=(pod_request().to_json(), {"channel": "C123"}))
+    job = queue.enqueue("clusterdoc.workers.jobs.diagnose", args=(pod_request().to_json(), {"channel": "C123"}))
     with caplog.at_level(logging.ERROR):
         run_worker(worker_settings(redis_url, fake_slack, taint_cluster), None, burst=True)
     job.refresh()
@@ -332,5 +330,5 @@ def test_one_stalled_claims_sweep_per_interval_across_workers(redis_url: str) ->
     assert enqueue_sweep(connection, queue, interval=300) is True
     assert enqueue_sweep(connection, Queue(queue_name("prod"), connection=Redis.from_url(redis_url)),
                          interval=300) is False  # a second worker in the same interval
-    assert [job.func_name for job in queue.jobs] == ["bot.approvals.jobs.sweep_stalled"]
+    assert [job.func_name for job in queue.jobs] == ["clusterdoc.workers.approvals.jobs.sweep_stalled"]
     assert enqueue_sweep(connection, Queue(queue_name("staging"), connection=connection), interval=300) is True

@@ -13,14 +13,14 @@ from typing import Any
 
 import pytest
 
+from clusterdoc.report import Remediation, Report, Severity, Target, Verdict
+from clusterdoc.workers.remediation import runner
+from clusterdoc.workers.remediation.actions.rollout_restart import RESTARTED_AT
+from clusterdoc.workers.remediation.base import ActionContext
+from clusterdoc.workers.remediation.client import MERGE_PATCH, STRATEGIC_MERGE_PATCH, RemediationClient
+from clusterdoc.workers.remediation.offers import approvable
 from tests.harness.fake_kube import FakeKubeServer, kube_configuration, live_cluster
 from tests.harness.kube_mutations import MutationEngine, install
-from workers.remediation import runner
-from workers.remediation.actions.rollout_restart import RESTARTED_AT
-from workers.remediation.base import ActionContext
-from workers.remediation.client import MERGE_PATCH, STRATEGIC_MERGE_PATCH, RemediationClient
-from workers.remediation.offers import approvable
-from workers.report import Remediation, Report, Severity, Target, Verdict
 
 SNAPSHOT = Path(__file__).parent / "data" / "remediation" / "cluster.yaml"
 WEB_PODS = ("web-8c4b2-aaaaa", "web-8c4b2-bbbbb")

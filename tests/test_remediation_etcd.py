@@ -17,13 +17,13 @@ from pathlib import Path
 import pytest
 import urllib3
 
+from clusterdoc.report import Target
+from clusterdoc.workers.remediation import runner
+from clusterdoc.workers.remediation.actions.etcd_defrag import EtcdDefrag
+from clusterdoc.workers.remediation.base import ActionContext
+from clusterdoc.workers.remediation.etcd import EtcdMaintenance
 from tests.harness.ports import free_ports
 from tests.harness.processes import stop_process
-from workers.remediation import runner
-from workers.remediation.actions.etcd_defrag import EtcdDefrag
-from workers.remediation.base import ActionContext
-from workers.remediation.etcd import EtcdMaintenance
-from workers.report import Target
 
 ETCD = "/usr/bin/etcd"
 

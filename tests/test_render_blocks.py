@@ -9,8 +9,9 @@ from typing import Any
 import pytest
 from slack_sdk.models.blocks import Block
 
-from bot.render.blocks import SlackRendering, render_error, render_report
-from bot.render.text import layout_table, unescape_mrkdwn
+from clusterdoc.render.blocks import SlackRendering, render_error, render_report
+from clusterdoc.render.text import layout_table, unescape_mrkdwn
+from clusterdoc.report import Facts, Finding, Preformatted, Report, Severity, Table, Target, Text, Verdict
 from tests.render_samples import (
     CRASH_LOG,
     SAMPLES,
@@ -22,7 +23,6 @@ from tests.render_samples import (
     primary_step_report,
     why_pending,
 )
-from workers.report import Facts, Finding, Preformatted, Report, Severity, Table, Target, Text, Verdict
 
 ENTITY = re.compile(r"&(?!amp;|lt;|gt;)")
 

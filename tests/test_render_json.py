@@ -8,9 +8,9 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from bot.render.json_report import render_json, report_dict
+from clusterdoc.render.json_report import render_json, report_dict
+from clusterdoc.report import LAYERS, Finding, Report, Severity, Target, Verdict
 from tests.render_samples import SAMPLES, check_golden, crashloop, why_pending
-from workers.report import LAYERS, Finding, Report, Severity, Target, Verdict
 
 SEVERITIES = {"ok", "info", "warning", "critical"}
 
@@ -76,7 +76,7 @@ def test_extra_sections_cannot_replace_core_keys(caplog: pytest.LogCaptureFixtur
     report = why_pending()
     report.extra["verdict"] = "all good"
     report.extra["findings"] = []
-    with caplog.at_level(logging.WARNING, logger="bot.render.json_report"):
+    with caplog.at_level(logging.WARNING, logger="clusterdoc.render.json_report"):
         data = json.loads(render_json(report))
     assert data["verdict"]["layer"] == "scheduler"
     assert len(data["findings"]) == 2

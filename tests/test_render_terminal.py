@@ -11,8 +11,9 @@ from typing import TextIO
 
 import pytest
 
-from bot.render.terminal import render_terminal
-from bot.render.text import display_width
+from clusterdoc.render.terminal import render_terminal
+from clusterdoc.render.text import display_width
+from clusterdoc.report import Finding, Preformatted, Report, Severity, Table, Target, Text, Verdict
 from tests.render_samples import (
     CRASH_LOG,
     SAMPLES,
@@ -23,7 +24,6 @@ from tests.render_samples import (
     primary_step_report,
     why_pending,
 )
-from workers.report import Finding, Preformatted, Report, Severity, Table, Target, Text, Verdict
 
 ANSI = re.compile(r"\x1b\[[0-9;]*m")
 

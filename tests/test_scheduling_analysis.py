@@ -7,13 +7,13 @@ from typing import Any
 
 import pytest
 
-from workers.cluster.snapshot import SnapshotCluster, SnapshotStore
-from workers.report import Target
-from workers.request import DiagnosisRequest
-from workers.runbook.engine import run_request
-from workers.runbook.loader import Catalogue
-from workers.scheduling import analysis, snapshot
-from workers.scheduling.inputs import PodInfo
+from clusterdoc.queue import DiagnosisRequest
+from clusterdoc.report import Target
+from clusterdoc.workers.cluster.snapshot import SnapshotCluster, SnapshotStore
+from clusterdoc.workers.runbook.engine import run_request
+from clusterdoc.workers.runbook.loader import Catalogue
+from clusterdoc.workers.scheduling import analysis, snapshot
+from clusterdoc.workers.scheduling.inputs import PodInfo
 
 NOW = datetime(2026, 11, 27, 6, 0, tzinfo=UTC)
 GPU = {"key": "dedicated", "value": "gpu", "effect": "NoSchedule"}

@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 
-from workers.scheduling.filters import (
+from clusterdoc.workers.scheduling.filters import (
     inter_pod_affinity,
     node_affinity,
     node_name,
@@ -19,9 +19,9 @@ from workers.scheduling.filters import (
     volume_binding,
     volume_zone,
 )
-from workers.scheduling.filters.base import Plugin
-from workers.scheduling.inputs import PodInfo, pod_requests
-from workers.scheduling.snapshot import ClusterState, NodeInfo, PodSummary
+from clusterdoc.workers.scheduling.filters.base import Plugin
+from clusterdoc.workers.scheduling.inputs import PodInfo, pod_requests
+from clusterdoc.workers.scheduling.snapshot import ClusterState, NodeInfo, PodSummary
 
 
 def make_pod(spec: dict[str, Any] | None = None, labels: dict[str, str] | None = None) -> PodInfo:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from workers.scheduling.message import classify, parse
+from clusterdoc.workers.scheduling.message import classify, parse
 
 CASES = [
     pytest.param(

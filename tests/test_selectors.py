@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 
-from workers.cluster.selectors import SelectorError, field_matcher, field_value, label_matcher
+from clusterdoc.workers.cluster.selectors import SelectorError, field_matcher, field_value, label_matcher
 
 WEB = {"metadata": {"name": "web-0", "labels": {"app": "web", "tier": "frontend", "env": "prod"}}}
 DB = {"metadata": {"name": "db-0", "labels": {"app": "db", "tier": "backend", "partition": "a"}}}

@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 import yaml
 
-from workers.cluster.base import NotFound
-from workers.cluster.snapshot import SnapshotCluster, SnapshotError, SnapshotStore
+from clusterdoc.workers.cluster.base import NotFound
+from clusterdoc.workers.cluster.snapshot import SnapshotCluster, SnapshotError, SnapshotStore
 
 
 def names(objects: object) -> list[str]:

@@ -229,7 +229,7 @@ def test_serve_stops_at_start_when_slack_rejects_the_app_token(
 
     fake_slack.serve_socket_mode(rejected)
     result = subprocess.run(
-        [sys.executable, "-m", "bot.cli", "serve", "--host", "127.0.0.1", "--port", str(free_port())],
+        [sys.executable, "-m", "clusterdoc", "serve", "--host", "127.0.0.1", "--port", str(free_port())],
         cwd=REPO_ROOT, env=environment, capture_output=True, text=True, timeout=60,
     )
     assert result.returncode == 2

@@ -9,13 +9,13 @@ from typing import Any
 
 import pytest
 
+from clusterdoc.queue import DiagnosisRequest
+from clusterdoc.report import Report, Severity, Table, Target, Text
+from clusterdoc.workers.cluster.base import Obj
+from clusterdoc.workers.cluster.snapshot import SnapshotCluster, SnapshotStore
+from clusterdoc.workers.runbook.engine import run_request, run_runbook
+from clusterdoc.workers.runbook.loader import Catalogue, Runbook
 from tests.harness.fake_kube import FakeKubeServer, live_cluster
-from workers.cluster.base import Obj
-from workers.cluster.snapshot import SnapshotCluster, SnapshotStore
-from workers.report import Report, Severity, Table, Target, Text
-from workers.request import DiagnosisRequest
-from workers.runbook.engine import run_request, run_runbook
-from workers.runbook.loader import Catalogue, Runbook
 
 EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
 NOW = datetime(2024, 6, 1, 12, 0, 0, tzinfo=UTC)

@@ -19,15 +19,15 @@ from typing import Any
 import pytest
 import yaml
 
+from clusterdoc.queue import DiagnosisRequest
+from clusterdoc.report import Target
+from clusterdoc.workers.cluster.base import Cluster
+from clusterdoc.workers.cluster.snapshot import SnapshotCluster, SnapshotStore
+from clusterdoc.workers.runbook.engine import run_request
+from clusterdoc.workers.runbook.loader import Catalogue
+from clusterdoc.workers.scheduling.message import parse
 from tests.conftest import FakeKubeFactory
 from tests.harness.fake_kube import live_cluster
-from workers.cluster.base import Cluster
-from workers.cluster.snapshot import SnapshotCluster, SnapshotStore
-from workers.report import Target
-from workers.request import DiagnosisRequest
-from workers.runbook.engine import run_request
-from workers.runbook.loader import Catalogue
-from workers.scheduling.message import parse
 
 GOLDEN = Path(__file__).resolve().parent / "golden" / "why_pending"
 CASES = sorted(path.name for path in GOLDEN.iterdir() if (path / "expected.yaml").is_file())
@@ -146,7 +146,7 @@ def check_remediations(wanted: list[dict[str, Any]], offered: list[dict[str, Any
 
 def test_catalogue_is_complete() -> None:
     """At least 30 cases, all five pending cases, every scheduling category both parsed and computed."""
-    from workers.scheduling import categories
+    from clusterdoc.workers.scheduling import categories
 
     assert len(CASES) >= 30
     assert {expected_of(case)["case"] for case in CASES} == PENDING_CASES

@@ -17,21 +17,17 @@ from typing import Any
 
 from rq import get_current_job
 
-from workers import jobs
-from workers.cluster.base import Cluster, ClusterError
-from workers.publish import ThreadRef
-from workers.report import Finding, Report, Severity, Target, Verdict
-from workers.request import DiagnosisRequest
-from workers.runbook.engine import run_request, run_runbook
-from workers.runbook.loader import Catalogue, Runbook
-from workers.runbook.schema import RunbookSpec
+from clusterdoc.queue import TRIAGE_INFLIGHT_KEY as INFLIGHT_KEY
+from clusterdoc.queue import DiagnosisRequest, ThreadRef
+from clusterdoc.report import Finding, Report, Severity, Target, Verdict
+from clusterdoc.workers import jobs
+from clusterdoc.workers.cluster.base import Cluster, ClusterError
+from clusterdoc.workers.runbook.engine import run_request, run_runbook
+from clusterdoc.workers.runbook.loader import Catalogue, Runbook
+from clusterdoc.workers.runbook.schema import RunbookSpec
 
 log = logging.getLogger(__name__)
 
-INFLIGHT_KEY = "clusterdoc:triage:inflight"
-"""Sorted set of triage items in flight (member: item id, score: deadline); the bot bounds its size."""
-
-JOB_FUNCTION = "workers.alert_jobs.triage_alert"
 POD_NOT_READY = "pod-not-ready"
 ALERT_OBJECT = "alert-object"
 

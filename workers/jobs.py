@@ -20,13 +20,12 @@ from typing import Any
 from rq.job import Job
 from rq.timeouts import JobTimeoutException
 
-from workers import kinds
-from workers.cluster.base import Cluster
-from workers.publish import Publisher, ThreadRef
-from workers.remediation.offers import OfferSink, approvable
-from workers.request import DiagnosisRequest
-from workers.runbook.engine import run_request
-from workers.runbook.loader import Catalogue
+from clusterdoc.queue import DiagnosisRequest, ThreadRef, refusal
+from clusterdoc.workers.cluster.base import Cluster
+from clusterdoc.workers.publish import Publisher
+from clusterdoc.workers.remediation.offers import OfferSink, approvable
+from clusterdoc.workers.runbook.engine import run_request
+from clusterdoc.workers.runbook.loader import Catalogue
 
 log = logging.getLogger(__name__)
 
@@ -90,12 +89,9 @@ def read_request(request: Any) -> DiagnosisRequest:
     if target is not None:
         if not isinstance(target, dict) or not all(isinstance(target.get(key), str) for key in ("kind", "name")):
             raise BadPayload("the request's target needs a kind and a name")
-        if target["kind"] in kinds.NEVER_READ_KINDS:
-            raise BadPayload(f"a {target['kind']} is never diagnosed")
-        try:
-            kinds.by_kind(target["kind"])
-        except KeyError as exc:
-            raise BadPayload(f"unknown kind {target['kind']!r} in the request's target") from exc
+        problem = refusal(target["kind"])
+        if problem is not None:
+            raise BadPayload(f"the request's target: {problem}")
     params = request.get("params") or {}
     if not isinstance(params, dict) or not all(isinstance(k, str) and isinstance(v, str) for k, v in params.items()):
         raise BadPayload("the request's params must map names to strings")

@@ -1,32 +1,17 @@
 """Where a worker's findings go: a thread reference and the publishing interface.
 
-Workers never import Slack. The process wiring (``bot.worker_process``) hands
-:func:`workers.jobs.configure` an object satisfying :class:`Publisher`; in production that is
-``bot.publisher.SlackPublisher``. A publisher raises when a post finally fails, so the RQ job
-fails and its retry keeps the work instead of silently dropping it.
+Jobs never import Slack themselves. The worker process wiring (:mod:`clusterdoc.workers.process`)
+hands :func:`clusterdoc.workers.jobs.configure` an object satisfying :class:`Publisher`; in
+production that is :class:`clusterdoc.slack.publisher.SlackPublisher`. A publisher raises when a
+post finally fails, so the RQ job fails and its retry keeps the work instead of silently dropping it.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Protocol
 
-from workers.report import Report
-
-
-@dataclass(frozen=True)
-class ThreadRef:
-    """A chat thread: the channel and the timestamp (``ts``) of its root message."""
-
-    channel: str
-    ts: str
-
-    def to_json(self) -> dict[str, Any]:
-        return {"channel": self.channel, "ts": self.ts}
-
-    @classmethod
-    def from_json(cls, data: dict[str, Any]) -> ThreadRef:
-        return cls(channel=str(data["channel"]), ts=str(data["ts"]))
+from clusterdoc.queue import ThreadRef
+from clusterdoc.report import Report
 
 
 class Publisher(Protocol):

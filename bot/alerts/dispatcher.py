@@ -26,20 +26,17 @@ from redis import Redis
 from rq import Callback, Retry
 from slack_sdk import WebClient
 
-from bot.alerts import threads
-from bot.alerts.incidents import Incident, IncidentStore, incident_id, parse_iso
-from bot.alerts.intake import DELIVERY_PREFIX, INBOX, PROCESSING
-from bot.alerts.pacing import deliver, replay_failed
-from bot.alerts.routing import Router, target_from_labels
-from bot.alerts.settings import AlertSettings
-from bot.alerts.storm import Storm, StormTracker, TriageQueue
-from bot.queueing import cluster_queue
-from workers.alert_jobs import INFLIGHT_KEY, JOB_FUNCTION
-from workers.request import DiagnosisRequest
+from clusterdoc.alert_config import AlertSettings
+from clusterdoc.bot.alerts import threads
+from clusterdoc.bot.alerts.incidents import Incident, IncidentStore, incident_id, parse_iso
+from clusterdoc.bot.alerts.intake import DELIVERY_PREFIX, INBOX, PROCESSING
+from clusterdoc.bot.alerts.routing import Router, target_from_labels
+from clusterdoc.bot.alerts.storm import Storm, StormTracker, TriageQueue
+from clusterdoc.queue import DIAGNOSIS_FAILED, TRIAGE_ALERT, TRIAGE_INFLIGHT_KEY, DiagnosisRequest, cluster_queue
+from clusterdoc.slack.pacing import deliver, replay_failed
 
 log = logging.getLogger(__name__)
 
-FAILURE_CALLBACK = "workers.jobs.diagnosis_failed"
 REPLAY_EVERY_SECONDS = 60.0
 ATTEMPTS = "clusterdoc:alerts:attempts"
 FAILED = "clusterdoc:alerts:failed"
@@ -60,12 +57,12 @@ def enqueue_triage(connection: Redis, timeout_seconds: int) -> Callable[[dict[st
         request = item["request"]
         alert = {**item["alert"], "item_id": item["item_id"]}
         job = cluster_queue(connection, request["cluster"]).enqueue(
-            JOB_FUNCTION,
+            TRIAGE_ALERT,
             args=(request, item["thread"], alert),
             job_id=item["item_id"],
             job_timeout=timeout_seconds,
             retry=Retry(max=1, interval=[10]),
-            on_failure=Callback(FAILURE_CALLBACK),
+            on_failure=Callback(DIAGNOSIS_FAILED),
             result_ttl=3600,
             description=f"triage {alert.get('alertname')} {request.get('runbook')}",
             meta={"max_attempts": 2},
@@ -374,7 +371,7 @@ class Dispatcher:
         """Enqueue one triage item, unless it belongs to a storm whose triage limit is reached."""
         storm_id = item["alert"].get("storm")
         if storm_id and not self.storms.take_triage(storm_id):
-            self.redis.zrem(INFLIGHT_KEY, item["item_id"])
+            self.redis.zrem(TRIAGE_INFLIGHT_KEY, item["item_id"])
             return ""
         return self.enqueue(item)
 

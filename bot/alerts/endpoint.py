@@ -18,10 +18,10 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
 
-from bot.alerts.auth import authorized
-from bot.alerts.intake import record_delivery
-from bot.alerts.payload import PayloadError, parse_payload
-from bot.alerts.settings import AlertSettings
+from clusterdoc.alert_config import AlertSettings
+from clusterdoc.bot.alerts.auth import authorized
+from clusterdoc.bot.alerts.intake import record_delivery
+from clusterdoc.bot.alerts.payload import PayloadError, parse_payload
 
 log = logging.getLogger(__name__)
 

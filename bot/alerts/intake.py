@@ -17,7 +17,7 @@ from typing import Any
 
 from redis import Redis
 
-from bot.alerts.payload import WebhookPayload
+from clusterdoc.bot.alerts.payload import WebhookPayload
 
 ALERT_PREFIX = "clusterdoc:alert:"
 ALERT_INDEX = "clusterdoc:alerts:index"

@@ -16,7 +16,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
-from workers.runbook.schema import error_lines
+from clusterdoc.workers.runbook.schema import error_lines
 
 FIRING = "firing"
 RESOLVED = "resolved"

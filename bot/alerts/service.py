@@ -1,8 +1,8 @@
-"""Wires the alert side into the processes: the ``/alerts`` route and the dispatcher thread for
-``clusterdoc serve``, and the paced Slack client that both the dispatcher and the workers use.
+"""Wires the alert side into ``clusterdoc serve``: the ``/alerts`` route and the dispatcher thread.
 
-``bot.server.serve`` mounts :meth:`AlertService.routes` and calls :meth:`AlertService.start`;
-``bot.worker_process`` builds its Slack publisher on :func:`paced_web_client`, so triage replies
+:func:`clusterdoc.bot.server.serve` mounts :meth:`AlertService.routes` and calls
+:meth:`AlertService.start`. The dispatcher's Slack client comes from
+:func:`clusterdoc.slack.client.paced_web_client`, which the workers use too, so triage replies
 share the per-channel pace with the roots the bot posts.
 """
 
@@ -15,34 +15,13 @@ from dataclasses import dataclass, field
 from redis import Redis
 from starlette.routing import BaseRoute
 
-from bot.alerts.dispatcher import Dispatcher
-from bot.alerts.endpoint import AlertsEndpoint
-from bot.alerts.pacing import ChannelPacer, PacedWebClient
-from bot.alerts.routing import Router
-from bot.alerts.settings import PacingSettings
-from bot.config import Settings
+from clusterdoc.bot.alerts.dispatcher import Dispatcher
+from clusterdoc.bot.alerts.endpoint import AlertsEndpoint
+from clusterdoc.bot.alerts.routing import Router
+from clusterdoc.config import Settings
+from clusterdoc.slack.client import paced_web_client
 
 log = logging.getLogger(__name__)
-
-SLACK_API_URL = "https://slack.com/api/"
-HTTP_TIMEOUT_SECONDS = 15
-
-
-def paced_web_client(settings: Settings, redis: Redis, pacing: PacingSettings | None = None, *,
-                     dispatcher: bool = False) -> PacedWebClient:
-    """A Web API client for the bot token whose calls are paced per channel through Redis.
-
-    The ``dispatcher``'s client does not wait out a long ``Retry-After`` of one channel (the call is
-    kept for retry instead) so one rate-limited channel does not hold up the others.
-    """
-    base_url = settings.SLACK_API_URL or SLACK_API_URL
-    if not base_url.endswith("/"):
-        base_url += "/"
-    pacing = pacing or settings.file_config().alerts.pacing
-    return PacedWebClient(pacer=ChannelPacer(redis, pacing), token=settings.SLACK_BOT_TOKEN, base_url=base_url,
-                          timeout=HTTP_TIMEOUT_SECONDS,
-                          max_wait_seconds=pacing.dispatcher_max_wait_seconds if dispatcher else None)
-
 
 @dataclass
 class AlertService:

@@ -8,9 +8,9 @@ from __future__ import annotations
 
 from redis import Redis
 
-from bot.alerts.dispatcher import FAILED, ROOTLESS
-from bot.alerts.intake import ALERT_INDEX, INBOX, PROCESSING, RECEIVED_COUNTER
-from bot.alerts.pacing import RETRY_LIST
+from clusterdoc.bot.alerts.dispatcher import FAILED, ROOTLESS
+from clusterdoc.bot.alerts.intake import ALERT_INDEX, INBOX, PROCESSING, RECEIVED_COUNTER
+from clusterdoc.slack.pacing import RETRY_LIST
 
 
 def alert_metrics(redis: Redis) -> dict[str, float]:

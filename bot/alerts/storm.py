@@ -23,8 +23,8 @@ from typing import Any
 
 from redis import Redis
 
-from bot.alerts.settings import StormSettings
-from workers.alert_jobs import INFLIGHT_KEY
+from clusterdoc.alert_config import StormSettings
+from clusterdoc.queue import TRIAGE_INFLIGHT_KEY as INFLIGHT_KEY
 
 STORM_PREFIX = "clusterdoc:storm:"
 DIRTY_STORMS = "clusterdoc:storms:dirty"

@@ -16,7 +16,7 @@ from datetime import datetime, timedelta
 from typing import Any
 from urllib.parse import quote
 
-from workers.steps.common import human_duration
+from clusterdoc.humanize import human_duration
 
 SECTION_LIMIT = 2900
 FIELD_LIMIT = 1900

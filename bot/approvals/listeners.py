@@ -17,11 +17,9 @@ from redis import Redis
 from redis.exceptions import RedisError
 from slack_bolt import Ack, App, Respond
 
-from bot.approvals.blocks import APPROVE_ACTION_ID, DISMISS_ACTION_ID
-from bot.approvals.jobs import JOB_FUNCTION, JOB_TIMEOUT_SECONDS
-from bot.approvals.service import Click
-from bot.approvals.store import PendingStore
-from bot.queueing import cluster_queue
+from clusterdoc.approvals.blocks import APPROVE_ACTION_ID, DISMISS_ACTION_ID
+from clusterdoc.approvals.store import PendingStore
+from clusterdoc.queue import Click, enqueue_click
 
 log = logging.getLogger(__name__)
 
@@ -36,7 +34,7 @@ def click_from(body: dict[str, Any], kind: str) -> Click:
                  str(channel))
 
 
-def enqueue_click(connection: Redis, click: Click, respond: Respond) -> None:
+def submit_click(connection: Redis, click: Click, respond: Respond) -> None:
     """Find the pending action's cluster and queue the click there."""
     try:
         pending = PendingStore(connection).get(click.pending_id) if click.pending_id else None
@@ -44,10 +42,8 @@ def enqueue_click(connection: Redis, click: Click, respond: Respond) -> None:
             respond(text="This button is no longer valid (the offer is unknown).", response_type="ephemeral",
                     replace_original=False)
             return
-        cluster_queue(connection, pending.cluster).enqueue(
-            JOB_FUNCTION, args=(click.to_json(),), job_timeout=JOB_TIMEOUT_SECONDS, result_ttl=24 * 3600,
-            description=f"{click.kind} {pending.action} {pending.target_text()}",
-        )
+        enqueue_click(connection, pending.cluster, click,
+                      description=f"{click.kind} {pending.action} {pending.target_text()}")
     except RedisError as exc:
         log.error("cannot queue a %s click on %s: %s", click.kind, click.pending_id, exc)
         respond(text=":x: The approval queue is unreachable right now; nothing was run. Try again in a minute.",
@@ -65,9 +61,9 @@ def register_approval_listeners(app: App, connection: Redis, submit: Submit) -> 
     @app.action(APPROVE_ACTION_ID)
     def approve(ack: Ack, body: dict[str, Any], respond: Respond) -> None:
         ack()
-        submit(enqueue_click, connection, click_from(body, "approve"), respond)
+        submit(submit_click, connection, click_from(body, "approve"), respond)
 
     @app.action(DISMISS_ACTION_ID)
     def dismiss(ack: Ack, body: dict[str, Any], respond: Respond) -> None:
         ack()
-        submit(enqueue_click, connection, click_from(body, "dismiss"), respond)
+        submit(submit_click, connection, click_from(body, "dismiss"), respond)

@@ -43,11 +43,11 @@ from urllib.parse import parse_qs, urlsplit
 
 from kubernetes import client as k8s_client
 
+from clusterdoc import kinds
+from clusterdoc.workers.cluster.live import LiveCluster
+from clusterdoc.workers.cluster.selectors import SelectorError, label_matcher
+from clusterdoc.workers.cluster.snapshot import SnapshotStore
 from tests.harness.http_fake import HTTPFake, QuietHandler, QuietHTTPServer
-from workers import kinds
-from workers.cluster.live import LiveCluster
-from workers.cluster.selectors import SelectorError, label_matcher
-from workers.cluster.snapshot import SnapshotStore
 
 Obj = dict[str, Any]
 Key = tuple[str, str]  # (namespace or "", name): the order etcd keys sort in

@@ -70,7 +70,8 @@ class ServeProcess:
         self.url = f"http://127.0.0.1:{self.port}"
         output = subprocess.PIPE if capture else subprocess.DEVNULL
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "bot.cli", *cli_options, "serve", "--host", "127.0.0.1", "--port", str(self.port)],
+            [sys.executable, "-m", "clusterdoc", *cli_options, "serve",
+             "--host", "127.0.0.1", "--port", str(self.port)],
             cwd=REPO_ROOT, env=env, stdout=output, stderr=subprocess.STDOUT, text=True,
         )
         try:
@@ -97,6 +98,6 @@ class ServeProcess:
 def run_burst_worker(env: dict[str, str], *cli_options: str) -> subprocess.CompletedProcess[str]:
     """``clusterdoc worker --burst``: runs the queued jobs, then exits; output captured."""
     return subprocess.run(
-        [sys.executable, "-m", "bot.cli", *cli_options, "worker", "--burst"],
+        [sys.executable, "-m", "clusterdoc", *cli_options, "worker", "--burst"],
         cwd=REPO_ROOT, env=env, capture_output=True, text=True, timeout=120,
     )

@@ -4,7 +4,7 @@
 files in DESIGN.md's snapshot format. Steps only ever see the interface.
 """
 
-from workers.cluster.base import (
+from clusterdoc.workers.cluster.base import (
     Cluster,
     ClusterError,
     Forbidden,

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from workers.cluster.base import Cluster
-from workers.cluster.live import LiveCluster, load_configuration
-from workers.cluster.snapshot import SnapshotCluster
+from clusterdoc.workers.cluster.base import Cluster
+from clusterdoc.workers.cluster.live import LiveCluster, load_configuration
+from clusterdoc.workers.cluster.snapshot import SnapshotCluster
 
 
 def open_cluster(name: str, *, snapshot: str | Path | None = None, kubeconfig: str | None = None) -> Cluster:

@@ -25,8 +25,8 @@ from kubernetes import config as k8s_config
 from kubernetes.client.exceptions import ApiException
 from kubernetes.config.config_exception import ConfigException
 
-from workers import kinds
-from workers.cluster.base import ClusterError, Forbidden, NotFound, Obj, Unavailable
+from clusterdoc import kinds
+from clusterdoc.workers.cluster.base import ClusterError, Forbidden, NotFound, Obj, Unavailable
 
 log = logging.getLogger(__name__)
 

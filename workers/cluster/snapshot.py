@@ -18,9 +18,9 @@ from typing import Any
 
 import yaml
 
-from workers import kinds
-from workers.cluster.base import ClusterError, NotFound, Obj
-from workers.cluster.selectors import field_matcher, label_matcher
+from clusterdoc import kinds
+from clusterdoc.workers.cluster.base import ClusterError, NotFound, Obj
+from clusterdoc.workers.cluster.selectors import field_matcher, label_matcher
 
 _SUFFIXES = (".yaml", ".yml", ".json")
 _LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)

@@ -17,10 +17,10 @@ from typing import Any, ClassVar, Literal
 
 from pydantic import BaseModel, ConfigDict
 
-from workers.cluster.base import Obj
-from workers.remediation.client import RemediationClient
-from workers.remediation.errors import PreconditionFailed
-from workers.report import Target
+from clusterdoc.report import Target
+from clusterdoc.workers.cluster.base import Obj
+from clusterdoc.workers.remediation.client import RemediationClient
+from clusterdoc.workers.remediation.errors import PreconditionFailed
 
 Risk = Literal["low", "medium", "high"]
 Progress = Callable[[str], None]

@@ -2,15 +2,15 @@
 
 from __future__ import annotations
 
-from workers.remediation.actions.cordon_node import CordonNode
-from workers.remediation.actions.delete_pod import DeletePod
-from workers.remediation.actions.drain_node import DrainNode
-from workers.remediation.actions.etcd_defrag import EtcdDefrag
-from workers.remediation.actions.rollback_deployment import RollbackDeployment
-from workers.remediation.actions.rollout_restart import RolloutRestart
-from workers.remediation.actions.scale import Scale
-from workers.remediation.actions.uncordon_node import UncordonNode
-from workers.remediation.base import Action
+from clusterdoc.workers.remediation.actions.cordon_node import CordonNode
+from clusterdoc.workers.remediation.actions.delete_pod import DeletePod
+from clusterdoc.workers.remediation.actions.drain_node import DrainNode
+from clusterdoc.workers.remediation.actions.etcd_defrag import EtcdDefrag
+from clusterdoc.workers.remediation.actions.rollback_deployment import RollbackDeployment
+from clusterdoc.workers.remediation.actions.rollout_restart import RolloutRestart
+from clusterdoc.workers.remediation.actions.scale import Scale
+from clusterdoc.workers.remediation.actions.uncordon_node import UncordonNode
+from clusterdoc.workers.remediation.base import Action
 
 ACTIONS: dict[str, Action] = {
     action.name: action

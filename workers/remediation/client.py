@@ -19,10 +19,10 @@ import urllib3
 from kubernetes import client as k8s_client
 from kubernetes.client.exceptions import ApiException
 
-from workers import kinds
-from workers.cluster.base import ClusterError, Forbidden, NotFound, Obj, Unavailable
-from workers.cluster.live import list_query, status_message
-from workers.remediation.errors import Conflict, DisruptionBlocked, Invalid, Refused
+from clusterdoc import kinds
+from clusterdoc.workers.cluster.base import ClusterError, Forbidden, NotFound, Obj, Unavailable
+from clusterdoc.workers.cluster.live import list_query, status_message
+from clusterdoc.workers.remediation.errors import Conflict, DisruptionBlocked, Invalid, Refused
 
 log = logging.getLogger(__name__)
 

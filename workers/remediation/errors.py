@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from workers.cluster.base import ClusterError
+from clusterdoc.workers.cluster.base import ClusterError
 
 
 class Conflict(ClusterError):

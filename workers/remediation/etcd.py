@@ -13,7 +13,7 @@ from typing import Any
 
 import urllib3
 
-from workers.cluster.base import ClusterError, Unavailable
+from clusterdoc.workers.cluster.base import ClusterError, Unavailable
 
 DEFRAG_LOCK = threading.Lock()
 

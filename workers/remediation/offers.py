@@ -11,10 +11,10 @@ import logging
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
-from workers.cluster.base import Cluster
-from workers.publish import ThreadRef
-from workers.remediation import catalogue, runner
-from workers.report import Remediation, Report
+from clusterdoc.queue import ThreadRef
+from clusterdoc.report import Remediation, Report
+from clusterdoc.workers.cluster.base import Cluster
+from clusterdoc.workers.remediation import catalogue, runner
 
 log = logging.getLogger(__name__)
 

@@ -7,8 +7,8 @@ every pod in the namespace (policy/v1 semantics).
 
 from __future__ import annotations
 
-from workers.cluster.base import Obj
-from workers.scheduling.labels import selector_matches
+from clusterdoc.workers.cluster.base import Obj
+from clusterdoc.workers.scheduling.labels import selector_matches
 
 
 def budgets_for(pod: Obj, budgets: list[Obj]) -> list[Obj]:

@@ -16,11 +16,11 @@ from typing import Any, Literal
 
 from pydantic import ValidationError
 
-from workers.cluster.base import Cluster, ClusterError
-from workers.remediation import catalogue
-from workers.remediation.base import ActionContext, ActionIncomplete
-from workers.remediation.errors import PreconditionFailed
-from workers.report import Remediation, Target
+from clusterdoc.report import Remediation, Target
+from clusterdoc.workers.cluster.base import Cluster, ClusterError
+from clusterdoc.workers.remediation import catalogue
+from clusterdoc.workers.remediation.base import ActionContext, ActionIncomplete
+from clusterdoc.workers.remediation.errors import PreconditionFailed
 
 log = logging.getLogger(__name__)
 

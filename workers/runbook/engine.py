@@ -17,13 +17,12 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from workers import kinds
-from workers.cluster.base import Cluster, ClusterError, Forbidden, NotFound, Obj, Unavailable
-from workers.report import Finding, Report, Severity, Target, Verdict, worst
-from workers.request import DiagnosisRequest
-from workers.runbook.loader import Catalogue, Runbook, resolve_step_params
-from workers.runbook.registry import STEPS, StepContext, StepResult, load_builtin_steps
-from workers.runbook.schema import error_lines
+from clusterdoc.queue import DiagnosisRequest, refusal
+from clusterdoc.report import Finding, Report, Severity, Target, Verdict, worst
+from clusterdoc.workers.cluster.base import Cluster, ClusterError, Forbidden, NotFound, Obj, Unavailable
+from clusterdoc.workers.runbook.loader import Catalogue, Runbook, resolve_step_params
+from clusterdoc.workers.runbook.registry import STEPS, StepContext, StepResult, load_builtin_steps
+from clusterdoc.workers.runbook.schema import error_lines
 
 log = logging.getLogger(__name__)
 
@@ -93,12 +92,7 @@ def _target_problem(runbook: Runbook, target: Target | None) -> str | None:
     """Why ``target`` cannot be diagnosed by ``runbook`` (None when it can)."""
     if target is None:
         return None
-    if target.kind in kinds.NEVER_READ_KINDS:
-        return "Secrets are never read: the diagnostic role has no access to them"
-    if runbook.spec.targets and target.kind not in runbook.spec.targets:
-        accepted = ", ".join(runbook.spec.targets)
-        return f"runbook {runbook.name} does not take a {target.kind} (it takes: {accepted})"
-    return None
+    return refusal(target.kind, runbook=runbook.name, accepted=runbook.spec.targets or ())
 
 
 def _combine_verdict(

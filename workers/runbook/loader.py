@@ -16,8 +16,8 @@ from typing import Any
 import yaml
 from pydantic import ValidationError
 
-from workers.runbook.registry import STEPS, load_builtin_steps
-from workers.runbook.schema import PARAM_REF, RunbookSpec, error_lines
+from clusterdoc.workers.runbook.registry import STEPS, load_builtin_steps
+from clusterdoc.workers.runbook.schema import PARAM_REF, RunbookSpec, error_lines
 
 log = logging.getLogger(__name__)
 
@@ -42,7 +42,7 @@ class Runbook:
 
 def builtin_folder() -> Path:
     """The folder of the runbooks that ship with clusterdoc (works from any directory)."""
-    return Path(str(resources.files("runbooks")))
+    return Path(str(resources.files("clusterdoc.runbooks")))
 
 
 def _substitute(value: Any, params: dict[str, Any]) -> Any:

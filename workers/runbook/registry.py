@@ -14,8 +14,8 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict
 
-from workers.cluster.base import Cluster, Obj
-from workers.report import Finding, Remediation, Target, Verdict
+from clusterdoc.report import Finding, Remediation, Target, Verdict
+from clusterdoc.workers.cluster.base import Cluster, Obj
 
 
 class StepParams(BaseModel):
@@ -76,6 +76,6 @@ def step(name: str, params: type[StepParams], summary: str) -> Callable[[StepFun
 
 def load_builtin_steps() -> dict[str, StepKind]:
     """Import the step modules so they register; returns the registry."""
-    import workers.steps  # noqa: F401  (registers on import)
+    import clusterdoc.workers.steps  # noqa: F401  (registers on import)
 
     return STEPS

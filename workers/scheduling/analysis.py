@@ -13,13 +13,13 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from workers.scheduling import categories as cat
-from workers.scheduling.filters import PLUGINS, Blocker
-from workers.scheduling.inputs import PodInfo
-from workers.scheduling.labels import term_text
-from workers.scheduling.message import ParsedMessage
-from workers.scheduling.quantities import format_amount
-from workers.scheduling.snapshot import ClusterState, NodeInfo
+from clusterdoc.workers.scheduling import categories as cat
+from clusterdoc.workers.scheduling.filters import PLUGINS, Blocker
+from clusterdoc.workers.scheduling.inputs import PodInfo
+from clusterdoc.workers.scheduling.labels import term_text
+from clusterdoc.workers.scheduling.message import ParsedMessage
+from clusterdoc.workers.scheduling.quantities import format_amount
+from clusterdoc.workers.scheduling.snapshot import ClusterState, NodeInfo
 
 EXAMPLE_NODES = 3
 KEYLESS_TAINT_DETAIL = "untolerated taint (the message does not name it)"

@@ -34,9 +34,10 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from workers.cluster.base import Cluster, ClusterError, NotFound, Obj
-from workers.report import Facts, Finding, Preformatted, Severity, Table
-from workers.scheduling.inputs import DEFAULT_SCHEDULER
+from clusterdoc.humanize import parse_time
+from clusterdoc.report import Facts, Finding, Preformatted, Severity, Table
+from clusterdoc.workers.cluster.base import Cluster, ClusterError, NotFound, Obj
+from clusterdoc.workers.scheduling.inputs import DEFAULT_SCHEDULER
 
 NOT_SCHEDULED = "not_scheduled"
 SCHEDULED_NOT_STARTED = "scheduled_not_started"
@@ -80,15 +81,6 @@ def newest(events: list[Obj], reason: str) -> Obj | None:
     return max(matching, key=event_time) if matching else None
 
 
-def _parse_time(value: Any) -> datetime | None:
-    if not value or not isinstance(value, str):
-        return None
-    try:
-        return datetime.fromisoformat(value.replace("Z", "+00:00"))
-    except ValueError:
-        return None
-
-
 def _condition(pod: Obj, kind: str) -> dict[str, Any]:
     for condition in (pod.get("status") or {}).get("conditions") or ():
         if condition.get("type") == kind:
@@ -119,7 +111,7 @@ def classify(pod: Obj, events: list[Obj], now: datetime, no_scheduler_after: tim
         return NO_SCHEDULER
     if newest(events, "FailedScheduling") is not None or condition.get("reason") == "Unschedulable":
         return NOT_SCHEDULED
-    created = _parse_time((pod.get("metadata") or {}).get("creationTimestamp"))
+    created = parse_time((pod.get("metadata") or {}).get("creationTimestamp"))
     if created is not None and now - created > no_scheduler_after:
         return NO_SCHEDULER
     return NOT_SCHEDULED
@@ -145,7 +137,7 @@ def node_named_but_missing(cluster: Cluster, pod: Obj) -> bool:
 def explain_no_scheduler(cluster: Cluster, pod: Obj, now: datetime) -> CaseResult:
     meta, spec = pod.get("metadata") or {}, pod.get("spec") or {}
     name = meta.get("name", "")
-    created = _parse_time(meta.get("creationTimestamp"))
+    created = parse_time(meta.get("creationTimestamp"))
     waited = f" for {_ago(now - created)}" if created else ""
     gates = [gate.get("name", "") for gate in spec.get("schedulingGates") or ()]
     if gates:
@@ -175,7 +167,7 @@ def explain_no_scheduler(cluster: Cluster, pod: Obj, now: datetime) -> CaseResul
                           [Finding(STEP, Severity.CRITICAL, "No scheduler is handling the pod", summary,
                                    [Facts(tuple(facts))])])
     lease_spec = lease.get("spec") or {}
-    renewed = _parse_time(lease_spec.get("renewTime"))
+    renewed = parse_time(lease_spec.get("renewTime"))
     duration = int(lease_spec.get("leaseDurationSeconds") or 15)
     holder = lease_spec.get("holderIdentity") or "?"
     facts += [("Lease", f"kube-system/{lease_name}"), ("Holder", holder),

@@ -13,8 +13,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from workers.cluster.base import Obj
-from workers.scheduling.quantities import QuantityError, to_int
+from clusterdoc.workers.cluster.base import Obj
+from clusterdoc.workers.scheduling.quantities import QuantityError, to_int
 
 DEFAULT_SCHEDULER = "default-scheduler"
 HOSTNAME_LABEL = "kubernetes.io/hostname"

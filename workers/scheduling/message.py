@@ -16,7 +16,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from workers.scheduling import categories as cat
+from clusterdoc.workers.scheduling import categories as cat
 
 Classifier = Callable[[re.Match[str]], tuple[str, str, str | None]]
 

@@ -63,12 +63,8 @@ def safe_int(resource: str, text: object) -> int:
 
 
 def format_cpu(millis: int) -> str:
-    """``1500`` -> ``1.5``, ``500`` -> ``500m`` (as kubectl shows CPU)."""
-    if millis % 1000 == 0:
-        return str(millis // 1000)
-    if abs(millis) >= 1000:
-        return f"{millis / 1000:.3f}".rstrip("0").rstrip(".")
-    return f"{millis}m"
+    """CPU in kubectl's canonical form: ``2`` for whole cores, else millicores (``500m``, ``1500m``)."""
+    return str(millis // 1000) if millis % 1000 == 0 else f"{millis}m"
 
 
 def format_bytes(value: int) -> str:

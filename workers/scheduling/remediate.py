@@ -12,11 +12,11 @@ from __future__ import annotations
 
 from collections import Counter
 
-from workers.report import Remediation, Target
-from workers.scheduling import categories as cat
-from workers.scheduling.analysis import Analysis
-from workers.scheduling.quantities import format_amount, safe_int, to_quantity_text
-from workers.scheduling.snapshot import ClusterState
+from clusterdoc.report import Remediation, Target
+from clusterdoc.workers.scheduling import categories as cat
+from clusterdoc.workers.scheduling.analysis import Analysis
+from clusterdoc.workers.scheduling.quantities import format_amount, safe_int, to_quantity_text
+from clusterdoc.workers.scheduling.snapshot import ClusterState
 
 MAX_UNCORDON = 3
 NOT_TO_TOLERATE = (cat.NODE_LAYER_TAINT_KEYS | cat.CONTROL_PLANE_TAINT_KEYS | cat.LIFECYCLE_TAINT_KEYS

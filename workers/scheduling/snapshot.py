@@ -19,9 +19,9 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
-from workers.cluster.base import Cluster, ClusterError, Forbidden, Obj
-from workers.scheduling.inputs import HostPort, PodInfo, host_ports, pod_requests
-from workers.scheduling.quantities import QuantityError, to_int
+from clusterdoc.workers.cluster.base import Cluster, ClusterError, Forbidden, Obj
+from clusterdoc.workers.scheduling.inputs import HostPort, PodInfo, host_ports, pod_requests
+from clusterdoc.workers.scheduling.quantities import QuantityError, to_int
 
 ACTIVE_PODS = "status.phase!=Succeeded,status.phase!=Failed"
 PAGE_SIZE = 500

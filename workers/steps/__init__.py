@@ -1,3 +1,3 @@
 """Step kinds; importing this package registers every one of them."""
 
-from workers.steps import crashloop, describe, events, node, rollout, scheduling  # noqa: F401
+from clusterdoc.workers.steps import crashloop, describe, events, node, rollout, scheduling  # noqa: F401

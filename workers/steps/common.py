@@ -9,20 +9,18 @@ of pods, caching the answer in the run's shared state so ``describe`` and ``even
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
-from workers import kinds
-from workers.cluster.base import Cluster, ClusterError, Obj
-from workers.report import Finding, Severity
-from workers.runbook.registry import StepContext, StepResult
-from workers.scheduling import quantities
+from clusterdoc import kinds
+from clusterdoc.humanize import human_duration, parse_time
+from clusterdoc.report import Finding, Severity
+from clusterdoc.workers.cluster.base import Cluster, ClusterError, Obj
+from clusterdoc.workers.runbook.registry import StepContext, StepResult
+from clusterdoc.workers.scheduling import quantities
 
 MAX_OWNER_DEPTH = 4
-
-_BINARY = {"Ki": 2**10, "Mi": 2**20, "Gi": 2**30, "Ti": 2**40}
-
 
 def parse_quantity(value: str | int | float | None) -> Decimal:
     """A Kubernetes quantity (``500m``, ``2Gi``, ``1e3``, ``128974848``) as a number; ValueError if malformed.
@@ -36,21 +34,13 @@ def parse_quantity(value: str | int | float | None) -> Decimal:
 
 
 def format_cpu(cores: Decimal) -> str:
-    """``0.25`` cores as ``250m``, whole cores as ``2``."""
-    if cores == cores.to_integral_value():
-        return str(int(cores))
-    return f"{int((cores * 1000).to_integral_value())}m"
+    """Cores in kubectl's canonical form (``250m``, ``1500m``, ``2``)."""
+    return quantities.format_cpu(int((cores * 1000).to_integral_value()))
 
 
 def format_bytes(amount: Decimal) -> str:
-    """Bytes in the largest binary unit that keeps one decimal (``1.5Gi``, ``256Mi``)."""
-    for suffix in ("Ti", "Gi", "Mi", "Ki"):
-        unit = _BINARY[suffix]
-        if abs(amount) >= unit:
-            scaled = amount / unit
-            text = f"{scaled:.1f}".rstrip("0").rstrip(".")
-            return f"{text}{suffix}"
-    return str(int(amount))
+    """Bytes in the largest binary unit with one decimal (``1.5Gi``, ``1Ei``)."""
+    return quantities.format_bytes(int(amount))
 
 
 def format_quantity(resource: str, amount: Decimal) -> str:
@@ -62,17 +52,6 @@ def format_quantity(resource: str, amount: Decimal) -> str:
     return str(int(amount)) if amount == amount.to_integral_value() else str(amount)
 
 
-def parse_time(value: Any) -> datetime | None:
-    """An RFC 3339 timestamp from the API (``2024-11-05T14:32:10Z``, with or without micros)."""
-    if not value or not isinstance(value, str):
-        return None
-    try:
-        parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
-    except ValueError:
-        return None
-    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
-
-
 def target_of_kind(ctx: StepContext, step_name: str, kind: str) -> tuple[Obj | None, StepResult | None]:
     """The run's target when it is a ``kind``; otherwise an INFO result saying what the step looks at."""
     target = ctx.target_object
@@ -82,28 +61,6 @@ def target_of_kind(ctx: StepContext, step_name: str, kind: str) -> tuple[Obj | N
     return None, StepResult([Finding(step_name, Severity.INFO, f"{step_name} looks at a {kind.lower()}, not {actual}")])
 
 
-def human_duration(delta: timedelta) -> str:
-    """A duration the way kubectl prints ages: ``45s``, ``3m20s``, ``17m``, ``5h12m``, ``3d4h``, ``120d``."""
-    seconds = max(int(delta.total_seconds()), 0)
-    minutes, hours, days = seconds // 60, seconds // 3600, seconds // 86400
-    if seconds < 120:
-        return f"{seconds}s"
-    if minutes < 10:
-        rest = seconds % 60
-        return f"{minutes}m{rest}s" if rest else f"{minutes}m"
-    if hours < 3:
-        return f"{minutes}m"
-    if hours < 8:
-        rest = minutes % 60
-        return f"{hours}h{rest}m" if rest else f"{hours}h"
-    if days < 2:
-        return f"{hours}h"
-    if days < 8:
-        rest = hours % 24
-        return f"{days}d{rest}h" if rest else f"{days}d"
-    if days < 730:
-        return f"{days}d"
-    return f"{days // 365}y{days % 365}d"
 
 
 def age(value: Any, now: datetime) -> str:
@@ -261,7 +218,3 @@ def is_workload(obj: Obj | None) -> bool:
     return bool(obj) and obj.get("kind") in kinds.WORKLOAD_KINDS  # type: ignore[union-attr]
 
 
-def one_line(text: str, limit: int = 300) -> str:
-    """``text`` on one line, cut at ``limit`` characters with an ellipsis."""
-    flat = " ".join(str(text).split())
-    return flat if len(flat) <= limit else flat[: limit - 1] + "…"

@@ -16,10 +16,11 @@ from datetime import datetime
 
 from pydantic import Field
 
-from workers.cluster.base import ClusterError, Obj
-from workers.report import Facts, Finding, Preformatted, Remediation, Severity, Table, Target, Verdict
-from workers.runbook.registry import StepContext, StepParams, StepResult, step
-from workers.steps.common import controller_of, human_duration, one_line, parse_time, target_of_kind
+from clusterdoc.humanize import human_duration, one_line, parse_time
+from clusterdoc.report import Facts, Finding, Preformatted, Remediation, Severity, Table, Target, Verdict
+from clusterdoc.workers.cluster.base import ClusterError, Obj
+from clusterdoc.workers.runbook.registry import StepContext, StepParams, StepResult, step
+from clusterdoc.workers.steps.common import controller_of, target_of_kind
 
 STEP = "crashloop"
 REVISION = "deployment.kubernetes.io/revision"

@@ -16,18 +16,11 @@ from datetime import UTC, datetime
 
 from pydantic import Field
 
-from workers.cluster.base import Obj
-from workers.report import Finding, Severity, Table, Text
-from workers.runbook.registry import StepContext, StepParams, StepResult, step
-from workers.steps.common import (
-    ago,
-    human_duration,
-    is_workload,
-    one_line,
-    parse_time,
-    short_ref,
-    workload_members,
-)
+from clusterdoc.humanize import human_duration, one_line, parse_time
+from clusterdoc.report import Finding, Severity, Table, Text
+from clusterdoc.workers.cluster.base import Obj
+from clusterdoc.workers.runbook.registry import StepContext, StepParams, StepResult, step
+from clusterdoc.workers.steps.common import ago, is_workload, short_ref, workload_members
 
 FIELD_SELECTOR_MAX = 3
 """Up to this many objects, events are fetched per object with a field selector; beyond, per namespace."""

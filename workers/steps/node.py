@@ -13,10 +13,11 @@ from collections import Counter
 
 from pydantic import Field
 
-from workers.cluster.base import ClusterError, NotFound
-from workers.report import Facts, Finding, Severity, Table, Verdict
-from workers.runbook.registry import StepContext, StepParams, StepResult, step
-from workers.steps.common import human_duration, one_line, parse_time, target_of_kind
+from clusterdoc.humanize import human_duration, one_line, parse_time
+from clusterdoc.report import Facts, Finding, Severity, Table, Verdict
+from clusterdoc.workers.cluster.base import ClusterError, NotFound
+from clusterdoc.workers.runbook.registry import StepContext, StepParams, StepResult, step
+from clusterdoc.workers.steps.common import target_of_kind
 
 STEP = "node"
 LEASE_NAMESPACE = "kube-node-lease"

@@ -12,11 +12,12 @@ from __future__ import annotations
 
 from pydantic import Field
 
-from workers.cluster.base import ClusterError, Obj
-from workers.report import Facts, Finding, Severity, Table, Verdict
-from workers.runbook.registry import StepContext, StepParams, StepResult, step
-from workers.steps.common import human_duration, one_line, parse_time, target_of_kind, workload_members
-from workers.steps.crashloop import REVISION, CrashloopParams, diagnose_pod
+from clusterdoc.humanize import human_duration, one_line, parse_time
+from clusterdoc.report import Facts, Finding, Severity, Table, Verdict
+from clusterdoc.workers.cluster.base import ClusterError, Obj
+from clusterdoc.workers.runbook.registry import StepContext, StepParams, StepResult, step
+from clusterdoc.workers.steps.common import target_of_kind, workload_members
+from clusterdoc.workers.steps.crashloop import REVISION, CrashloopParams, diagnose_pod
 
 STEP = "rollout"
 

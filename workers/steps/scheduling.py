@@ -15,19 +15,20 @@ from typing import Any
 
 from pydantic import Field
 
-from workers.cluster.base import ClusterError, Obj
-from workers.report import Facts, Finding, Severity, Table, Target, Text, Verdict
-from workers.runbook.registry import StepContext, StepParams, StepResult, step
-from workers.scheduling import analysis as analysis_mod
-from workers.scheduling import cases, remediate
-from workers.scheduling import categories as cat
-from workers.scheduling.analysis import Analysis
-from workers.scheduling.inputs import PodInfo
-from workers.scheduling.message import ParsedMessage, parse
-from workers.scheduling.quantities import format_amount
-from workers.scheduling.snapshot import ClusterState, gather
-from workers.steps.common import is_workload, one_line, short_ref, workload_members
-from workers.steps.events import fetch_events
+from clusterdoc.humanize import one_line
+from clusterdoc.report import Facts, Finding, Severity, Table, Target, Text, Verdict
+from clusterdoc.workers.cluster.base import ClusterError, Obj
+from clusterdoc.workers.runbook.registry import StepContext, StepParams, StepResult, step
+from clusterdoc.workers.scheduling import analysis as analysis_mod
+from clusterdoc.workers.scheduling import cases, remediate
+from clusterdoc.workers.scheduling import categories as cat
+from clusterdoc.workers.scheduling.analysis import Analysis
+from clusterdoc.workers.scheduling.inputs import PodInfo
+from clusterdoc.workers.scheduling.message import ParsedMessage, parse
+from clusterdoc.workers.scheduling.quantities import format_amount
+from clusterdoc.workers.scheduling.snapshot import ClusterState, gather
+from clusterdoc.workers.steps.common import is_workload, short_ref, workload_members
+from clusterdoc.workers.steps.events import fetch_events
 
 STEP = "scheduling"
 MAX_TABLE_ROWS = 15

@@ -9,10 +9,10 @@ from __future__ import annotations
 
 from pydantic import BaseModel
 
-from workers.cluster.base import Obj
-from workers.remediation.base import Action, ActionContext, Applied, controller_of
-from workers.remediation.errors import PreconditionFailed
-from workers.report import Target
+from clusterdoc.report import Target
+from clusterdoc.workers.cluster.base import Obj
+from clusterdoc.workers.remediation.base import Action, ActionContext, Applied, controller_of
+from clusterdoc.workers.remediation.errors import PreconditionFailed
 
 
 class DeletePod(Action):

@@ -15,12 +15,12 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from workers.cluster.base import ClusterError, NotFound, Obj
-from workers.remediation.actions.cordon_node import is_cordoned, set_unschedulable
-from workers.remediation.base import Action, ActionContext, ActionIncomplete, Applied, controller_of
-from workers.remediation.errors import Conflict, DisruptionBlocked, PreconditionFailed
-from workers.remediation.pdb import budgets_for, describe_budget
-from workers.report import Target
+from clusterdoc.report import Target
+from clusterdoc.workers.cluster.base import ClusterError, NotFound, Obj
+from clusterdoc.workers.remediation.actions.cordon_node import is_cordoned, set_unschedulable
+from clusterdoc.workers.remediation.base import Action, ActionContext, ActionIncomplete, Applied, controller_of
+from clusterdoc.workers.remediation.errors import Conflict, DisruptionBlocked, PreconditionFailed
+from clusterdoc.workers.remediation.pdb import budgets_for, describe_budget
 
 MIRROR_ANNOTATION = "kubernetes.io/config.mirror"
 

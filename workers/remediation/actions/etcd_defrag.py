@@ -12,11 +12,11 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from workers.cluster.base import ClusterError, Obj
-from workers.remediation.base import Action, ActionContext, Applied
-from workers.remediation.errors import PreconditionFailed
-from workers.remediation.etcd import EtcdMaintenance
-from workers.report import Target
+from clusterdoc.report import Target
+from clusterdoc.workers.cluster.base import ClusterError, Obj
+from clusterdoc.workers.remediation.base import Action, ActionContext, Applied
+from clusterdoc.workers.remediation.errors import PreconditionFailed
+from clusterdoc.workers.remediation.etcd import EtcdMaintenance
 
 
 class DefragParams(BaseModel):

@@ -14,10 +14,10 @@ from typing import Any
 
 from pydantic import BaseModel
 
-from workers.cluster.base import Obj
-from workers.remediation.base import Action, ActionContext, Applied, controller_of, same_generation
-from workers.remediation.errors import PreconditionFailed
-from workers.report import Target
+from clusterdoc.report import Target
+from clusterdoc.workers.cluster.base import Obj
+from clusterdoc.workers.remediation.base import Action, ActionContext, Applied, controller_of, same_generation
+from clusterdoc.workers.remediation.errors import PreconditionFailed
 
 REVISION = "deployment.kubernetes.io/revision"
 TEMPLATE_HASH = "pod-template-hash"

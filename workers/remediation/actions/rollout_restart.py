@@ -11,9 +11,9 @@ from datetime import UTC, datetime
 
 from pydantic import BaseModel
 
-from workers.cluster.base import Obj
-from workers.remediation.base import Action, ActionContext, Applied, same_generation
-from workers.report import Target
+from clusterdoc.report import Target
+from clusterdoc.workers.cluster.base import Obj
+from clusterdoc.workers.remediation.base import Action, ActionContext, Applied, same_generation
 
 RESTARTED_AT = "kubectl.kubernetes.io/restartedAt"
 

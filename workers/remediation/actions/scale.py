@@ -8,9 +8,9 @@ from __future__ import annotations
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from workers.cluster.base import Obj
-from workers.remediation.base import Action, ActionContext, Applied, same_generation
-from workers.report import Target
+from clusterdoc.report import Target
+from clusterdoc.workers.cluster.base import Obj
+from clusterdoc.workers.remediation.base import Action, ActionContext, Applied, same_generation
 
 
 class ScaleParams(BaseModel):

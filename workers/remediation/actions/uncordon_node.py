@@ -8,11 +8,11 @@ from __future__ import annotations
 
 from pydantic import BaseModel
 
-from workers.cluster.base import Obj
-from workers.remediation.actions.cordon_node import is_cordoned, set_unschedulable
-from workers.remediation.base import Action, ActionContext, Applied
-from workers.remediation.errors import PreconditionFailed
-from workers.report import Target
+from clusterdoc.report import Target
+from clusterdoc.workers.cluster.base import Obj
+from clusterdoc.workers.remediation.actions.cordon_node import is_cordoned, set_unschedulable
+from clusterdoc.workers.remediation.base import Action, ActionContext, Applied
+from clusterdoc.workers.remediation.errors import PreconditionFailed
 
 
 class UncordonNode(Action):

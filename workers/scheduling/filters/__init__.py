@@ -9,7 +9,7 @@ VolumeRestrictions (disk conflicts, ReadWriteOncePod) and DynamicResources are n
 
 from __future__ import annotations
 
-from workers.scheduling.filters import (
+from clusterdoc.workers.scheduling.filters import (
     inter_pod_affinity,
     node_affinity,
     node_name,
@@ -22,7 +22,7 @@ from workers.scheduling.filters import (
     volume_binding,
     volume_zone,
 )
-from workers.scheduling.filters.base import Blocker, Plugin
+from clusterdoc.workers.scheduling.filters.base import Blocker, Plugin
 
 PLUGINS: tuple[Plugin, ...] = (
     node_unschedulable.PLUGIN,

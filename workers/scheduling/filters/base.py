@@ -12,8 +12,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from workers.scheduling.inputs import PodInfo
-from workers.scheduling.snapshot import ClusterState, NodeInfo
+from clusterdoc.workers.scheduling.inputs import PodInfo
+from clusterdoc.workers.scheduling.snapshot import ClusterState, NodeInfo
 
 
 @dataclass(frozen=True)

@@ -16,11 +16,11 @@ from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any
 
-from workers.scheduling import categories as cat
-from workers.scheduling.filters.base import Blocker, Plugin
-from workers.scheduling.inputs import PodInfo
-from workers.scheduling.labels import selector_matches, selector_text
-from workers.scheduling.snapshot import ClusterState, NodeInfo
+from clusterdoc.workers.scheduling import categories as cat
+from clusterdoc.workers.scheduling.filters.base import Blocker, Plugin
+from clusterdoc.workers.scheduling.inputs import PodInfo
+from clusterdoc.workers.scheduling.labels import selector_matches, selector_text
+from clusterdoc.workers.scheduling.snapshot import ClusterState, NodeInfo
 
 NAME = "InterPodAffinity"
 ERR_REASON_AFFINITY_RULES_NOT_MATCH = "node(s) didn't match pod affinity rules"

@@ -11,11 +11,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from workers.scheduling import categories as cat
-from workers.scheduling.filters.base import Blocker, Plugin, no_prefilter
-from workers.scheduling.inputs import PodInfo
-from workers.scheduling.labels import node_term_matches, term_text
-from workers.scheduling.snapshot import ClusterState, NodeInfo
+from clusterdoc.workers.scheduling import categories as cat
+from clusterdoc.workers.scheduling.filters.base import Blocker, Plugin, no_prefilter
+from clusterdoc.workers.scheduling.inputs import PodInfo
+from clusterdoc.workers.scheduling.labels import node_term_matches, term_text
+from clusterdoc.workers.scheduling.snapshot import ClusterState, NodeInfo
 
 NAME = "NodeAffinity"
 ERR_REASON_POD = "node(s) didn't match Pod's node affinity/selector"

@@ -8,11 +8,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from workers.scheduling import categories as cat
-from workers.scheduling.filters.base import Blocker, Plugin, no_prefilter
-from workers.scheduling.filters.taint_toleration import tolerated
-from workers.scheduling.inputs import PodInfo
-from workers.scheduling.snapshot import ClusterState, NodeInfo
+from clusterdoc.workers.scheduling import categories as cat
+from clusterdoc.workers.scheduling.filters.base import Blocker, Plugin, no_prefilter
+from clusterdoc.workers.scheduling.filters.taint_toleration import tolerated
+from clusterdoc.workers.scheduling.inputs import PodInfo
+from clusterdoc.workers.scheduling.snapshot import ClusterState, NodeInfo
 
 NAME = "NodeUnschedulable"
 ERR_REASON_UNSCHEDULABLE = "node(s) were unschedulable"

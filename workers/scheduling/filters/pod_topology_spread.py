@@ -15,13 +15,13 @@ from collections import Counter
 from dataclasses import dataclass
 from typing import Any
 
-from workers.scheduling import categories as cat
-from workers.scheduling.filters.base import Blocker, Plugin
-from workers.scheduling.filters.node_affinity import matches as node_affinity_matches
-from workers.scheduling.filters.taint_toleration import untolerated
-from workers.scheduling.inputs import PodInfo
-from workers.scheduling.labels import selector_matches, selector_text
-from workers.scheduling.snapshot import ClusterState, NodeInfo
+from clusterdoc.workers.scheduling import categories as cat
+from clusterdoc.workers.scheduling.filters.base import Blocker, Plugin
+from clusterdoc.workers.scheduling.filters.node_affinity import matches as node_affinity_matches
+from clusterdoc.workers.scheduling.filters.taint_toleration import untolerated
+from clusterdoc.workers.scheduling.inputs import PodInfo
+from clusterdoc.workers.scheduling.labels import selector_matches, selector_text
+from clusterdoc.workers.scheduling.snapshot import ClusterState, NodeInfo
 
 NAME = "PodTopologySpread"
 ERR_REASON_CONSTRAINTS_NOT_MATCH = "node(s) didn't match pod topology spread constraints"

@@ -14,13 +14,13 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from workers.cluster.base import Obj
-from workers.scheduling import categories as cat
-from workers.scheduling.filters.base import Blocker, Plugin
-from workers.scheduling.inputs import PodInfo
-from workers.scheduling.labels import node_term_matches
-from workers.scheduling.quantities import safe_int
-from workers.scheduling.snapshot import ClusterState, NodeInfo
+from clusterdoc.workers.cluster.base import Obj
+from clusterdoc.workers.scheduling import categories as cat
+from clusterdoc.workers.scheduling.filters.base import Blocker, Plugin
+from clusterdoc.workers.scheduling.inputs import PodInfo
+from clusterdoc.workers.scheduling.labels import node_term_matches
+from clusterdoc.workers.scheduling.quantities import safe_int
+from clusterdoc.workers.scheduling.snapshot import ClusterState, NodeInfo
 
 NAME = "VolumeBinding"
 ERR_REASON_BIND_CONFLICT = "node(s) didn't find available persistent volumes to bind"

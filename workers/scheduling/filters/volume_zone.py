@@ -9,10 +9,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from workers.scheduling import categories as cat
-from workers.scheduling.filters.base import Blocker, Plugin
-from workers.scheduling.inputs import PodInfo
-from workers.scheduling.snapshot import ClusterState, NodeInfo
+from clusterdoc.workers.scheduling import categories as cat
+from clusterdoc.workers.scheduling.filters.base import Blocker, Plugin
+from clusterdoc.workers.scheduling.inputs import PodInfo
+from clusterdoc.workers.scheduling.snapshot import ClusterState, NodeInfo
 
 NAME = "VolumeZone"
 ERR_REASON_CONFLICT = "node(s) had no available volume zone"

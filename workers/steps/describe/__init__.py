@@ -19,12 +19,17 @@ from __future__ import annotations
 
 from pydantic import Field
 
-from workers import kinds
-from workers.report import Block, Facts, Finding, Severity, Table, Text
-from workers.runbook.registry import StepContext, StepParams, StepResult, step
-from workers.steps.describe.node import NODE_LEASE_NAMESPACE, NODE_MONITOR_GRACE_SECONDS, describe_node, pod_requests
-from workers.steps.describe.other import describe_other
-from workers.steps.describe.parts import (
+from clusterdoc import kinds
+from clusterdoc.report import Block, Facts, Finding, Severity, Table, Text
+from clusterdoc.workers.runbook.registry import StepContext, StepParams, StepResult, step
+from clusterdoc.workers.steps.describe.node import (
+    NODE_LEASE_NAMESPACE,
+    NODE_MONITOR_GRACE_SECONDS,
+    describe_node,
+    pod_requests,
+)
+from clusterdoc.workers.steps.describe.other import describe_other
+from clusterdoc.workers.steps.describe.parts import (
     CONDITION_COLUMNS,
     TRUE_IS_BAD,
     Described,
@@ -34,9 +39,9 @@ from workers.steps.describe.parts import (
     taint_text,
     toleration_text,
 )
-from workers.steps.describe.pod import UNSCHEDULED_GRACE_SECONDS, WAITING_PROBLEMS, describe_pod, pod_status
-from workers.steps.describe.pvc import describe_pvc
-from workers.steps.describe.workload import describe_workload
+from clusterdoc.workers.steps.describe.pod import UNSCHEDULED_GRACE_SECONDS, WAITING_PROBLEMS, describe_pod, pod_status
+from clusterdoc.workers.steps.describe.pvc import describe_pvc
+from clusterdoc.workers.steps.describe.workload import describe_workload
 
 __all__ = [
     "CONDITION_COLUMNS", "NODE_LEASE_NAMESPACE", "NODE_MONITOR_GRACE_SECONDS", "STEP", "TRUE_IS_BAD",

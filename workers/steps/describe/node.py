@@ -8,12 +8,19 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import Any
 
-from workers.cluster.base import ClusterError, NotFound, Obj
-from workers.report import Facts, Severity, Table, Text, Verdict
-from workers.runbook.registry import StepContext
-from workers.steps.common import age, format_quantity, human_duration, one_line, parse_quantity, parse_time
-from workers.steps.describe.parts import Described, condition_bad, conditions_table, find_condition, taint_text
-from workers.steps.describe.pod import pod_row, unhealthy_rank
+from clusterdoc.humanize import human_duration, one_line, parse_time
+from clusterdoc.report import Facts, Severity, Table, Text, Verdict
+from clusterdoc.workers.cluster.base import ClusterError, NotFound, Obj
+from clusterdoc.workers.runbook.registry import StepContext
+from clusterdoc.workers.steps.common import age, format_quantity, parse_quantity
+from clusterdoc.workers.steps.describe.parts import (
+    Described,
+    condition_bad,
+    conditions_table,
+    find_condition,
+    taint_text,
+)
+from clusterdoc.workers.steps.describe.pod import pod_row, unhealthy_rank
 
 NODE_LEASE_NAMESPACE = "kube-node-lease"
 NODE_MONITOR_GRACE_SECONDS = 40

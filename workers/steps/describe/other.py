@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from workers.cluster.base import Obj
-from workers.report import Facts, Severity
-from workers.runbook.registry import StepContext
-from workers.steps.common import age, one_line, short_ref
-from workers.steps.describe.parts import Described, chain_facts, condition_bad, conditions_table
+from clusterdoc.humanize import one_line
+from clusterdoc.report import Facts, Severity
+from clusterdoc.workers.cluster.base import Obj
+from clusterdoc.workers.runbook.registry import StepContext
+from clusterdoc.workers.steps.common import age, short_ref
+from clusterdoc.workers.steps.describe.parts import Described, chain_facts, condition_bad, conditions_table
 
 
 def describe_other(ctx: StepContext, obj: Obj) -> Described:

@@ -8,10 +8,11 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from workers.cluster.base import Obj
-from workers.report import Block, Severity, Table, Verdict, worst
-from workers.runbook.registry import StepContext
-from workers.steps.common import age, one_line, owner_chain, short_ref
+from clusterdoc.humanize import one_line
+from clusterdoc.report import Block, Severity, Table, Verdict, worst
+from clusterdoc.workers.cluster.base import Obj
+from clusterdoc.workers.runbook.registry import StepContext
+from clusterdoc.workers.steps.common import age, owner_chain, short_ref
 
 TRUE_IS_BAD = {"MemoryPressure", "DiskPressure", "PIDPressure", "NetworkUnavailable", "ReplicaFailure",
                "Failed", "DisruptionTarget", "Suspended", "FileSystemResizePending"}

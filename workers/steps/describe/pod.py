@@ -11,11 +11,12 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from workers.cluster.base import ClusterError, NotFound, Obj
-from workers.report import Block, Facts, Preformatted, Severity, Table, Verdict
-from workers.runbook.registry import StepContext
-from workers.steps.common import age, ago, human_duration, one_line, parse_time
-from workers.steps.describe.parts import (
+from clusterdoc.humanize import human_duration, one_line, parse_time
+from clusterdoc.report import Block, Facts, Preformatted, Severity, Table, Verdict
+from clusterdoc.workers.cluster.base import ClusterError, NotFound, Obj
+from clusterdoc.workers.runbook.registry import StepContext
+from clusterdoc.workers.steps.common import age, ago
+from clusterdoc.workers.steps.describe.parts import (
     Described,
     chain_facts,
     conditions_table,

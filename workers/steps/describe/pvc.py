@@ -5,11 +5,11 @@ A claim costs one GET for its StorageClass and one per owner level.
 
 from __future__ import annotations
 
-from workers.cluster.base import ClusterError, NotFound, Obj
-from workers.report import Facts, Severity
-from workers.runbook.registry import StepContext
-from workers.steps.common import age
-from workers.steps.describe.parts import Described, chain_facts, conditions_table
+from clusterdoc.report import Facts, Severity
+from clusterdoc.workers.cluster.base import ClusterError, NotFound, Obj
+from clusterdoc.workers.runbook.registry import StepContext
+from clusterdoc.workers.steps.common import age
+from clusterdoc.workers.steps.describe.parts import Described, chain_facts, conditions_table
 
 
 def describe_pvc(ctx: StepContext, pvc: Obj) -> Described:

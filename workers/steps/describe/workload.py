@@ -8,15 +8,22 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from workers.cluster.base import Obj
-from workers.report import Facts, Severity, Table, Text, Verdict
-from workers.runbook.registry import StepContext
-from workers.steps.common import age, one_line, selector_string, workload_members
-from workers.steps.describe.parts import Described, chain_facts, condition_bad, conditions_table, resources_text
-from workers.steps.describe.pod import describe_pod, pod_row, unhealthy_rank
+from clusterdoc.humanize import one_line
+from clusterdoc.report import Facts, Severity, Table, Text, Verdict
+from clusterdoc.workers.cluster.base import Obj
+from clusterdoc.workers.runbook.registry import StepContext
+from clusterdoc.workers.steps.common import age, selector_string, workload_members
+from clusterdoc.workers.steps.describe.parts import (
+    Described,
+    chain_facts,
+    condition_bad,
+    conditions_table,
+    resources_text,
+)
+from clusterdoc.workers.steps.describe.pod import describe_pod, pod_row, unhealthy_rank
 
 if TYPE_CHECKING:
-    from workers.steps.describe import DescribeParams
+    from clusterdoc.workers.steps.describe import DescribeParams
 
 
 def _replica_facts(obj: Obj) -> tuple[list[tuple[str, str]], int, int]:

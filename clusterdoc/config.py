@@ -16,9 +16,9 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from bot.alerts.settings import AlertSettings
-from bot.approvals.policy import ApprovalPolicy
-from workers.runbook.schema import error_lines
+from clusterdoc.alert_config import AlertSettings
+from clusterdoc.approvals.policy import ApprovalPolicy
+from clusterdoc.workers.runbook.schema import error_lines
 
 
 class ConfigError(Exception):

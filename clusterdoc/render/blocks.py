@@ -21,7 +21,7 @@ from typing import Any
 
 from slack_sdk.models.blocks import ContextBlock, DividerBlock, MarkdownTextObject, SectionBlock
 
-from bot.render.text import (
+from clusterdoc.render.text import (
     clean,
     escape_mrkdwn,
     layout_table,
@@ -30,7 +30,7 @@ from bot.render.text import (
     trim_blank_lines,
     verdict_layer_phrase,
 )
-from workers.report import Facts, Finding, Preformatted, Remediation, Report, Table, Text
+from clusterdoc.report import Facts, Finding, Preformatted, Remediation, Report, Table, Text
 
 FIELD_CHARS = 2000
 """Slack's limit for one section field (not checked by slack_sdk)."""

@@ -8,9 +8,9 @@
 
 from __future__ import annotations
 
-from bot.render.blocks import SlackFile, SlackMessage, SlackRendering, render_error, render_report
-from bot.render.json_report import render_json
-from bot.render.terminal import render_terminal
+from clusterdoc.render.blocks import SlackFile, SlackMessage, SlackRendering, render_error, render_report
+from clusterdoc.render.json_report import render_json
+from clusterdoc.render.terminal import render_terminal
 
 __all__ = [
     "SlackFile",

@@ -20,7 +20,7 @@ from typing import Any
 
 import redis
 
-from bot.approvals.pending import PendingAction
+from clusterdoc.approvals.pending import PendingAction
 
 PREFIX = "clusterdoc:pending:"
 CLAIMS = "clusterdoc:claims"

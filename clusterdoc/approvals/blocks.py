@@ -19,8 +19,8 @@ from slack_sdk.models.blocks import (
     SectionBlock,
 )
 
-from bot.approvals.pending import PendingAction
-from bot.render.text import escape_mrkdwn, one_line
+from clusterdoc.approvals.pending import PendingAction
+from clusterdoc.render.text import escape_mrkdwn, one_line
 
 APPROVE_ACTION_ID = "clusterdoc_approve"
 DISMISS_ACTION_ID = "clusterdoc_dismiss"

@@ -11,7 +11,7 @@ import secrets
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-from workers.report import Target
+from clusterdoc.report import Target
 
 
 def new_id() -> str:

@@ -16,7 +16,8 @@ import unicodedata
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
-from workers.report import Verdict
+from clusterdoc import humanize
+from clusterdoc.report import Verdict
 
 CharCost = Callable[[str], int]
 """The size of one character under some measure (1 for ``len``, 2 for a wide CJK glyph...)."""
@@ -41,7 +42,7 @@ def clean(text: str) -> str:
 
 def one_line(text: str) -> str:
     """``text`` cleaned and folded onto a single line (for titles and table cells' headers)."""
-    return " ".join(clean(text).split())
+    return humanize.one_line(clean(text), limit=None)
 
 
 def escape_mrkdwn(text: str) -> str:

@@ -16,25 +16,20 @@ from kubernetes import client as k8s_client
 from redis import Redis
 from slack_sdk import WebClient
 
-from bot.approvals.policy import ApprovalPolicy, KubernetesIdentity
-from bot.approvals.service import ApprovalService, Click
-from bot.approvals.store import CLAIM_TIMEOUT_SECONDS
-from bot.approvals.usergroups import UserGroupCache
-from bot.config import Settings
-from workers.cluster.base import ClusterError
-from workers.cluster.live import load_configuration
-from workers.publish import ThreadRef
-from workers.remediation.base import ActionContext
-from workers.remediation.client import RemediationClient
-from workers.remediation.etcd import EtcdMaintenance
-from workers.remediation.offers import Offer
+from clusterdoc.approvals.policy import ApprovalPolicy, KubernetesIdentity
+from clusterdoc.approvals.usergroups import UserGroupCache
+from clusterdoc.config import Settings
+from clusterdoc.queue import Click, ThreadRef
+from clusterdoc.workers.approvals.service import ApprovalService
+from clusterdoc.workers.cluster.base import ClusterError
+from clusterdoc.workers.cluster.live import load_configuration
+from clusterdoc.workers.remediation.base import ActionContext
+from clusterdoc.workers.remediation.client import RemediationClient
+from clusterdoc.workers.remediation.etcd import EtcdMaintenance
+from clusterdoc.workers.remediation.offers import Offer
 
 log = logging.getLogger(__name__)
 
-JOB_FUNCTION = "bot.approvals.jobs.handle_click"
-JOB_TIMEOUT_SECONDS = CLAIM_TIMEOUT_SECONDS
-"""Longer than the longest drain (timeout_seconds is at most 3600); a claim's deadline follows it."""
-SWEEP_FUNCTION = "bot.approvals.jobs.sweep_stalled"
 
 _service: ApprovalService | None = None
 
@@ -59,7 +54,7 @@ def configure(service: ApprovalService) -> None:
 
 def service() -> ApprovalService:
     if _service is None:
-        raise RuntimeError("bot.approvals.jobs.configure() was not called in this worker process")
+        raise RuntimeError("clusterdoc.workers.approvals.jobs.configure() was not called in this worker process")
     return _service
 
 

@@ -14,9 +14,58 @@ Example::
 
 from __future__ import annotations
 
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+_MATCHER = re.compile(r'^\s*([A-Za-z_][A-Za-z0-9_]*)\s*(=~|!~|!=|=)\s*(.*?)\s*$')
+
+
+class MatcherError(ValueError):
+    """A matcher that does not parse; the message quotes it."""
+
+
+@dataclass(frozen=True)
+class Matcher:
+    """``name op value``; ``matches`` applies it to a label set."""
+
+    name: str
+    op: str
+    value: str
+
+    def matches(self, labels: Mapping[str, str]) -> bool:
+        actual = labels.get(self.name, "")
+        if self.op == "=":
+            return actual == self.value
+        if self.op == "!=":
+            return actual != self.value
+        found = re.fullmatch(self.value, actual) is not None
+        return found if self.op == "=~" else not found
+
+
+def _unquote(text: str) -> str:
+    if len(text) >= 2 and text[0] == text[-1] == '"':
+        body = text[1:-1]
+        return re.sub(r'\\(.)', lambda m: {"n": "\n"}.get(m.group(1), m.group(1)), body)
+    return text
+
+
+def parse_matcher(text: str) -> Matcher:
+    """Parse ``name=~"regex"`` style text; :class:`MatcherError` says what is wrong."""
+    match = _MATCHER.match(text)
+    if not match:
+        raise MatcherError(f"matcher {text!r}: expected name=value, name!=value, name=~regex or name!~regex")
+    name, op, raw = match.groups()
+    value = _unquote(raw)
+    if op in ("=~", "!~"):
+        try:
+            re.compile(value)
+        except re.error as exc:
+            raise MatcherError(f"matcher {text!r}: bad regular expression ({exc})") from exc
+    return Matcher(name, op, value)
 
 
 class RouteSettings(BaseModel):
@@ -31,8 +80,6 @@ class RouteSettings(BaseModel):
     @field_validator("matchers")
     @classmethod
     def _matchers_parse(cls, value: list[str]) -> list[str]:
-        from bot.alerts.routing import parse_matcher
-
         for text in value:
             parse_matcher(text)
         return value

@@ -17,7 +17,7 @@ from datetime import UTC, datetime
 
 import redis
 
-from bot.approvals.pending import PendingAction
+from clusterdoc.approvals.pending import PendingAction
 
 STREAM = "clusterdoc:audit"
 EVENTS = ("requested", "approved", "dismissed", "refused", "expired", "executed", "failed")

@@ -17,7 +17,7 @@ from datetime import date, datetime, timedelta
 from enum import Enum
 from typing import Any
 
-from workers.report import Report
+from clusterdoc.report import Report
 
 log = logging.getLogger(__name__)
 

@@ -19,46 +19,18 @@ from redis import Redis
 from rq import get_current_job
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError, SlackClientError
-from slack_sdk.http_retry.builtin_handlers import ConnectionErrorRetryHandler, RateLimitErrorRetryHandler
-from slack_sdk.http_retry.handler import RetryHandler
 
-from bot.config import Settings
-from bot.render.blocks import SlackMessage, render_error, render_report
-from workers.publish import ThreadRef
-from workers.report import Report
+from clusterdoc.queue import DELIVERED_PREFIX, ThreadRef
+from clusterdoc.render.blocks import SlackMessage, render_error, render_report
+from clusterdoc.report import Report
 
 log = logging.getLogger(__name__)
 
-SLACK_API_URL = "https://slack.com/api/"
-HTTP_TIMEOUT_SECONDS = 15
-RATE_LIMIT_RETRIES = 5
-CONNECTION_RETRIES = 3
 DELIVERED_TTL_SECONDS = 24 * 3600
 
 
 class PublishError(Exception):
     """A Slack call failed for good (after the client's own retries)."""
-
-
-def retry_handlers() -> list[RetryHandler]:
-    """Retry dropped connections, and 429 answers after the ``Retry-After`` Slack sends."""
-    return [
-        ConnectionErrorRetryHandler(max_retry_count=CONNECTION_RETRIES),
-        RateLimitErrorRetryHandler(max_retry_count=RATE_LIMIT_RETRIES),
-    ]
-
-
-def build_web_client(settings: Settings) -> WebClient:
-    """A Web API client for the bot token, at ``SLACK_API_URL`` when set, with retries."""
-    base_url = settings.SLACK_API_URL or SLACK_API_URL
-    if not base_url.endswith("/"):
-        base_url += "/"
-    return WebClient(
-        token=settings.SLACK_BOT_TOKEN,
-        base_url=base_url,
-        timeout=HTTP_TIMEOUT_SECONDS,
-        retry_handlers=retry_handlers(),
-    )
 
 
 def call_slack(method: str, channel: str, call: Callable[[], Any]) -> Any:
@@ -102,7 +74,7 @@ class SlackPublisher:
     def _delivered_key(self) -> str | None:
         """Where this RQ job's delivered parts are remembered (None outside a job or without Redis)."""
         job = get_current_job()
-        return f"clusterdoc:delivered:{job.id}" if job is not None and self.redis is not None else None
+        return f"{DELIVERED_PREFIX}{job.id}" if job is not None and self.redis is not None else None
 
     def _once(self, key: str | None, part: str, deliver: Callable[[], Any]) -> None:
         """Deliver ``part`` unless an earlier attempt of the same job already did."""

@@ -22,7 +22,7 @@ from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError, SlackClientError
 from slack_sdk.web import SlackResponse
 
-from bot.alerts.settings import PacingSettings
+from clusterdoc.alert_config import PacingSettings
 
 log = logging.getLogger(__name__)
 

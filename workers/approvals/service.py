@@ -21,43 +21,26 @@ import logging
 import time
 import uuid
 from collections.abc import Callable
-from dataclasses import asdict, dataclass
-from typing import Any, Literal
+from typing import Any
 
 import redis
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError, SlackClientError
 
-from bot.approvals import blocks
-from bot.approvals.audit import AuditLog
-from bot.approvals.pending import PendingAction, new_id
-from bot.approvals.policy import ApprovalPolicy, Decision, GroupMembers, KubernetesIdentity, decide, may_dismiss
-from bot.approvals.store import CLAIM_TIMEOUT_SECONDS, PendingStore
-from workers.cluster.base import ClusterError
-from workers.remediation import catalogue, runner
-from workers.remediation.base import ActionContext
-from workers.report import Remediation
+from clusterdoc.approvals import blocks
+from clusterdoc.approvals.audit import AuditLog
+from clusterdoc.approvals.pending import PendingAction, new_id
+from clusterdoc.approvals.policy import ApprovalPolicy, Decision, GroupMembers, KubernetesIdentity, decide, may_dismiss
+from clusterdoc.approvals.store import CLAIM_TIMEOUT_SECONDS, PendingStore
+from clusterdoc.queue import Click
+from clusterdoc.report import Remediation
+from clusterdoc.workers.cluster.base import ClusterError
+from clusterdoc.workers.remediation import catalogue, runner
+from clusterdoc.workers.remediation.base import ActionContext
 
 log = logging.getLogger(__name__)
 
 ContextFactory = Callable[[KubernetesIdentity | None], ActionContext]
-
-
-@dataclass(frozen=True)
-class Click:
-    """One button press, as the listener extracted it from Slack's payload."""
-
-    pending_id: str
-    user: str
-    kind: Literal["approve", "dismiss"]
-    channel: str = ""
-
-    def to_json(self) -> dict[str, Any]:
-        return asdict(self)
-
-    @classmethod
-    def from_json(cls, data: dict[str, Any]) -> Click:
-        return cls(**data)
 
 
 class ApprovalService:

@@ -14,7 +14,7 @@ import os
 import sys
 from collections.abc import Callable
 
-from bot.render.text import (
+from clusterdoc.render.text import (
     char_width,
     clean,
     display_width,
@@ -25,7 +25,7 @@ from bot.render.text import (
     wrap_line,
     wrap_words,
 )
-from workers.report import Facts, Finding, Preformatted, Remediation, Report, Table, Text
+from clusterdoc.report import Facts, Finding, Preformatted, Remediation, Report, Table, Text
 
 RESET = "\x1b[0m"
 BOLD = "\x1b[1m"

@@ -1,4 +1,4 @@
-"""``clusterdoc worker``: an RQ worker for one cluster's queue, wired to Slack.
+"""``clusterdoc worker``: an RQ worker for one cluster's queue, wired to Slack (the worker process's entry point).
 
 It opens the cluster (live API server, or ``CLUSTERDOC_SNAPSHOT``), loads the runbook
 catalogue, hands :mod:`workers.jobs` a Slack publisher, and works the queue
@@ -17,30 +17,19 @@ from redis import Redis
 from redis.exceptions import RedisError
 from rq import Queue, SimpleWorker, Worker
 
-from bot.alerts.service import paced_web_client
-from bot.approvals import jobs as approval_jobs
-from bot.approvals.jobs import ServiceOffers
-from bot.config import ConfigError, Settings
-from bot.publisher import SlackPublisher
-from bot.queueing import cluster_queue
-from workers import jobs
-from workers.cluster.base import ClusterError
-from workers.cluster.factory import open_cluster
-from workers.publish import Publisher
-from workers.runbook.loader import Catalogue
+from clusterdoc.config import ConfigError, Settings
+from clusterdoc.queue import SWEEP_INTERVAL_SECONDS, cluster_queue, enqueue_sweep
+from clusterdoc.slack.client import paced_web_client
+from clusterdoc.slack.publisher import SlackPublisher
+from clusterdoc.workers import jobs
+from clusterdoc.workers.approvals import jobs as approval_jobs
+from clusterdoc.workers.approvals.jobs import ServiceOffers
+from clusterdoc.workers.cluster.base import ClusterError
+from clusterdoc.workers.cluster.factory import open_cluster
+from clusterdoc.workers.publish import Publisher
+from clusterdoc.workers.runbook.loader import Catalogue
 
 log = logging.getLogger(__name__)
-
-SWEEP_INTERVAL_SECONDS = 300
-
-
-def enqueue_sweep(connection: Redis, queue: Queue, interval: float = SWEEP_INTERVAL_SECONDS) -> bool:
-    """Enqueue one stalled-claims sweep for this cluster unless another worker did this interval."""
-    if not connection.set(f"clusterdoc:sweep:{queue.name}", "1", nx=True, ex=max(int(interval), 1)):
-        return False
-    queue.enqueue(approval_jobs.sweep_stalled, job_timeout=120, result_ttl=0, failure_ttl=3600)
-    return True
-
 
 def _sweep_timer(connection: Redis, queue: Queue, stop: threading.Event) -> None:
     while not stop.wait(SWEEP_INTERVAL_SECONDS):

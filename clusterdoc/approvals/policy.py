@@ -39,7 +39,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from bot.approvals.pending import PendingAction
+from clusterdoc.approvals.pending import PendingAction
 
 RiskName = Literal["low", "medium", "high"]
 

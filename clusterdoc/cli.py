@@ -18,9 +18,9 @@ from typing import Any
 
 import yaml
 
-from bot.config import ConfigError, Settings, load_settings
-from workers.cluster.base import Cluster, ClusterError
-from workers.runbook.loader import Catalogue, RunbookError, load_file, runbook_files
+from clusterdoc.config import ConfigError, Settings, load_settings
+from clusterdoc.workers.cluster.base import Cluster, ClusterError
+from clusterdoc.workers.runbook.loader import Catalogue, RunbookError, load_file, runbook_files
 
 EXIT_USAGE = 2
 
@@ -53,12 +53,12 @@ def run_ask(
     color: bool | None = None,
 ) -> tuple[int, str]:
     """Run one /k8s command in-process; returns (exit status, text to print)."""
-    from bot.commands import CommandError, parse_command
-    from bot.render.json_report import render_json
-    from bot.render.terminal import render_terminal
-    from workers.cluster.factory import open_cluster
-    from workers.cluster.snapshot import SnapshotCluster
-    from workers.runbook.engine import run_request
+    from clusterdoc.bot.commands import CommandError, parse_command
+    from clusterdoc.render.json_report import render_json
+    from clusterdoc.render.terminal import render_terminal
+    from clusterdoc.workers.cluster.factory import open_cluster
+    from clusterdoc.workers.cluster.snapshot import SnapshotCluster
+    from clusterdoc.workers.runbook.engine import run_request
 
     catalogue = _catalogue(settings)
     try:
@@ -85,7 +85,7 @@ def run_ask(
 
 
 def _scenarios() -> tuple[Path, list[dict[str, Any]]]:
-    root = Path(str(resources.files("examples")))
+    root = Path(str(resources.files("clusterdoc.examples")))
     data = yaml.safe_load((root / "scenarios.yaml").read_text(encoding="utf-8"))
     return root, list(data or [])
 
@@ -165,7 +165,7 @@ def cmd_runbooks(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_scheduling(args: argparse.Namespace, settings: Settings) -> int:
-    from workers.scheduling.message import parse
+    from clusterdoc.workers.scheduling.message import parse
 
     parsed = parse(args.message)
     if args.json:
@@ -185,14 +185,14 @@ def cmd_scheduling(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
-    from bot.server import serve
+    from clusterdoc.bot.server import serve
 
     _catalogue(settings)  # a broken runbook stops start-up here, with the file named
     return serve(settings, host=args.host, port=args.port or settings.PORT) or 0
 
 
 def cmd_worker(args: argparse.Namespace, settings: Settings) -> int:
-    from bot.worker_process import run_worker
+    from clusterdoc.workers.process import run_worker
 
     return run_worker(settings, args.cluster, args.burst) or 0
 

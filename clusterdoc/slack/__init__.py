@@ -1,0 +1,1 @@
+"""Slack Web API clients and posting, shared by ``serve`` (roots, alerts) and ``worker`` (findings)."""

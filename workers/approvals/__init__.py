@@ -1,0 +1,1 @@
+"""The worker side of approve-to-execute: deciding on a click and executing the approved action."""
