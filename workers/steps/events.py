@@ -19,7 +19,7 @@ from pydantic import Field
 from clusterdoc.humanize import human_duration, one_line, parse_time
 from clusterdoc.report import Finding, Severity, Table, Text
 from clusterdoc.workers.cluster.base import Obj
-from clusterdoc.workers.runbook.registry import StepContext, StepParams, StepResult, step
+from clusterdoc.workers.runbook.registry import StepContext, StepKind, StepParams, StepResult
 from clusterdoc.workers.steps.common import ago, is_workload, short_ref, workload_members
 
 FIELD_SELECTOR_MAX = 3
@@ -150,7 +150,6 @@ def _subject(ctx: StepContext, target_obj: Obj, replicasets: int, pods: int) -> 
     return subject + (f" and its {' and '.join(parts)}" if parts else "")
 
 
-@step("events", EventsParams, "Events for the target (and a workload's ReplicaSets and pods), de-duplicated")
 def events_step(ctx: StepContext, params: EventsParams) -> StepResult:
     target_obj = ctx.target_object
     if target_obj is None:
@@ -191,3 +190,7 @@ def events_step(ctx: StepContext, params: EventsParams) -> StepResult:
     if notes:
         detail = " ".join([detail, *notes]).strip()
     return StepResult([Finding("events", severity, title, detail, list(blocks))])
+
+
+STEP_KIND = StepKind("events", EventsParams, events_step,
+                     "Events for the target (and a workload's ReplicaSets and pods), de-duplicated")
