@@ -10,6 +10,7 @@ cluster's size. The node's events come from the ``events`` step that follows in 
 from __future__ import annotations
 
 from collections import Counter
+from typing import Any
 
 from pydantic import Field
 
@@ -52,7 +53,7 @@ def node_step(ctx: StepContext, params: NodeParams) -> StepResult:
          human_duration(ctx.now - t) + " ago" if (t := parse_time(c.get("lastTransitionTime"))) else "?")
         for c in conditions
     )
-    ready = next((c for c in conditions if c.get("type") == "Ready"), {})
+    ready: dict[str, Any] = next((c for c in conditions if c.get("type") == "Ready"), {})
 
     lease_age: float | None = None
     try:
