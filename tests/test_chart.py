@@ -31,6 +31,7 @@ RELEASE = "cd"
 NAMESPACE = "ops"
 
 
+
 class HelmMissing(RuntimeError):
     pass
 
@@ -329,9 +330,10 @@ def test_every_value_is_in_the_schema_and_the_chart_readme() -> None:
 
     def leaves(node: Any, schema_node: dict[str, Any], prefix: str) -> Iterator[str]:
         assert "description" in schema_node or not prefix, prefix
-        if isinstance(node, dict) and schema_node.get("properties"):
+        props = schema_node.get("properties") or {}
+        if isinstance(node, dict) and props and all("description" in p for p in props.values()):
             assert schema_node.get("additionalProperties") is False, prefix
-            assert set(node) == set(schema_node["properties"]) - {"global"}, prefix
+            assert set(node) == set(props) - {"global"}, prefix
             for key, child in node.items():
                 yield from leaves(child, schema_node["properties"][key], f"{prefix}.{key}" if prefix else key)
         else:
@@ -420,16 +422,33 @@ def test_created_secret_and_socket_mode() -> None:
     assert missing.returncode != 0 and "secret.slackBotToken" in missing.stderr
 
 
-def test_notes_give_the_request_url_and_the_alertmanager_receiver_of_the_real_service() -> None:
+def rendered_notes(tmp_path: Path, *args: str) -> str:
+    """NOTES.txt as ``helm install`` prints it (``helm template`` leaves it out, and install needs a cluster):
+    a copy of the chart gets a ConfigMap template that includes NOTES.txt."""
+    chart = tmp_path / "clusterdoc"
+    shutil.copytree(CHART, chart)
+    (chart / "templates" / "zz-notes.yaml").write_text(
+        "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: notes}\ndata:\n  notes: |\n"
+        '    {{- include (print $.Template.BasePath "/NOTES.txt") . | nindent 4 }}\n', encoding="utf-8")
+    done = helm("template", RELEASE, str(chart), "--namespace", NAMESPACE, "--show-only", "templates/zz-notes.yaml",
+                *args)
+    notes: str = yaml.safe_load(done.stdout)["data"]["notes"]
+    return notes
+
+
+def test_notes_give_the_request_url_and_the_alertmanager_receiver_of_the_real_service(tmp_path: Path) -> None:
     docs = render(str(CHART / "examples" / "production.yaml"))
     service = _one(docs, "Service", "-bot")
-    done = helm("install", RELEASE, str(CHART), "--namespace", NAMESPACE, "--dry-run=client",
-                "-f", str(CHART / "examples" / "production.yaml"))
-    notes = done.stdout.split("NOTES:", 1)[1]
+    notes = rendered_notes(tmp_path, "-f", str(CHART / "examples" / "production.yaml"))
     assert "https://clusterdoc.example.com/slack/events" in notes
     port = service["spec"]["ports"][0]["port"]
     assert f"url: http://{service['metadata']['name']}.{NAMESPACE}.svc:{port}/alerts" in notes
     assert "/k8s health -c prod-eu-1" in notes
+    default = rendered_notes(tmp_path / "default")
+    assert "kubectl -n ops create secret generic clusterdoc-slack" in default
+    assert "url: http://cd-clusterdoc-bot.ops.svc:80/alerts" in default
+    socket = rendered_notes(tmp_path / "socket", "-f", str(CHART / "examples" / "socket-mode.yaml"))
+    assert "no request URL is needed" in socket and "/slack/events" not in socket
 
 
 def test_alert_rules_pass_promtool(tmp_path: Path) -> None:
@@ -446,7 +465,24 @@ def test_alert_rules_pass_promtool(tmp_path: Path) -> None:
     assert done.returncode == 0, done.stdout + done.stderr
     # every series the rules read is one the bot exports (tests/test_metrics.py checks the export)
     from clusterdoc import metrics
+    from clusterdoc.bot.metrics import SERIES
 
-    exported = metrics.exported_names()
+    exported = metrics.exported_names() | SERIES
     used = set(re.findall(r"clusterdoc_[a-z_]+", yaml.safe_dump(rule["spec"])))
     assert used <= exported, used - exported
+
+
+def test_the_alertmanager_snippet_in_the_notes_is_valid_alertmanager_config(tmp_path: Path) -> None:
+    amtool = shutil.which("amtool")
+    assert amtool, "amtool is missing: apt-get install prometheus-alertmanager"
+    notes = rendered_notes(tmp_path)
+    snippet = notes.split("2. Alertmanager: add this receiver (and route alerts to it):", 1)[1].split("\n\n")[1]
+    receivers = yaml.safe_load(snippet)["receivers"]
+    token = tmp_path / "token"
+    token.write_text("secret\n", encoding="utf-8")
+    receivers[0]["webhook_configs"][0]["http_config"]["authorization"]["credentials_file"] = str(token)
+    config = tmp_path / "alertmanager.yml"
+    config.write_text(yaml.safe_dump({"route": {"receiver": "clusterdoc"}, "receivers": receivers}), encoding="utf-8")
+    done = subprocess.run([amtool, "check-config", str(config)], capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert receivers[0]["webhook_configs"][0]["url"] == "http://cd-clusterdoc-bot.ops.svc:80/alerts"
