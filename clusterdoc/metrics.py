@@ -41,7 +41,7 @@ QUEUE_WAIT = Histogram("clusterdoc_job_queue_wait_seconds", "Time from enqueue t
                        ["runbook"], buckets=QUEUE_WAIT_BUCKETS)
 APPROVALS = Counter("clusterdoc_approvals", "Approval decisions by outcome (the audit event)", ["outcome"])
 
-_LABEL = re.compile(r"^[a-z0-9][a-z0-9_.:-]{0,63}$")
+_LABEL = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.:-]{0,63}$")
 
 
 def label(value: str) -> str:
