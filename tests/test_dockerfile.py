@@ -82,8 +82,9 @@ def test_copy_lines_give_a_working_install(tmp_path: Path) -> None:
                      "clusterdoc/examples/scenarios.yaml", "clusterdoc/metrics.py"):
         assert expected in names, expected
     site = tmp_path / "site"
-    installed = subprocess.run([sys.executable, "-m", "pip", "install", "-q", "--no-deps", "--disable-pip-version-check",
-                                "--target", str(site), str(wheel)], capture_output=True, text=True, timeout=300)
+    installed = subprocess.run([sys.executable, "-m", "pip", "install", "-q", "--no-deps",
+                                "--disable-pip-version-check", "--target", str(site), str(wheel)],
+                               capture_output=True, text=True, timeout=300)
     assert installed.returncode == 0, installed.stderr
     assert not any(p.is_symlink() for p in (site / "clusterdoc").rglob("*"))
     elsewhere = tmp_path / "elsewhere"
