@@ -486,3 +486,44 @@ def test_the_alertmanager_snippet_in_the_notes_is_valid_alertmanager_config(tmp_
     done = subprocess.run([amtool, "check-config", str(config)], capture_output=True, text=True, timeout=60)
     assert done.returncode == 0, done.stdout + done.stderr
     assert receivers[0]["webhook_configs"][0]["url"] == "http://cd-clusterdoc-bot.ops.svc:80/alerts"
+
+
+def test_alert_rules_fire_on_the_situations_they_name(tmp_path: Path) -> None:
+    """promtool's rule unit tests: each alert fires on its situation, from the series the bot exports."""
+    promtool = shutil.which("promtool")
+    assert promtool, "promtool is missing: apt-get install prometheus"
+    rule = _one(render(str(CHART / "examples" / "production.yaml")), "PrometheusRule", "clusterdoc")
+    (tmp_path / "rules.yaml").write_text(yaml.safe_dump(rule["spec"]), encoding="utf-8")
+    bot = 'namespace="ops", service="cd-clusterdoc-bot"'
+    descriptions = {r["alert"]: r["annotations"]["description"] for g in rule["spec"]["groups"] for r in g["rules"]}
+
+    def expect(alert: str, severity: str, summary: str, **labels: str) -> dict[str, Any]:
+        return {"eval_time": "30m", "alertname": alert, "exp_alerts": [{
+            "exp_labels": {"severity": severity, "namespace": "ops", **labels},
+            "exp_annotations": {"summary": summary, "description": descriptions[alert]}}]}
+
+    # promtool's clock starts at 0: the dispatcher's last beat (t=0) is 30 minutes old at 30m
+    tests = {"rule_files": ["rules.yaml"], "evaluation_interval": "1m", "tests": [{
+        "interval": "1m",
+        "input_series": [
+            {"series": f'clusterdoc_queue_workers{{{bot}, cluster="prod"}}', "values": "0x30"},
+            {"series": f'clusterdoc_queue_workers{{{bot}, cluster="staging"}}', "values": "2x30"},
+            {"series": f'clusterdoc_queue_depth{{{bot}, cluster="prod"}}', "values": "50x30"},
+            {"series": f'clusterdoc_slack_api_calls_total{{{bot}, method="chat.postMessage"}}', "values": "0+10x30"},
+            {"series": f'clusterdoc_slack_api_errors_total{{{bot}, method="chat.postMessage", error="x"}}',
+             "values": "0+5x30"},
+            {"series": f"clusterdoc_dispatcher_last_beat_timestamp_seconds{{{bot}}}", "values": "0x30"},
+        ],
+        "alert_rule_test": [
+            expect("ClusterdocWorkersDown", "critical", "No clusterdoc worker listens on the queue of cluster prod",
+                   cluster="prod"),
+            expect("ClusterdocQueueBackingUp", "warning", "50 clusterdoc jobs waiting for cluster prod", cluster="prod"),
+            expect("ClusterdocSlackErrors", "warning", "50% of clusterdoc's Slack API calls fail"),
+            expect("ClusterdocDispatcherStalled", "critical", "clusterdoc's alert dispatcher has not run for 30m 0s"),
+            {"eval_time": "3m", "alertname": "ClusterdocWorkersDown", "exp_alerts": []},
+        ],
+    }]}
+    (tmp_path / "tests.yaml").write_text(yaml.safe_dump(tests), encoding="utf-8")
+    done = subprocess.run([promtool, "test", "rules", "tests.yaml"], cwd=tmp_path, capture_output=True, text=True,
+                          timeout=60)
+    assert done.returncode == 0, done.stdout + done.stderr
