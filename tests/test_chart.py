@@ -517,7 +517,8 @@ def test_alert_rules_fire_on_the_situations_they_name(tmp_path: Path) -> None:
         "alert_rule_test": [
             expect("ClusterdocWorkersDown", "critical", "No clusterdoc worker listens on the queue of cluster prod",
                    cluster="prod"),
-            expect("ClusterdocQueueBackingUp", "warning", "50 clusterdoc jobs waiting for cluster prod", cluster="prod"),
+            expect("ClusterdocQueueBackingUp", "warning", "50 clusterdoc jobs waiting for cluster prod",
+                   cluster="prod"),
             expect("ClusterdocSlackErrors", "warning", "50% of clusterdoc's Slack API calls fail"),
             expect("ClusterdocDispatcherStalled", "critical", "clusterdoc's alert dispatcher has not run for 30m 0s"),
             {"eval_time": "3m", "alertname": "ClusterdocWorkersDown", "exp_alerts": []},
