@@ -50,9 +50,6 @@ class BotMetrics:
     def command(self, verb: str, outcome: str) -> None:
         self.commands.labels(verb=metrics.label(verb or "unknown"), outcome=outcome).inc()
 
-    def value(self, verb: str, outcome: str) -> float:
-        return self.commands.labels(verb=metrics.label(verb or "unknown"), outcome=outcome)._value.get()
-
     def render(self, redis: Redis, alert_figures: Callable[[Redis], dict[str, float]]) -> bytes:
         """The whole exposition: process metrics, these counters, and the Redis figures."""
         scraped = CollectorRegistry(auto_describe=False)

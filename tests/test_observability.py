@@ -185,3 +185,47 @@ def test_metrics_of_both_processes_and_the_error_id_in_the_json_log(
     # serve logs JSON too, every line of it
     printed = [line for line in server.stop().splitlines() if line.strip()]
     assert printed and all(json.loads(line)["level"] for line in printed)
+
+
+@pytest.mark.parametrize(
+    ("env", "args", "line"),
+    [
+        ({"CLUSTERDOC_LOG_FORMAT": "xml"}, ["runbooks", "list"],
+         "clusterdoc: CLUSTERDOC_LOG_FORMAT: must be json or text"),
+        ({"CLUSTERDOC_LOG_LEVEL": "LOUD"}, ["runbooks", "list"], "clusterdoc: CLUSTERDOC_LOG_LEVEL: must be one of"),
+        ({"CLUSTERDOC_METRICS_PORT": "http"}, ["worker", "--burst"],
+         "clusterdoc: CLUSTERDOC_METRICS_PORT: must be a port number, got 'http'"),
+    ],
+    ids=["log-format", "log-level", "metrics-port"],
+)
+def test_bad_logging_and_metrics_settings_are_one_line(env: dict[str, str], args: list[str], line: str) -> None:
+    done = subprocess.run([sys.executable, "-m", "clusterdoc", *args], cwd=REPO_ROOT,
+                          env=process_env(**env), capture_output=True, text=True, timeout=60)
+    assert done.returncode == 2
+    assert done.stderr.startswith(line) and len(done.stderr.strip().splitlines()) == 1, done.stderr
+
+
+def test_an_error_id_in_a_message_lands_on_the_json_line() -> None:
+    import io
+    import logging
+
+    from clusterdoc.logs import ContextFilter, json_formatter, log_context
+
+    stream = io.StringIO()
+    handler = logging.StreamHandler(stream)
+    handler.setFormatter(json_formatter())
+    handler.addFilter(ContextFilter())
+    logger = logging.getLogger("clusterdoc.test.observability")
+    logger.addHandler(handler)
+    logger.propagate = False
+    try:
+        with log_context(request_id="r-1"):
+            logger.error("slash command failed after ack [error 0a1b2c3d]")
+        logger.warning("shown as error id `deadbeef` in the thread")
+        logger.warning("no id here")
+    finally:
+        logger.removeHandler(handler)
+    first, second, third = (json.loads(line) for line in stream.getvalue().splitlines())
+    assert (first["error_id"], first["request_id"], first["level"]) == ("0a1b2c3d", "r-1", "ERROR")
+    assert second["error_id"] == "deadbeef" and "request_id" not in second
+    assert "error_id" not in third
