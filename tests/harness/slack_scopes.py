@@ -23,6 +23,9 @@ RESULT_FILE = ROOT / ".pytest_cache" / "clusterdoc-slack-methods.txt"
 _SDK_CALL = re.compile(r"\.((?:chat|files|usergroups|users|conversations|reactions|views|pins|auth|apps|team|bots)"
                        r"_[A-Za-z0-9_]+)\(")
 _API_CALL = re.compile(r"""api_call\(\s*["']([a-z]+\.[A-Za-z.]+)["']""")
+_SDK_NAME = re.compile(
+    r"""["']((?:chat|files|usergroups|users|conversations|reactions|views|pins)_[A-Za-z0-9_]+)["']""")
+"""A client method named in a string (``getattr(client, "chat_postEphemeral")`` through a helper)."""
 _EXPANDS = {"files_upload_v2": ("files.getUploadURLExternal", "files.completeUploadExternal")}
 NOT_WEB_API = frozenset({"api.test"})
 
@@ -61,7 +64,7 @@ def code_methods() -> set[str]:
             if path.is_symlink() or any(p.is_symlink() for p in path.relative_to(ROOT).parents if p != Path(".")):
                 continue
             text = path.read_text(encoding="utf-8")
-            for name in _SDK_CALL.findall(text):
+            for name in _SDK_CALL.findall(text) + _SDK_NAME.findall(text):
                 found.update(_method_name(name))
             found.update(_API_CALL.findall(text))
     return found
