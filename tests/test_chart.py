@@ -528,3 +528,31 @@ def test_alert_rules_fire_on_the_situations_they_name(tmp_path: Path) -> None:
     done = subprocess.run([promtool, "test", "rules", "tests.yaml"], cwd=tmp_path, capture_output=True, text=True,
                           timeout=60)
     assert done.returncode == 0, done.stdout + done.stderr
+
+
+@pytest.mark.parametrize("sets", [
+    ("redis.auth.enabled=false", "redis.persistence.enabled=false", "redis.networkPolicy.enabled=false"),
+    ("redis.enabled=false", "redisUrl=redis://redis.data:6379/1", "externalRedis.existingSecret=redis-pw"),
+    ("bot.enabled=false",),
+    ("worker.enabled=false", "networkPolicy.enabled=true", "metrics.serviceMonitor.enabled=true"),
+    ("runbooks.extra\\.yaml=name: x", "existingSecret=", "secret.slackBotToken=xoxb-1", "bot.replicas=1"),
+], ids=["redis-bare", "external-redis", "worker-only", "bot-only", "created-secret"])
+def test_value_combinations_render_restricted_pods(sets: tuple[str, ...]) -> None:
+    docs = render(None, *sets)
+    for where, spec in pod_specs(docs):
+        assert restricted_violations(spec) == [], where
+    kinds = {doc["kind"] for doc in docs}
+    if "bot.enabled=false" in sets:
+        assert not any(d["kind"] == "Service" and d["metadata"]["name"].endswith("-bot") for d in docs)
+    if "worker.enabled=false" in sets:  # no worker: no cluster permissions at all
+        assert not kinds & {"ClusterRole", "ClusterRoleBinding"}
+    if "redis.enabled=false" in sets:
+        bot = _one(docs, "Deployment", "-bot")["spec"]["template"]["spec"]["containers"][0]
+        env = {e["name"]: e for e in bot["env"]}
+        assert env["REDIS_URL"]["value"] == "redis://redis.data:6379/1"
+        assert env["REDIS_PASSWORD"]["valueFrom"]["secretKeyRef"] == {"name": "redis-pw", "key": "redis-password"}
+    if "redis.auth.enabled=false" in sets:
+        assert "REDIS_PASSWORD" not in {e["name"] for e in _one(docs, "Deployment", "-bot")["spec"]["template"]["spec"]
+                                         ["containers"][0]["env"]}
+    missing_url = helm("template", RELEASE, str(CHART), "--set", "redis.enabled=false", check=False)
+    assert missing_url.returncode != 0 and "redisUrl is required" in missing_url.stderr
