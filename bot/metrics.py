@@ -50,11 +50,19 @@ class BotMetrics:
     def command(self, verb: str, outcome: str) -> None:
         self.commands.labels(verb=metrics.label(verb or "unknown"), outcome=outcome).inc()
 
+    def inc(self, name: str, outcome: str = "") -> None:
+        """The old ``Counters.inc(COMMANDS, outcome)``: counted under verb ``unknown``; prefer :meth:`command`."""
+        self.command("unknown", outcome or "unknown")
+
     def render(self, redis: Redis, alert_figures: Callable[[Redis], dict[str, float]]) -> bytes:
         """The whole exposition: process metrics, these counters, and the Redis figures."""
         scraped = CollectorRegistry(auto_describe=False)
         scraped.register(RedisFigures(redis, alert_figures))
         return metrics.render(self.registry, scraped)
+
+
+Counters = BotMetrics
+"""The old name (release 0.1's hand-written counters), so code written against it still imports."""
 
 
 class RedisFigures(Collector):

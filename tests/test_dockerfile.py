@@ -53,6 +53,12 @@ def test_the_image_installs_exactly_the_lock() -> None:
     assert wanted <= pinned, wanted - pinned
     assert all("--hash=sha256:" in block for block in re.split(r"\n(?=[A-Za-z])", lock.split("\n", 2)[2]) if block)
     dev = (ROOT / "requirements/dev.lock").read_text(encoding="utf-8")
+    dev_pinned = {m.group(1).lower().replace("_", "-") for m in re.finditer(r"^([A-Za-z0-9_.-]+)==", dev, re.M)}
+    extras = {re.split(r"[<>=!~; \[]", dep, maxsplit=1)[0].lower().replace("_", "-")
+              for dep in project["optional-dependencies"]["dev"]}
+    assert wanted | extras <= dev_pinned, (
+        f"not in requirements/dev.lock: {sorted((wanted | extras) - dev_pinned)}; regenerate the locks "
+        "(requirements/README.md)")
     for name, version in re.findall(r"^([A-Za-z0-9_.-]+)==([^ \\\n]+)", lock, re.M):
         assert f"\n{name}=={version}" in dev, f"{name}: runtime.lock and dev.lock disagree"
 
