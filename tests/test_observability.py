@@ -229,3 +229,11 @@ def test_an_error_id_in_a_message_lands_on_the_json_line() -> None:
     assert (first["error_id"], first["request_id"], first["level"]) == ("0a1b2c3d", "r-1", "ERROR")
     assert second["error_id"] == "deadbeef" and "request_id" not in second
     assert "error_id" not in third
+
+
+def test_the_cli_loads_prometheus_client_only_after_choosing_multiprocess_mode() -> None:
+    """`clusterdoc worker` sets PROMETHEUS_MULTIPROC_DIR before the metrics are made; importing the CLI
+    must not make them first, or the forked jobs' counts would be lost."""
+    probe = "import sys, clusterdoc.cli; print('prometheus_client' in sys.modules)"
+    done = subprocess.run([sys.executable, "-c", probe], cwd=REPO_ROOT, capture_output=True, text=True, timeout=60)
+    assert done.stdout.strip() == "False", done.stderr
