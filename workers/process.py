@@ -15,9 +15,10 @@ import threading
 
 from redis import Redis
 from redis.exceptions import RedisError
-from rq import Queue, SimpleWorker, Worker
+from rq import Queue
 
 from clusterdoc.config import ConfigError, Settings
+from clusterdoc.metrics import clear_multiprocess_dir
 from clusterdoc.queue import SWEEP_INTERVAL_SECONDS, cluster_queue, enqueue_sweep
 from clusterdoc.slack.client import paced_web_client
 from clusterdoc.slack.publisher import SlackPublisher
@@ -26,6 +27,7 @@ from clusterdoc.workers.approvals import jobs as approval_jobs
 from clusterdoc.workers.approvals.jobs import ServiceOffers
 from clusterdoc.workers.cluster.base import ClusterError
 from clusterdoc.workers.cluster.factory import open_cluster
+from clusterdoc.workers.observe import ObservedSimpleWorker, ObservedWorker, serve_metrics
 from clusterdoc.workers.publish import Publisher
 from clusterdoc.workers.runbook.loader import Catalogue
 
@@ -71,8 +73,10 @@ def _approvals(settings: Settings) -> ServiceOffers | None:
     return ServiceOffers(service)
 
 
-def run_worker(settings: Settings, cluster: str | None, burst: bool) -> int:
-    """Work the queue of ``cluster`` (default ``CLUSTERDOC_CLUSTER``); returns the exit status."""
+def run_worker(settings: Settings, cluster: str | None, burst: bool, metrics_port: int | None = None) -> int:
+    """Work the queue of ``cluster`` (default ``CLUSTERDOC_CLUSTER``); returns the exit status.
+
+    ``metrics_port``: serve ``/metrics`` and ``/healthz`` there (``workers.observe``)."""
     name = prepare_worker(settings, cluster)
     connection = Redis.from_url(settings.REDIS_URL)
     try:
@@ -80,7 +84,10 @@ def run_worker(settings: Settings, cluster: str | None, burst: bool) -> int:
     except RedisError as exc:
         raise ConfigError(f"REDIS_URL: cannot reach Redis: {exc}") from exc
     queue = cluster_queue(connection, name)
-    worker_class = SimpleWorker if burst else Worker
+    worker_class = ObservedSimpleWorker if burst else ObservedWorker
+    clear_multiprocess_dir()
+    if metrics_port:
+        serve_metrics(metrics_port)
     worker = worker_class([queue], connection=connection)
     log.info("worker for cluster %s on queue %s (%s)", name, queue.name, "burst" if burst else "continuous")
     stop = threading.Event()

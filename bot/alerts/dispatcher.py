@@ -27,12 +27,14 @@ from redis import Redis
 from rq import Callback, Retry
 from slack_sdk import WebClient
 
+from clusterdoc import metrics
 from clusterdoc.alert_config import AlertSettings
 from clusterdoc.bot.alerts import threads
 from clusterdoc.bot.alerts.incidents import Incident, IncidentStore, incident_id, parse_iso
 from clusterdoc.bot.alerts.intake import DELIVERY_PREFIX, INBOX, PROCESSING
 from clusterdoc.bot.alerts.routing import Router, target_from_labels
 from clusterdoc.bot.alerts.storm import Storm, StormTracker, TriageQueue
+from clusterdoc.bot.metrics import beat
 from clusterdoc.queue import DIAGNOSIS_FAILED, TRIAGE_ALERT, TRIAGE_INFLIGHT_KEY, DiagnosisRequest, cluster_queue
 from clusterdoc.slack.pacing import deliver, replay_failed
 
@@ -68,6 +70,7 @@ def enqueue_triage(connection: Redis, timeout_seconds: int) -> Callable[[dict[st
             description=f"triage {alert.get('alertname')} {request.get('runbook')}",
             meta={"max_attempts": 2},
         )
+        metrics.JOBS_ENQUEUED.labels(runbook=metrics.label(str(request.get("runbook", "")))).inc()
         return str(job.id)
 
     return enqueue
@@ -175,6 +178,7 @@ class Dispatcher:
         """The background thread's body: recover, then loop until ``stop`` is set; errors are logged."""
         self.recover()
         while not stop.is_set():
+            beat()  # liveness for /metrics (clusterdoc_dispatcher_last_beat_timestamp_seconds)
             try:
                 self.run_once(timeout=0.5)
             except Exception:

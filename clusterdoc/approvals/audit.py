@@ -17,6 +17,7 @@ from datetime import UTC, datetime
 
 import redis
 
+from clusterdoc import metrics
 from clusterdoc.approvals.pending import PendingAction
 
 STREAM = "clusterdoc:audit"
@@ -83,6 +84,7 @@ class AuditLog:
             at=time.time(),
         )
         entry.id = self.redis.xadd(self.stream, entry.fields(), maxlen=MAX_ENTRIES, approximate=True).decode()
+        metrics.APPROVALS.labels(outcome=event).inc()
         log.info(json.dumps({"audit": event, **{k: v for k, v in entry.__dict__.items() if v not in ("", [], {})}},
                             sort_keys=True))
         return entry
