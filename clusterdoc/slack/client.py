@@ -30,7 +30,7 @@ CONNECTION_RETRIES = 3
 class MeteredWebClient(WebClient):
     """Counts every Web API call by method, and failures by method and Slack error (``clusterdoc.metrics``)."""
 
-    def api_call(self, api_method: str, **kwargs: Any) -> Any:  # type: ignore[override]
+    def api_call(self, api_method: str, **kwargs: Any) -> Any:
         metrics.SLACK_CALLS.labels(method=metrics.label(api_method)).inc()
         try:
             return super().api_call(api_method, **kwargs)
