@@ -178,6 +178,7 @@ def run_runbook(
         findings.extend(result.findings)
         report.remediations.extend(result.remediations)
         report.extra.update(result.extra)
+        report.attachments.extend(result.attachments)
     report.findings = findings
     report.verdict = _combine_verdict(results, findings, primary)
     return report

@@ -1,0 +1,121 @@
+"""The cross-layer verdict: one row per layer, the most likely broken layer, and why.
+
+Each layer check yields a :class:`LayerRow`: its status (``ok``/``warning``/``critical``, ``unseen``
+when nothing could be read, ``unfinished`` when it ran out of time), its most telling figure, the
+evidence sentences, and what could not be seen. :func:`decide` picks the layer to blame:
+
+- the most upstream red layer along the request path — etcd feeds the API server, which every
+  controller, the scheduler and every kubelet talk to — so a slow etcd that also makes the API
+  server slow is named as the cause, and the verdict says the other red layers are its effects;
+- among layers that do not feed each other (controller, scheduler, node) the most severe, then the
+  order node → controller → scheduler (nodes that are not ready starve the scheduler; a stuck
+  controller creates no pods to schedule);
+- ``none`` when every layer that could be seen is healthy and enough was seen, else ``unknown``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Literal
+
+Status = Literal["ok", "warning", "critical", "unseen", "unfinished"]
+LAYER_ORDER: tuple[str, ...] = ("etcd", "apiserver", "node", "controller", "scheduler")
+LAYER_NAMES = {"apiserver": "API server", "etcd": "etcd", "controller": "controller manager",
+               "scheduler": "scheduler", "node": "nodes"}
+ROW_ORDER: tuple[str, ...] = ("apiserver", "etcd", "controller", "scheduler", "node")
+RANK = {"critical": 2, "warning": 1, "ok": 0, "unseen": -1, "unfinished": -1}
+
+EFFECTS: dict[tuple[str, str], str] = {
+    ("etcd", "apiserver"): "every API request waits on etcd, so a slow etcd makes the API server slow (not the "
+                           "reverse)",
+    ("etcd", "controller"): "the controller manager renews its Lease and writes objects through the API server, "
+                            "which waits on etcd",
+    ("etcd", "scheduler"): "the scheduler binds pods through the API server, which waits on etcd",
+    ("etcd", "node"): "kubelets renew their heartbeat Leases through the API server, which waits on etcd",
+    ("apiserver", "controller"): "the controller manager only sees and changes the cluster through the API server",
+    ("apiserver", "scheduler"): "the scheduler reads pods and writes bindings through the API server",
+    ("apiserver", "node"): "kubelets post status and renew heartbeats through the API server",
+    ("node", "scheduler"): "pods pile up Pending when the nodes they could run on are not ready",
+    ("node", "controller"): "controllers cannot replace pods that no ready node can take",
+    ("controller", "scheduler"): "pending pods follow from what the controllers create",
+}
+
+
+@dataclass
+class LayerRow:
+    layer: str
+    status: Status
+    figure: str
+    evidence: list[str] = field(default_factory=list)
+    unseen: list[str] = field(default_factory=list)
+    """What this layer's check could not see (Prometheus down, no ETCD_ENDPOINTS, ...)."""
+
+    @property
+    def red(self) -> bool:
+        return self.status in ("warning", "critical")
+
+    @property
+    def name(self) -> str:
+        return LAYER_NAMES.get(self.layer, self.layer)
+
+
+@dataclass
+class Decision:
+    layer: str
+    severity: str
+    summary: str
+    reasoning: list[str] = field(default_factory=list)
+
+
+def _first(row: LayerRow) -> str:
+    return row.evidence[0] if row.evidence else row.figure
+
+
+def decide(rows: list[LayerRow]) -> Decision:
+    by_layer = {row.layer: row for row in rows}
+    red = [row for row in rows if row.red]
+    blind = [row for row in rows if row.status in ("unseen", "unfinished")]
+    not_seen = [f"{row.name} ({'; '.join(row.unseen) or row.status})" for row in blind]
+    partial = sorted({text for row in rows if not row.status.startswith("un") for text in row.unseen})
+    if not red:
+        if len(blind) >= 3 or {"apiserver", "etcd"} <= {row.layer for row in blind}:
+            return Decision("unknown", "warning",
+                            f"Too little could be seen to name a layer: {', '.join(not_seen)}.",
+                            [f"Not seen: {text}" for text in not_seen])
+        seen = [row.name for row in rows if row.status == "ok"]
+        summary = f"No layer looks broken: {', '.join(seen)} healthy"
+        if not_seen or partial:
+            summary += "; could not see " + "; ".join(not_seen + partial)
+        return Decision("none", "info" if (not_seen or partial) else "ok", summary + ".",
+                        [f"Not seen: {text}" for text in not_seen + partial])
+    top = max(RANK[row.status] for row in red)
+    # the root cause is the most upstream red layer; a lone warning upstream of a critical one still wins
+    # when the critical layer depends on it (that is the whole point of the cause-and-effect order)
+    order = {layer: index for index, layer in enumerate(LAYER_ORDER)}
+    upstream = [row for row in red if row.layer in ("etcd", "apiserver")]
+    if upstream:
+        cause = min(upstream, key=lambda row: order[row.layer])
+    else:
+        cause = min((row for row in red if RANK[row.status] == top), key=lambda row: order[row.layer])
+    severity = "critical" if top == RANK["critical"] else "warning"
+    reasoning: list[str] = []
+    effects = []
+    for row in red:
+        if row is cause:
+            continue
+        why = EFFECTS.get((cause.layer, row.layer))
+        if why:
+            effects.append(row.name)
+            reasoning.append(f"{row.name} is red too ({_first(row)}): likely an effect — {why}.")
+        else:
+            reasoning.append(f"{row.name} is red too ({_first(row)}): a separate problem, not explained by "
+                             f"the {cause.name}.")
+    summary = f"The {cause.name} is the most likely broken layer: {_first(cause)}"
+    if effects:
+        summary += f" (the {' and '.join(effects)} {'is' if len(effects) == 1 else 'are'} slow/red as an effect)"
+    if not_seen:
+        reasoning.append("Not seen: " + "; ".join(not_seen) + ".")
+    missing = [name for name, row in by_layer.items() if row.status in ("unseen", "unfinished")]
+    if "etcd" in missing and cause.layer == "apiserver":
+        reasoning.append("etcd could not be checked, so a slow etcd behind the API server is not ruled out.")
+    return Decision(cause.layer, severity, summary.rstrip(".") + ".", reasoning)
