@@ -58,8 +58,9 @@ def chart_png(judgement: Judgement, title: str = "") -> bytes:
             top = breaches[0] if breaches else None
             if top is not None and top.onset is not None:
                 onset = datetime.fromtimestamp(top.onset, UTC)
-                ax.axvline(float(mdates.date2num(onset)), color="#ff7f0e", linewidth=2)
-                ax.annotate(f"onset {onset:%H:%M}", xy=(float(mdates.date2num(onset)), 0.97), xycoords=("data", "axes fraction"),
+                at = float(mdates.date2num(onset))
+                ax.axvline(at, color="#ff7f0e", linewidth=2)
+                ax.annotate(f"onset {onset:%H:%M}", xy=(at, 0.97), xycoords=("data", "axes fraction"),
                             fontsize=12, color="#ff7f0e", ha="right", va="top", fontweight="bold",
                             xytext=(-4, 0), textcoords="offset points")
             heading = title or preset.title

@@ -163,16 +163,19 @@ def read_metrics(sources: Sources, presets: list[Preset], options: CheckOptions,
         try:
             series = sources.prometheus.query_range(promql, start, end, options.step_seconds)
         except PrometheusProblem as exc:
-            rest = [p.title for p in presets[index:]]
+            rest = presets[index:]
             if exc.kind in ("unconfigured", "unreachable", "timeout"):
-                unseen.append(f"{', '.join(rest)}: {exc}")
+                what = rest[0].title if len(rest) == 1 else f"{len(rest)} {rest[0].layer} metrics"
+                unseen.append(f"{what}: {exc}")
                 break
             unseen.append(f"{preset.title}: {exc}")
             continue
-        judgement = judge(preset, series, end)
-        judgements.append(judgement)
-        if judgement.absent:
-            unseen.append(f"{preset.title}: no current series for `{one_line(promql, 160)}` (check the job matcher)")
+        judgements.append(judge(preset, series, end))
+    absent = [j for j in judgements if j.absent]
+    if judgements and len(absent) == len(judgements):
+        layer = presets[0].layer
+        unseen.append(f"{layer} metrics: Prometheus has no current series for any of them (check the job matchers, "
+                      f"e.g. `{one_line(queries[0], 120)}`)")
     return judgements, unseen, queries
 
 
@@ -186,6 +189,11 @@ def _chart_name(preset: Preset, carrier: str) -> str:
 def metric_findings(step: str, judgements: list[Judgement], options: CheckOptions, end: float,
                     check: LayerCheck) -> None:
     """Findings (value, threshold, onset, carrier, sparkline), charts and offers for breaching presets."""
+    absent = [j.preset.title for j in judgements if j.absent]
+    if absent and len(absent) < len(judgements):
+        check.findings.append(Finding(step, Severity.INFO, f"No current series for {len(absent)} signal(s)",
+                                      "Prometheus has no series for: " + ", ".join(absent) + " (some appear only "
+                                      "once the event happens, e.g. APF rejections; else check the job matchers)."))
     for judgement in judgements:
         preset = judgement.preset
         if not judgement.breaches:

@@ -80,6 +80,9 @@ class Prometheus:
         except requests.exceptions.Timeout as exc:
             raise PrometheusProblem("timeout", f"Prometheus did not answer within {timeout:g} s") from exc
         except requests.exceptions.RequestException as exc:
+            if "timed out" in str(exc).lower() or "timeout" in type(getattr(exc.args[0] if exc.args else None,
+                                                                           "reason", None)).__name__.lower():
+                raise PrometheusProblem("timeout", f"Prometheus did not answer within {timeout:g} s") from exc
             raise PrometheusProblem("unreachable", f"Prometheus at {self.settings.url} is unreachable: "
                                     f"{_reason(exc)}") from exc
         except PrometheusApiClientException as exc:

@@ -67,6 +67,21 @@ class Decision:
     reasoning: list[str] = field(default_factory=list)
 
 
+def _cut(text: str) -> str:
+    return text.split(" (")[0] if len(text) > 90 else text
+
+
+def _short(row: LayerRow) -> str:
+    """What stopped a layer from being seen, once per reason (``Prometheus is not configured``)."""
+    reasons: list[str] = []
+    for text in row.unseen or [row.status]:
+        reason = text.split(": ", 1)[-1]
+        reason = reason.split(" (")[0] if len(reason) > 60 else reason
+        if reason not in reasons:
+            reasons.append(reason)
+    return "; ".join(reasons)
+
+
 def _first(row: LayerRow) -> str:
     return row.evidence[0] if row.evidence else row.figure
 
@@ -76,16 +91,17 @@ def decide(rows: list[LayerRow]) -> Decision:
     red = [row for row in rows if row.red]
     blind = [row for row in rows if row.status in ("unseen", "unfinished")]
     not_seen = [f"{row.name} ({'; '.join(row.unseen) or row.status})" for row in blind]
+    short = [f"{row.name} ({_short(row)})" for row in blind]
     partial = sorted({text for row in rows if not row.status.startswith("un") for text in row.unseen})
     if not red:
         if len(blind) >= 3 or {"apiserver", "etcd"} <= {row.layer for row in blind}:
             return Decision("unknown", "warning",
-                            f"Too little could be seen to name a layer: {', '.join(not_seen)}.",
+                            f"Too little could be seen to name a layer: {', '.join(short)}.",
                             [f"Not seen: {text}" for text in not_seen])
         seen = [row.name for row in rows if row.status == "ok"]
         summary = f"No layer looks broken: {', '.join(seen)} healthy"
         if not_seen or partial:
-            summary += "; could not see " + "; ".join(not_seen + partial)
+            summary += "; could not see " + "; ".join(short + [_cut(text) for text in partial])
         return Decision("none", "info" if (not_seen or partial) else "ok", summary + ".",
                         [f"Not seen: {text}" for text in not_seen + partial])
     top = max(RANK[row.status] for row in red)
@@ -109,10 +125,10 @@ def decide(rows: list[LayerRow]) -> Decision:
             reasoning.append(f"{row.name} is red too ({_first(row)}): likely an effect — {why}.")
         else:
             reasoning.append(f"{row.name} is red too ({_first(row)}): a separate problem, not explained by "
-                             f"the {cause.name}.")
-    summary = f"The {cause.name} is the most likely broken layer: {_first(cause)}"
+                             f"{cause.name}.")
+    summary = f"Most likely broken layer: {cause.name} — {_first(cause).rstrip('.')}"
     if effects:
-        summary += f" (the {' and '.join(effects)} {'is' if len(effects) == 1 else 'are'} slow/red as an effect)"
+        summary += f" ({' and '.join(effects)} red as an effect)"
     if not_seen:
         reasoning.append("Not seen: " + "; ".join(not_seen) + ".")
     missing = [name for name, row in by_layer.items() if row.status in ("unseen", "unfinished")]
