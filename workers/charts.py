@@ -60,15 +60,22 @@ def chart_png(judgement: Judgement, title: str = "") -> bytes:
                 onset = datetime.fromtimestamp(top.onset, UTC)
                 at = float(mdates.date2num(onset))
                 ax.axvline(at, color="#ff7f0e", linewidth=2)
-                ax.annotate(f"onset {onset:%H:%M}", xy=(at, 0.97), xycoords=("data", "axes fraction"),
+                ax.annotate(f"onset {onset:%H:%M} UTC", xy=(at, 0.97), xycoords=("data", "axes fraction"),
                             fontsize=12, color="#ff7f0e", ha="right", va="top", fontweight="bold",
                             xytext=(-4, 0), textcoords="offset points")
             heading = title or preset.title
-            if top is not None:
-                heading += f" — now {fmt(top.value, preset.unit)}"
+            if top is not None and top.before is not None:
+                heading += f": {fmt(top.before, preset.unit)} → {fmt(top.value, preset.unit)}"
+            elif top is not None:
+                heading += f": now {fmt(top.value, preset.unit)}"
             ax.set_title(heading, fontsize=15, loc="left", fontweight="bold")
             ax.set_ylabel(label, fontsize=12)
+            span = (breaches[0].series.finite()[-1][0] - breaches[0].series.finite()[0][0]) if breaches else 3600.0
+            if span <= 2 * 3600:
+                ax.xaxis.set_major_locator(mdates.MinuteLocator(byminute=range(0, 60, 10 if span > 1800 else 5),
+                                                                tz=UTC))
             ax.xaxis.set_major_formatter(mdates.DateFormatter("%H:%M", tz=UTC))
+            ax.set_xlabel("UTC", fontsize=11, loc="right")
             ax.tick_params(labelsize=12)
             ax.grid(True, alpha=0.3)
             ax.set_ylim(bottom=0)

@@ -28,6 +28,7 @@ class LayerParams(StepParams):
     db_quota_ratio: float = Field(0.8, gt=0, le=1)
     quota_bytes: int = Field(2 * 1024**3, gt=0, description="etcd --quota-backend-bytes")
     raft_lag: int = Field(1000, ge=1, description="raft entries behind the most advanced member")
+    min_defrag_bytes: int = Field(16 * 1024**2, ge=0, description="no defrag offer for a smaller etcd database")
 
     def options(self) -> CheckOptions:
         return CheckOptions(
@@ -37,5 +38,6 @@ class LayerParams(StepParams):
             max_readonly=self.max_requests_inflight, max_mutating=self.max_mutating_requests_inflight,
             grace_seconds=self.grace_seconds, lease_factor=self.lease_factor, pending_warning=self.pending_warning,
             pending_critical=self.pending_critical, restarts_warning=self.restarts_warning,
-            etcd=EtcdThresholds(self.fragmentation, self.db_quota_ratio, self.raft_lag, self.quota_bytes),
+            etcd=EtcdThresholds(self.fragmentation, self.db_quota_ratio, self.raft_lag, self.quota_bytes,
+                                self.min_defrag_bytes),
         )

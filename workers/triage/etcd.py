@@ -22,6 +22,8 @@ class EtcdThresholds:
     db_quota_ratio: float = 0.8
     raft_lag: int = 1000
     quota_bytes: int = DEFAULT_QUOTA
+    min_defrag_bytes: int = 16 * 1024**2
+    """Below this database size a defrag is not worth blocking a member for."""
 
 
 @dataclass
@@ -77,7 +79,7 @@ def view(survey: Survey, thresholds: EtcdThresholds | None = None) -> EtcdView:
         if lag > limits.raft_lag:
             result.lagging.append((status, lag))
         ratio = fragmentation(status)
-        if ratio > limits.fragmentation and status.db_size >= 16 * 1024**2:
+        if ratio > limits.fragmentation and status.db_size >= limits.min_defrag_bytes:
             result.fragmented.append((status, ratio))
         used = status.db_size / limits.quota_bytes if limits.quota_bytes else 0.0
         if used > limits.db_quota_ratio:
