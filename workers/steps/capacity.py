@@ -14,10 +14,10 @@ from decimal import Decimal
 
 from pydantic import Field
 
-from clusterdoc.report import Finding, Severity, Table, Verdict
-from clusterdoc.workers.cluster.base import Obj
+from clusterdoc.report import Finding, Remediation, Severity, Table, Target, Verdict
+from clusterdoc.workers.cluster.base import ClusterError, Obj
 from clusterdoc.workers.runbook.registry import StepContext, StepKind, StepParams, StepResult
-from clusterdoc.workers.steps.common import format_bytes, format_cpu, parse_quantity
+from clusterdoc.workers.steps.common import controller_of, format_bytes, format_cpu, parse_quantity
 
 STEP = "capacity"
 POOL_LABELS = ("cloud.google.com/gke-nodepool", "eks.amazonaws.com/nodegroup", "karpenter.sh/nodepool",
@@ -113,9 +113,46 @@ def capacity_step(ctx: StepContext, params: CapacityParams) -> StepResult:
              else f"Requests fit: the fullest pool is {pool} at {ratio:.0%} {resource}")
     findings.insert(0, Finding(STEP, severity, title, "Requests of non-terminal pods bound to schedulable nodes "
                                "against those nodes' allocatable (what the scheduler counts, not usage).", [table]))
+    remediations: list[Remediation] = []
     if severity != Severity.OK:
         verdict = Verdict("scheduler" if severity == Severity.CRITICAL else "none", severity, title + ".")
-    return StepResult(findings, verdict)
+        remediations = _scale_offers(ctx)
+    return StepResult(findings, verdict, remediations)
+
+
+def _scale_offers(ctx: StepContext, limit: int = 3) -> list[Remediation]:
+    """Deployments with replicas that fit nowhere: offer to scale them to what runs, until capacity is added.
+
+    One LIST of Pending pods; one GET per owner level for at most ``limit`` Deployments.
+    """
+    waiting: dict[tuple[str, str], int] = defaultdict(int)
+    for pod in ctx.cluster.list("Pod", field_selector="status.phase=Pending", allow_stale=True):
+        if (pod.get("spec") or {}).get("nodeName"):
+            continue
+        owner = controller_of(pod)
+        if owner and owner.get("kind") == "ReplicaSet":
+            waiting[((pod.get("metadata") or {}).get("namespace", ""), str(owner.get("name")))] += 1
+    offers: list[Remediation] = []
+    for (namespace, replicaset), count in sorted(waiting.items(), key=lambda item: -item[1])[:limit]:
+        try:
+            rs = ctx.cluster.get("ReplicaSet", replicaset, namespace)
+            owner = controller_of(rs)
+            if not owner or owner.get("kind") != "Deployment":
+                continue
+            deployment = ctx.cluster.get("Deployment", str(owner.get("name")), namespace)
+        except ClusterError:
+            continue
+        desired = int((deployment.get("spec") or {}).get("replicas") or 0)
+        ready = int((deployment.get("status") or {}).get("readyReplicas") or 0)
+        if desired <= ready:
+            continue
+        name = (deployment.get("metadata") or {}).get("name", "?")
+        offers.append(Remediation(
+            "scale", Target("Deployment", name, namespace), "medium",
+            f"Scale deployment {namespace}/{name} from {desired} to {ready} (the replicas that run): {count} "
+            "replica(s) wait for room the cluster does not have; scale back once nodes are added.",
+            params={"replicas": ready, "current": desired}))
+    return offers
 
 
 STEP_KIND = StepKind(STEP, CapacityParams, capacity_step,
