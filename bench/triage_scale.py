@@ -40,8 +40,8 @@ def cluster(shape: ClusterShape) -> list[dict[str, Any]]:
 
 
 def _serve(shape: ClusterShape, conn: Connection) -> None:
-    from tests.harness.fake_kube import FakeKubeServer
     from clusterdoc.workers.cluster.snapshot import SnapshotStore
+    from tests.harness.fake_kube import FakeKubeServer
 
     server = FakeKubeServer(SnapshotStore(cluster(shape), version={"major": "1", "minor": "31",
                                                                    "gitVersion": "v1.31.2"}))
