@@ -82,12 +82,15 @@ def test_lost_node_with_a_stuck_pod_and_a_node_under_pressure() -> None:
     squeezed = by_name(objects, "Node", "node-b")
     squeezed["status"]["conditions"].append({"type": "MemoryPressure", "status": "True"})
     objects.append(pod("web-1", "node-a", deleted=NOW - timedelta(minutes=12)))
+    api = pod("api-5c9d7-x2k4q", "node-b", owner="api-5c9d7")
+    api["metadata"]["labels"] = {"pod-template-hash": "5c9d7"}
+    objects.append(api)
     report = run(objects, "triage")
     assert report.verdict.layer == "node", report.verdict.summary
     assert "node-a" in report.verdict.summary
     offered = {(r.action, r.target.name) for r in report.remediations}
     assert ("delete_pod", "web-1") in offered
-    assert {("cordon_node", "node-b"), ("drain_node", "node-b")} <= offered
+    assert {("cordon_node", "node-b"), ("drain_node", "node-b"), ("rollout_restart", "api")} <= offered
 
 
 def test_capacity_per_pool_and_scale_offer() -> None:

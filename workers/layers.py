@@ -521,7 +521,40 @@ def check_nodes(reads: Reads, sources: Sources, options: CheckOptions, end: floa
                                           "; ".join(check.row.evidence[1:4]),
                                           [Table(("NODE", "READY", "PRESSURE", "HEARTBEAT", "WHY"), rows)]))
     _merge(check, metrics_check("node", sources, options, end, step))
+    sick = list(dict.fromkeys(r.target.name for r in check.remediations if r.action == "cordon_node"))
+    check.remediations.extend(_restart_offers(reads, sick))
     return check
+
+
+def _restart_offers(reads: Reads, nodes: list[str], per_node: int = 3) -> list[Remediation]:
+    """Deployments with pods on a sick node: after a cordon, a rollout restart moves them off gradually.
+
+    One field-selected pod LIST per node (at most three nodes); the Deployment is read from the
+    ReplicaSet's name and the pods' ``pod-template-hash`` label, so no per-pod calls.
+    """
+    offers: list[Remediation] = []
+    for node in nodes[:3]:
+        try:
+            pods = list(reads.cluster.list("Pod", field_selector=f"spec.nodeName={node}"))
+        except ClusterError:
+            continue
+        found: dict[tuple[str, str], int] = {}
+        for pod in pods:
+            meta = pod.get("metadata") or {}
+            owner = next((o for o in meta.get("ownerReferences") or [] if o.get("controller")), None)
+            suffix = "-" + str((meta.get("labels") or {}).get("pod-template-hash") or "")
+            if not owner or owner.get("kind") != "ReplicaSet" or suffix == "-" or meta.get("deletionTimestamp"):
+                continue
+            name = str(owner.get("name") or "")
+            if name.endswith(suffix):
+                key = (str(meta.get("namespace") or ""), name[: -len(suffix)])
+                found[key] = found.get(key, 0) + 1
+        for (namespace, deployment), count in sorted(found.items(), key=lambda item: -item[1])[:per_node]:
+            offers.append(Remediation(
+                "rollout_restart", Target("Deployment", deployment, namespace), "medium",
+                f"Rollout-restart deployment {namespace}/{deployment} after cordoning {node}: its {count} pod(s) "
+                "there are replaced elsewhere one surge at a time, gentler than draining the node."))
+    return offers
 
 
 def _skew_kubelets(reads: Reads, states: list[cp.NodeState], check: LayerCheck) -> None:
