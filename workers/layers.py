@@ -64,6 +64,8 @@ class LayerCheck:
     findings: list[Finding] = field(default_factory=list)
     remediations: list[Remediation] = field(default_factory=list)
     attachments: list[Attachment] = field(default_factory=list)
+    absent: list[str] = field(default_factory=list)
+    """Signals Prometheus has no current series for, while others of the layer answered."""
 
     def add(self, status: str, evidence: str) -> None:
         """Raise the row's status to ``status`` (never lower) and record the evidence."""
@@ -157,7 +159,7 @@ def read_metrics(sources: Sources, presets: list[Preset], options: CheckOptions,
     queries: list[str] = []
     start = end - options.range_minutes * 60
     for index, preset in enumerate(presets):
-        promql = preset.promql(options.jobs or dict(sources.prometheus.settings.jobs), options.window,
+        promql = preset.promql({**dict(sources.prometheus.settings.jobs), **options.jobs}, options.window,
                                options.max_readonly, options.max_mutating)
         queries.append(promql)
         try:
@@ -191,15 +193,14 @@ def metric_findings(step: str, judgements: list[Judgement], options: CheckOption
     """Findings (value, threshold, onset, carrier, sparkline), charts and offers for breaching presets."""
     absent = [j.preset.title for j in judgements if j.absent]
     if absent and len(absent) < len(judgements):
-        check.findings.append(Finding(step, Severity.INFO, f"No current series for {len(absent)} signal(s)",
-                                      "Prometheus has no series for: " + ", ".join(absent) + " (some appear only "
-                                      "once the event happens, e.g. APF rejections; else check the job matchers)."))
+        check.absent.extend(absent)
     for judgement in judgements:
         preset = judgement.preset
         if not judgement.breaches:
             continue
         top = judgement.breaches[0]
-        sentence = top.sentence(end)
+        everywhere = len(judgement.breaches) == judgement.current and judgement.current > 1
+        sentence = top.sentence(end, judgement.current if everywhere else 1)
         check.add(top.severity, sentence)
         facts: list[tuple[str, str]] = [
             ("Now", fmt(top.value, preset.unit)),
@@ -288,10 +289,17 @@ def _merge(into: LayerCheck, other: LayerCheck) -> None:
     into.findings.extend(other.findings)
     into.remediations.extend(other.remediations)
     into.attachments.extend(other.attachments)
+    into.absent.extend(other.absent)
 
 
 def unseen_finding(step: str, what: str, unseen: list[str]) -> Finding:
     return Finding(step, Severity.WARNING, f"Could not see {what}", "; ".join(unseen)[:1500])
+
+
+def absent_finding(step: str, absent: list[str]) -> Finding:
+    return Finding(step, Severity.INFO, f"No current series for {len(absent)} signal(s)",
+                   "Prometheus has no series for: " + ", ".join(absent) + " (some appear only once the event "
+                   "happens, e.g. APF rejections or leader changes; else check the job matchers).")
 
 
 # -- API server ----------------------------------------------------------------------------------

@@ -11,7 +11,7 @@ from pydantic import Field
 
 from clusterdoc.report import Severity, Verdict
 from clusterdoc.workers import sources as sources_module
-from clusterdoc.workers.layers import Reads, check_etcd, check_etcd_members, unseen_finding
+from clusterdoc.workers.layers import Reads, absent_finding, check_etcd, check_etcd_members, unseen_finding
 from clusterdoc.workers.runbook.registry import StepContext, StepKind, StepResult
 from clusterdoc.workers.steps.options import LayerParams
 
@@ -31,6 +31,8 @@ def etcd_step(ctx: StepContext, params: EtcdParams) -> StepResult:
         check = check_etcd_members(reads, sources, params.options(), STEP)
     row = check.row
     result = StepResult(check.findings, None, check.remediations, attachments=check.attachments)
+    if check.absent:
+        result.findings.append(absent_finding(STEP, check.absent))
     if row.unseen:
         result.findings.append(unseen_finding(STEP, "part of etcd", row.unseen))
     if row.status in ("warning", "critical"):

@@ -16,7 +16,7 @@ from pydantic import Field
 
 from clusterdoc.report import Facts, Finding, Severity, Table
 from clusterdoc.workers import sources as sources_module
-from clusterdoc.workers.layers import LayerCheck, metric_findings, read_metrics, unseen_finding
+from clusterdoc.workers.layers import LayerCheck, absent_finding, metric_findings, read_metrics, unseen_finding
 from clusterdoc.workers.prom import PrometheusProblem
 from clusterdoc.workers.runbook.registry import StepContext, StepKind, StepResult
 from clusterdoc.workers.steps.options import LayerParams
@@ -74,6 +74,8 @@ def metrics_step(ctx: StepContext, params: MetricsParams) -> StepResult:
                      for j in quiet)
         check.findings.append(Finding(STEP, Severity.OK, f"{len(quiet)} signal(s) under their thresholds", "",
                                       [Table(("SIGNAL", "NOW", "WORST SERIES", "WARN / CRIT"), rows)]))
+    if check.absent:
+        check.findings.append(absent_finding(STEP, check.absent))
     if unseen:
         check.findings.append(unseen_finding(STEP, "some metrics" if judgements else "the metrics", unseen))
     result.findings, result.remediations, result.attachments = check.findings, check.remediations, check.attachments

@@ -16,13 +16,15 @@ from pydantic import Field
 
 from clusterdoc.report import Finding, Severity, Table, Text, Verdict
 from clusterdoc.workers import sources as sources_module
-from clusterdoc.workers.layers import CHECKS, LayerCheck, Reads, unseen_finding
+from clusterdoc.workers.layers import CHECKS, LayerCheck, Reads, absent_finding, unseen_finding
 from clusterdoc.workers.runbook.registry import StepContext, StepKind, StepResult
 from clusterdoc.workers.steps.options import LayerParams
 from clusterdoc.workers.triage.verdict import LAYER_NAMES, ROW_ORDER, LayerRow, decide
 
 STEP = "triage"
 log = logging.getLogger(__name__)
+ARTICLED = {"apiserver": "the API server", "etcd": "etcd", "controller": "the controller manager",
+            "scheduler": "the scheduler", "node": "the nodes"}
 STATUS_TEXT = {"ok": "ok", "warning": "WARNING", "critical": "CRITICAL", "unseen": "not seen",
                "unfinished": "unfinished"}
 
@@ -77,12 +79,16 @@ def triage_step(ctx: StepContext, params: TriageParams) -> StepResult:
         blocks.append(Text("\n".join(decision.reasoning)))
     result = StepResult(verdict=Verdict(decision.layer, severity, decision.summary))
     result.findings.append(Finding(STEP, severity, decision.summary, "", list(blocks)))
-    for check in checks.values():
+    absent: list[str] = []
+    for layer, check in checks.items():
         result.findings.extend(check.findings)
+        absent.extend(check.absent)
         if check.row.unseen and not any(f.title.startswith("Could not see") for f in check.findings):
-            result.findings.append(unseen_finding(STEP, f"part of the {check.row.name}", check.row.unseen))
+            result.findings.append(unseen_finding(STEP, f"part of {ARTICLED[layer]}", check.row.unseen))
         result.remediations.extend(check.remediations)
         result.attachments.extend(check.attachments)
+    if absent:
+        result.findings.append(absent_finding(STEP, absent))
     result.extra["triage"] = {
         "layers": [{"layer": layer, "status": check.row.status, "figure": check.row.figure,
                     "evidence": check.row.evidence, "unseen": check.row.unseen} for layer, check in checks.items()],

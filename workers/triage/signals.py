@@ -43,12 +43,17 @@ class Breach:
     before: float | None
     carrier: str
 
-    def sentence(self, now: float) -> str:
-        """``etcd WAL fsync p99 2 ms → 210 ms at 13:02, 18m ago (instance=10.0.0.1:2379)``."""
+    def sentence(self, now: float, of: int = 1) -> str:
+        """``etcd WAL fsync p99 on instance=10.0.0.1:2379: 2.0 ms → 210 ms at 13:02 UTC, 18m ago (critical > 100 ms)``.
+
+        ``of`` > 1 says the breach is on every one of that many series (the worst is named).
+        """
         unit = self.preset.unit
         value = fmt(self.value, unit)
         relation = ">" if self.preset.direction == "above" else "<"
         where = f" on {self.carrier}" if self.carrier else ""
+        if of > 1:
+            where = f" on all {of} series (worst {self.carrier})" if self.carrier else f" on all {of} series"
         if self.onset is not None and self.before is not None:
             when = datetime.fromtimestamp(self.onset, UTC).strftime("%H:%M")
             ago = _dur(max(now - self.onset, 0.0))
@@ -67,6 +72,8 @@ class Judgement:
     peak: tuple[float, str] | None = None
     """The most telling current value (worst series) and its carrier, breach or not."""
     absent: bool = False
+    current: int = 0
+    """How many series are current (a breach on all of them is said so)."""
 
     @property
     def severity(self) -> str:
@@ -130,6 +137,7 @@ def judge(preset: Preset, series: list[Series], end: float) -> Judgement:
         points = one.finite()
         if points and end - points[-1][0] <= STALE_SECONDS:
             current.append((points[-1][1], one))
+    judgement.current = len(current)
     if not current:
         judgement.absent = True
         return judgement
