@@ -106,9 +106,12 @@ def test_etcd_down_says_what_it_could_not_see(catalogue: Catalogue, monkeypatch:
     etcd = EtcdCluster(1)
     etcd.stop()
     report = run(catalogue, monkeypatch, etcd)
-    assert report.verdict.layer == "etcd" and report.verdict.severity == "critical"
-    assert "0 of 1 members answer" in report.verdict.summary
-    assert any("does not answer" in f.title and "cannot reach" in f.detail for f in report.findings)
+    assert report.verdict.layer == "unknown"
+    assert report.verdict.summary.startswith("etcd could not be seen: etcd members: no member answered "
+                                             "(connection refused)")
+    assert any(f.title == "No etcd member answers (0 of 1)" and "cannot reach" in f.detail for f in report.findings)
+    report = run(catalogue, monkeypatch, etcd, "triage")
+    assert report.verdict.layer == "none" and "could not see etcd (no member answered (connection refused)" in report.verdict.summary
 
 
 def test_fragmented_cluster_offers_one_follower_defrag(catalogue: Catalogue, three: EtcdCluster,

@@ -117,8 +117,7 @@ class EtcdClient:
                 headers={"Content-Type": "application/json"}, timeout=timeout,
             )
         except urllib3.exceptions.HTTPError as exc:
-            reason = getattr(exc, "reason", None) or exc
-            raise Unavailable(f"cannot reach etcd member {endpoint}: {reason}") from exc
+            raise Unavailable(f"cannot reach etcd member {endpoint}: {_reason(exc)}") from exc
         if response.status != 200:
             raise ClusterError(f"etcd member {endpoint} answered {response.status} to {path}: {response.data[:200]!r}")
         try:
@@ -222,3 +221,13 @@ class EtcdClient:
             self._post(endpoint, "/v3/maintenance/defragment", self.defrag_timeout)
         finally:
             DEFRAG_LOCK.release()
+
+
+def _reason(exc: Exception) -> str:
+    """The short cause of a failed request (``connection refused``, ``timed out``, a TLS problem)."""
+    text = str(getattr(exc, "reason", None) or exc)
+    for marker in ("Connection refused", "timed out", "Name or service not known", "No route to host",
+                   "certificate verify failed", "CERTIFICATE_REQUIRED", "certificate required", "SSL", "EOF"):
+        if marker.lower() in text.lower():
+            return marker.lower() if marker not in ("SSL", "EOF") else f"TLS handshake failed ({text[-120:]})"
+    return text[-200:]

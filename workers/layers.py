@@ -345,6 +345,17 @@ def check_etcd_members(reads: Reads, sources: Sources, options: CheckOptions, st
                   rows)
     quorum = (f"{len(view.answering)}/{view.members} members answer; quorum {view.quorum}; "
               + (f"{view.can_fail} more can fail before writes stop" if view.has_quorum else "QUORUM LOST"))
+    if not view.answering:
+        # nothing answered: etcd may be down, or this worker cannot reach it (network, TLS) — the
+        # API server's own health tells which; say what could not be seen rather than guess
+        first = survey.statuses[0].error if survey.statuses else "no endpoints"
+        check.row.unseen.append(f"etcd members: no member answered ({first.rsplit(': ', 1)[-1]})")
+        check.row.figure = f"0/{view.members} members answer"
+        check.findings.append(Finding(step, Severity.WARNING, f"No etcd member answers (0 of {view.members})",
+                                      "etcd is down, or this worker cannot reach it (network policy, TLS "
+                                      "settings ETCD_CACERT/ETCD_CERT/ETCD_KEY). Errors: "
+                                      + "; ".join(one_line(s.error, 200) for s in survey.statuses), [table]))
+        return check
     check.row.status = "ok"
     check.row.figure = f"{len(view.answering)}/{view.members} members, leader {view.leader_name or 'none'}"
     if not view.has_quorum:
