@@ -112,3 +112,17 @@ def test_capacity_per_pool_and_scale_offer() -> None:
     assert first.title == "Node pool m5.large has 95% of its allocatable cpu requested"
     scale = [r for r in report.remediations if r.action == "scale"]
     assert scale and scale[0].target.name == "web" and scale[0].params == {"replicas": 2, "current": 6}
+
+
+def test_a_check_that_runs_out_of_budget_is_reported_unfinished() -> None:
+    server = FakeKubeServer(SnapshotStore(world.objects("healthy", NOW), version=VERSION))
+    server.delay(r"^/api/v1/nodes", 4.0)
+    try:
+        request = DiagnosisRequest("triage", "triage", None, "default", {"budget_seconds": "1"}, "/k8s triage")
+        report = run_request(Catalogue.load(), request, live_cluster(server.url), now=NOW)
+    finally:
+        server.stop()
+    rows = {row["layer"]: row for row in report.to_json()["triage"]["layers"]}
+    assert rows["node"]["status"] == "unfinished"
+    assert rows["controller"]["status"] == "ok"
+    assert "nodes (did not finish within 1 s)" in report.verdict.summary

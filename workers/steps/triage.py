@@ -9,8 +9,9 @@ layer — reasoning about cause and effect when several are red — or ``none``/
 from __future__ import annotations
 
 import logging
+import threading
+import time
 import uuid
-from concurrent.futures import Future, ThreadPoolExecutor, wait
 
 from pydantic import Field
 
@@ -41,25 +42,36 @@ def run_checks(ctx: StepContext, params: TriageParams, step: str) -> dict[str, L
     options = params.options()
     end = ctx.now.timestamp()
     layers = [layer for layer in ROW_ORDER if layer in params.layers]
-    pool = ThreadPoolExecutor(max_workers=len(layers) or 1, thread_name_prefix="triage")
-    futures: dict[str, Future[LayerCheck]] = {
-        layer: pool.submit(CHECKS[layer], reads, sources, options, end, step) for layer in layers
-    }
-    wait(list(futures.values()), timeout=params.budget_seconds)
-    pool.shutdown(wait=False, cancel_futures=True)
+    outcomes: dict[str, LayerCheck | BaseException] = {}
+
+    def work(layer: str) -> None:
+        try:
+            outcomes[layer] = CHECKS[layer](reads, sources, options, end, step)
+        except Exception as exc:  # one layer's bug must not hide the others
+            outcomes[layer] = exc
+
+    # daemon threads: a check still waiting on a slow source when the budget ends must not keep the
+    # process (``clusterdoc ask``, the worker) from moving on or exiting
+    threads = [threading.Thread(target=work, args=(layer,), name=f"triage-{layer}", daemon=True)
+               for layer in layers]
+    deadline = time.monotonic() + params.budget_seconds
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(max(deadline - time.monotonic(), 0))
     checks: dict[str, LayerCheck] = {}
-    for layer, future in futures.items():
-        if not future.done():
+    for layer in layers:
+        outcome = outcomes.get(layer)
+        if outcome is None:
             late = f"did not finish within {params.budget_seconds:g} s"
             checks[layer] = LayerCheck(LayerRow(layer, "unfinished", late, unseen=[late]))
-            continue
-        try:
-            checks[layer] = future.result()
-        except Exception as exc:  # one layer's bug must not hide the others
+        elif isinstance(outcome, BaseException):
             error_id = uuid.uuid4().hex[:8]
-            log.exception("triage check %s failed [error %s]", layer, error_id)
+            log.error("triage check %s failed [error %s]", layer, error_id, exc_info=outcome)
             checks[layer] = LayerCheck(LayerRow(layer, "unseen", "check failed",
-                                                unseen=[f"{type(exc).__name__} (error id {error_id})"]))
+                                                unseen=[f"{type(outcome).__name__} (error id {error_id})"]))
+        else:
+            checks[layer] = outcome
     return checks
 
 
