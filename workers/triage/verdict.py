@@ -4,12 +4,13 @@ Each layer check yields a :class:`LayerRow`: its status (``ok``/``warning``/``cr
 when nothing could be read, ``unfinished`` when it ran out of time), its most telling figure, the
 evidence sentences, and what could not be seen. :func:`decide` picks the layer to blame:
 
-- the most upstream red layer along the request path — etcd feeds the API server, which every
-  controller, the scheduler and every kubelet talk to — so a slow etcd that also makes the API
-  server slow is named as the cause, and the verdict says the other red layers are its effects;
-- among layers that do not feed each other (controller, scheduler, node) the most severe, then the
-  order node → controller → scheduler (nodes that are not ready starve the scheduler; a stuck
-  controller creates no pods to schedule);
+- the most severe red layer, the most upstream one among equals along the request path — etcd
+  feeds the API server, which every controller, the scheduler and every kubelet talk to; a red
+  etcd beside a red API server is the cause whatever its severity (every request waits on it);
+  the verdict names the other red layers as likely effects, as possible contributors (a less
+  severe upstream layer) or as separate problems, and says why;
+- among layers that do not feed each other the order is node → controller → scheduler (nodes
+  that are not ready starve the scheduler; a stuck controller creates no pods to schedule);
 - ``none`` when every layer that could be seen is healthy and enough was seen, else ``unknown``.
 """
 
@@ -105,14 +106,12 @@ def decide(rows: list[LayerRow]) -> Decision:
         return Decision("none", "info" if (not_seen or partial) else "ok", summary + ".",
                         [f"Not seen: {text}" for text in not_seen + partial])
     top = max(RANK[row.status] for row in red)
-    # the root cause is the most upstream red layer; a lone warning upstream of a critical one still wins
-    # when the critical layer depends on it (that is the whole point of the cause-and-effect order)
     order = {layer: index for index, layer in enumerate(LAYER_ORDER)}
-    upstream = [row for row in red if row.layer in ("etcd", "apiserver")]
-    if upstream:
-        cause = min(upstream, key=lambda row: order[row.layer])
-    else:
-        cause = min((row for row in red if RANK[row.status] == top), key=lambda row: order[row.layer])
+    # the most upstream of the most severe layers; a red etcd explains a red API server whatever its
+    # severity (every API request waits on etcd), so it is then named as the cause
+    cause = min((row for row in red if RANK[row.status] == top), key=lambda row: order[row.layer])
+    if cause.layer == "apiserver" and "etcd" in {row.layer for row in red}:
+        cause = by_layer["etcd"]
     severity = "critical" if top == RANK["critical"] else "warning"
     reasoning: list[str] = []
     effects = []
@@ -120,9 +119,13 @@ def decide(rows: list[LayerRow]) -> Decision:
         if row is cause:
             continue
         why = EFFECTS.get((cause.layer, row.layer))
+        upstream = EFFECTS.get((row.layer, cause.layer))
         if why:
             effects.append(row.name)
             reasoning.append(f"{row.name} is red too ({_first(row)}): likely an effect — {why}.")
+        elif upstream:
+            reasoning.append(f"{row.name} is red too ({_first(row)}) but less severe; it may add to the problem: "
+                             f"{upstream}.")
         else:
             reasoning.append(f"{row.name} is red too ({_first(row)}): a separate problem, not explained by "
                              f"{cause.name}.")
