@@ -7,14 +7,18 @@ ETCD_ENDPOINTS are unset, so the reports also say what they could not see.
 from __future__ import annotations
 
 import copy
+import json
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 import pytest
+import yaml
 
 from clusterdoc.queue import DiagnosisRequest
 from clusterdoc.report import Report
-from clusterdoc.workers.cluster.snapshot import SnapshotStore
+from clusterdoc.workers.cluster.base import ClusterError
+from clusterdoc.workers.cluster.snapshot import SnapshotCluster, SnapshotStore
 from clusterdoc.workers.runbook.engine import run_request
 from clusterdoc.workers.runbook.loader import Catalogue
 from tests import triage_world as world
@@ -126,3 +130,18 @@ def test_a_check_that_runs_out_of_budget_is_reported_unfinished() -> None:
     assert rows["node"]["status"] == "unfinished"
     assert rows["controller"]["status"] == "ok"
     assert "nodes (did not finish within 1 s)" in report.verdict.summary
+
+
+def test_version_from_the_live_api_server_and_from_a_snapshot_folder(tmp_path: Path) -> None:
+    (tmp_path / "cluster.yaml").write_text(yaml.safe_dump({"apiVersion": "v1", "kind": "List",
+                                                           "items": world.objects("healthy", NOW)}))
+    (tmp_path / "version.json").write_text(json.dumps({"serverVersion": VERSION}))
+    store = SnapshotStore.load(tmp_path)
+    assert SnapshotCluster(store).version()["gitVersion"] == "v1.31.2"
+    server = FakeKubeServer(store)
+    try:
+        assert live_cluster(server.url).version()["gitVersion"] == "v1.31.2"
+    finally:
+        server.stop()
+    with pytest.raises(ClusterError, match=r"no version\.json"):
+        SnapshotCluster(SnapshotStore([])).version()

@@ -187,3 +187,15 @@ def test_unconfigured_prometheus(catalogue: Catalogue, monkeypatch: pytest.Monke
 
 
 ONSET = datetime.fromtimestamp(END.timestamp() - world.ONSET_MINUTES * 60, UTC)
+
+
+def test_apiserver_and_health_runbooks(prometheus: PrometheusServer, catalogue: Catalogue,
+                                       monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    configure(monkeypatch, tmp_path, "bad-crd", prometheus.url)
+    report = run(catalogue, "bad-crd", "apiserver")
+    assert report.findings[0].title.startswith("API server request p99 on verb=PUT group=example.com "
+                                               "resource=widgets: 16 ms → 4.0 s at")
+    assert any(a.filename.startswith("apiserver-latency") for a in report.attachments)
+    configure(monkeypatch, tmp_path, "healthy", prometheus.url)
+    report = run(catalogue, "healthy", "health")
+    assert report.verdict.layer == "none" and not report.attachments
