@@ -132,6 +132,18 @@ def test_a_check_that_runs_out_of_budget_is_reported_unfinished() -> None:
     assert "nodes (did not finish within 1 s)" in report.verdict.summary
 
 
+def test_an_api_server_that_hangs_is_named_after_the_budget() -> None:
+    server = FakeKubeServer(SnapshotStore(world.objects("healthy", NOW), version=VERSION))
+    server.delay(r".", 5.0)
+    try:
+        request = DiagnosisRequest("triage", "triage", None, "default", {"budget_seconds": "1"}, "/k8s triage")
+        report = run_request(Catalogue.load(), request, live_cluster(server.url), now=NOW)
+    finally:
+        server.stop()
+    assert report.verdict.layer == "apiserver"
+    assert "no check that reads it finished within the time budget" in report.verdict.summary
+
+
 def test_version_from_the_live_api_server_and_from_a_snapshot_folder(tmp_path: Path) -> None:
     (tmp_path / "cluster.yaml").write_text(yaml.safe_dump({"apiVersion": "v1", "kind": "List",
                                                            "items": world.objects("healthy", NOW)}))

@@ -33,9 +33,11 @@ def rows(**statuses: str) -> list[LayerRow]:
     ({"controller": "unseen", "scheduler": "unseen", "node": "unseen"}, "unknown", "Too little"),
     ({"etcd": "unseen"}, "none", "could not see etcd (Prometheus is down)"),
     ({"node": "unfinished", "scheduler": "critical"}, "scheduler", "scheduler"),
+    ({"apiserver": "unfinished", "controller": "unfinished", "scheduler": "unfinished", "node": "unfinished"},
+     "apiserver", "no check that reads it finished"),
 ], ids=["healthy", "etcd-causes-apiserver", "warning-etcd-still-causes-apiserver", "upstream-less-severe",
         "nodes-starve-scheduler", "controller-before-scheduler", "blind-core", "blind-three", "partial",
-        "unfinished-row"])
+        "unfinished-row", "api-server-hangs"])
 def test_decide(statuses: dict[str, str], layer: str, words: str) -> None:
     decision = decide(rows(**statuses))
     assert decision.layer == layer

@@ -94,6 +94,13 @@ def decide(rows: list[LayerRow]) -> Decision:
     not_seen = [f"{row.name} ({'; '.join(row.unseen) or row.status})" for row in blind]
     short = [f"{row.name} ({_short(row)})" for row in blind]
     partial = sorted({text for row in rows if not row.status.startswith("un") for text in row.unseen})
+    waiting = {row.layer for row in rows if row.status == "unfinished"}
+    if not red and {"apiserver", "controller", "scheduler", "node"} <= waiting | (
+            {"apiserver", "controller", "scheduler", "node"} - set(by_layer)) and "apiserver" in waiting:
+        return Decision("apiserver", "warning",
+                        "Most likely broken layer: API server — no check that reads it finished within the time "
+                        "budget (it hangs, or this worker cannot reach it).",
+                        [f"Not seen: {text}" for text in not_seen])
     if not red:
         if len(blind) >= 3 or {"apiserver", "etcd"} <= {row.layer for row in blind}:
             return Decision("unknown", "warning",
