@@ -91,6 +91,8 @@ def test_etcd_fsync_onset_value_and_member(prometheus: PrometheusServer, catalog
     assert "API server" in report.verdict.summary and "effect" in report.verdict.summary
     reasoning = " ".join(report.to_json()["triage"]["reasoning"])
     assert "slow etcd makes the API server slow" in reasoning
+    writes = next(f for f in report.findings if f.title.startswith("API writes per resource (etcd load)"))
+    assert "resource=configmaps: 0.2/s → 50/s" in writes.title
     charts = [a for a in report.attachments if a.filename.startswith("etcd-fsync")]
     assert charts and charts[0].data.startswith(b"\x89PNG")
 

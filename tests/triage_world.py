@@ -57,6 +57,11 @@ def metrics(end: float) -> OpenMetrics:
         for code, per_scrape in (("200", 1000.0), ("500", 1.0)):
             om.series("apiserver_request_total", {**tag, "job": "apiserver", "code": code},
                       [(t, per_scrape * i) for i, t in enumerate(times)])
+        writes = 50.0 if scenario == "etcd-slow" else 0.2
+        om.series("apiserver_request_total", {**tag, "job": "apiserver", "code": "200", "verb": "PUT",
+                                              "resource": "configmaps"},
+                  [(t, sum(SCRAPE * (writes if start + j * SCRAPE >= onset else 0.2) for j in range(i)))
+                   for i, t in enumerate(times)])
         om.series("apiserver_current_inflight_requests", {**tag, "job": "apiserver", "request_kind": "readOnly"},
                   [(t, 20.0) for t in times])
         om.series("apiserver_current_inflight_requests", {**tag, "job": "apiserver", "request_kind": "mutating"},

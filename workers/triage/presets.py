@@ -113,6 +113,16 @@ PRESETS: tuple[Preset, ...] = (
     Preset("etcd-leader-changes", "etcd", "etcd leader changes (15 min)",
            "max without (instance, pod) (increase(etcd_server_leader_changes_seen_total{$etcd}[15m]))",
            "count", 3.0, 8.0, source="kube-prometheus etcdHighNumberOfLeaderChanges (>= 4)"),
+    Preset("etcd-db-growth", "etcd", "etcd database predicted in 4 h vs quota",
+           "predict_linear(etcd_mvcc_db_total_size_in_bytes{$etcd}[1h], 4 * 3600) "
+           "/ last_over_time(etcd_server_quota_backend_bytes{$etcd}[$window])",
+           "ratio", 0.9, 1.0, series_labels=("instance",), strong=False,
+           source="kube-prometheus etcdExcessiveDatabaseGrowth"),
+    Preset("etcd-write-load", "etcd", "API writes per resource (etcd load)",
+           'sum by (resource) (rate(apiserver_request_total{$apiserver, verb=~"POST|PUT|PATCH|DELETE", '
+           'resource!~"leases|events|tokenreviews|subjectaccessreviews|selfsubjectaccessreviews"}[$window]))',
+           "per_second", 20.0, 50.0, series_labels=("resource",),
+           source="KNOWLEDGE.md story 2 (a ConfigMap updated 50 times a second)"),
     Preset("etcd-has-leader", "etcd", "etcd member has a leader",
            "etcd_server_has_leader{$etcd}", "count", 1.0, 1.0, direction="below", series_labels=("instance",),
            source="kube-prometheus etcdNoLeader"),

@@ -98,7 +98,7 @@ def fmt(value: float, unit: Unit) -> str:
     if unit == "bytes":
         return quantities.format_bytes(int(value))
     if unit == "per_second":
-        return f"{value:.2f}/s"
+        return f"{value:.0f}/s" if abs(value) >= 10 else f"{value:.2g}/s"
     return f"{value:.0f}" if value == int(value) or abs(value) >= 100 else f"{value:.2f}"
 
 
