@@ -68,7 +68,7 @@ class Prometheus:
     def query_range(self, promql: str, start: float, end: float, step: float) -> list[Series]:
         """Every series of ``promql`` over [start, end]; :class:`PrometheusProblem` when not answered."""
         import requests
-        from prometheus_api_client import PrometheusApiClientException
+        from prometheus_api_client.exceptions import PrometheusApiClientException
 
         client = self._connect()
         timeout = self.settings.timeout
