@@ -106,3 +106,58 @@ class PrometheusServer:
         stop_process(self.process)
         self.log.close()
         shutil.rmtree(self.dir, ignore_errors=True)
+
+
+class AuthProxy:
+    """An HTTPS front for a Prometheus that demands a bearer token or basic auth (as a real ingress would).
+
+    Answers 401 without the expected ``Authorization`` header, else forwards the GET/POST to
+    ``upstream`` and returns its answer. Serves TLS with ``cert``/``key``.
+    """
+
+    def __init__(self, upstream: str, cert: Path, key: Path, authorization: str) -> None:
+        import http.server
+        import ssl
+        import threading
+
+        proxy = self
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            def log_message(self, *args: object) -> None:
+                pass
+
+            def _forward(self) -> None:
+                proxy.seen.append(self.headers.get("Authorization", ""))
+                if self.headers.get("Authorization") != authorization:
+                    self.send_response(401)
+                    self.end_headers()
+                    return
+                length = int(self.headers.get("Content-Length") or 0)
+                body = self.rfile.read(length) if length else None
+                answer = urllib3.PoolManager().request(self.command, upstream + self.path, body=body,
+                                                       headers={"Content-Type": self.headers.get(
+                                                           "Content-Type", "application/x-www-form-urlencoded")})
+                self.send_response(answer.status)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(answer.data)))
+                self.end_headers()
+                self.wfile.write(answer.data)
+
+            do_GET = _forward
+            do_POST = _forward
+
+        self.seen: list[str] = []
+        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        context.load_cert_chain(str(cert), str(key))
+        self.server.socket = context.wrap_socket(self.server.socket, server_side=True)
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        self.thread.start()
+
+    @property
+    def url(self) -> str:
+        return f"https://127.0.0.1:{self.server.server_address[1]}"
+
+    def stop(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
