@@ -517,7 +517,7 @@ def check_nodes(reads: Reads, sources: Sources, options: CheckOptions, end: floa
             share = len(not_ready) / len(states)
             names = ", ".join(s.name for s in not_ready[:5]) + (" …" if len(not_ready) > 5 else "")
             check.add("critical" if share > 0.1 or len(states) <= 10 else "warning",
-                      f"{len(not_ready)} node(s) NotReady: {names} ({one_line(not_ready[0].reason, 120)})")
+                      f"{len(not_ready)} node(s) NotReady: {names} ({one_line(not_ready[0].reason, 120).rstrip('.')})")
         if stale:
             check.add("warning", f"{len(stale)} node(s) report Ready but their heartbeat Lease is older than "
                                  f"{options.grace_seconds:g} s: {', '.join(s.name for s in stale[:5])}")
