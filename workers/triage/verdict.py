@@ -68,10 +68,6 @@ class Decision:
     reasoning: list[str] = field(default_factory=list)
 
 
-def _cut(text: str) -> str:
-    return text.split(" (")[0] if len(text) > 90 else text
-
-
 def _short(row: LayerRow) -> str:
     """What stopped a layer from being seen, once per reason (``Prometheus is not configured``)."""
     reasons: list[str] = []
@@ -94,6 +90,7 @@ def decide(rows: list[LayerRow]) -> Decision:
     not_seen = [f"{row.name} ({'; '.join(row.unseen) or row.status})" for row in blind]
     short = [f"{row.name} ({_short(row)})" for row in blind]
     partial = sorted({text for row in rows if not row.status.startswith("un") for text in row.unseen})
+    partly = [f"all of {row.name} ({_short(row)})" for row in rows if not row.status.startswith("un") and row.unseen]
     waiting = {row.layer for row in rows if row.status == "unfinished"}
     if not red and {"apiserver", "controller", "scheduler", "node"} <= waiting | (
             {"apiserver", "controller", "scheduler", "node"} - set(by_layer)) and "apiserver" in waiting:
@@ -109,7 +106,7 @@ def decide(rows: list[LayerRow]) -> Decision:
         seen = [row.name for row in rows if row.status == "ok"]
         summary = f"No layer looks broken: {', '.join(seen)} healthy"
         if not_seen or partial:
-            summary += "; could not see " + "; ".join(short + [_cut(text) for text in partial])
+            summary += "; could not see " + "; ".join(short + partly)
         return Decision("none", "info" if (not_seen or partial) else "ok", summary + ".",
                         [f"Not seen: {text}" for text in not_seen + partial])
     top = max(RANK[row.status] for row in red)
