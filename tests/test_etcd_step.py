@@ -134,3 +134,15 @@ def test_etcd_too_old_for_the_api_server(catalogue: Catalogue, monkeypatch: pyte
         etcd.stop()
     assert report.verdict.layer == "etcd" and report.verdict.severity == "critical"
     assert "1.22+ needs etcd 3.5+" in report.verdict.summary
+
+
+def test_nospace_alarm(catalogue: Catalogue, monkeypatch: pytest.MonkeyPatch) -> None:
+    etcd = EtcdCluster(1, extra=("--quota-backend-bytes", str(2 * 1024**2)))
+    try:
+        etcd.fill()
+        report = run(catalogue, monkeypatch, etcd)
+    finally:
+        etcd.stop()
+    assert report.verdict.layer == "etcd" and report.verdict.severity == "critical"
+    text = " ".join(f.title + " " + f.detail for f in report.findings)
+    assert "etcd alarm NOSPACE@" in text

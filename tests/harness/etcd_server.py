@@ -40,7 +40,7 @@ def make_certificates(folder: Path) -> dict[str, Path]:
 
 
 class EtcdCluster:
-    def __init__(self, size: int = 3, *, tls: bool = False) -> None:
+    def __init__(self, size: int = 3, *, tls: bool = False, extra: tuple[str, ...] = ()) -> None:
         if not Path(ETCD).is_file():
             pytest.fail(f"{ETCD} not found: install Debian's etcd-server package", pytrace=False)
         self.dir = Path(tempfile.mkdtemp(prefix="clusterdoc-etcd-"))
@@ -63,6 +63,7 @@ class EtcdCluster:
             if self.tls:
                 command += ["--cert-file", str(self.tls["cert"]), "--key-file", str(self.tls["key"]),
                             "--trusted-ca-file", str(self.tls["ca"]), "--client-cert-auth"]
+            command += list(extra)
             self.processes.append(subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=self.logs[i]))
         self.http = self.client()
         deadline = time.monotonic() + 60  # a loaded 2-core machine can take a while to elect a leader
@@ -105,6 +106,16 @@ class EtcdCluster:
             self.http.request("POST", endpoint + "/v3/kv/put", json={"key": base64.b64encode(b"z").decode(),
                                                                       "value": "eA=="})
         time.sleep(0.3)
+
+    def fill(self, limit: int = 2000) -> None:
+        """Write 10 kB values until etcd refuses with its space quota (the NOSPACE alarm)."""
+        value = base64.b64encode(b"y" * 10_000).decode()
+        for i in range(limit):
+            key = base64.b64encode(f"fill-{i:05d}".encode()).decode()
+            answer = self.http.request("POST", self.endpoints[0] + "/v3/kv/put", json={"key": key, "value": value})
+            if answer.status != 200:
+                return
+        raise AssertionError("etcd never ran out of space")
 
     def stop_member(self, index: int) -> None:
         self.processes[index].terminate()
