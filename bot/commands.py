@@ -83,13 +83,13 @@ VERBS: tuple[Verb, ...] = (
     Verb("why-pending", "why-pending", TARGET_ARGS, "why a pod (or a workload's pods) is not scheduled"),
     Verb("describe", "describe", TARGET_ARGS, "status, conditions, containers and owners of an object"),
     Verb("events", "events", TARGET_ARGS, "recent events of an object (and of a workload's pods)"),
-    Verb("health", "health", "[KIND/NAME]", "which layer is unhealthy: API server, etcd, scheduler, nodes",
-         "optional"),
-    Verb("triage", "triage", "[POD|KIND/NAME]", "a first look across layers for an object or the cluster",
-         "optional"),
+    Verb("health", "health", "", "quick check: nodes, Pending pods, API server latency, etcd; names the bad layer",
+         "none"),
+    Verb("triage", "triage", "", "which layer is broken (API server, etcd, controller manager, scheduler, nodes) "
+         "and the evidence", "none"),
     Verb("etcd", "etcd", "", "etcd members, leader, database size and latency", "none"),
-    Verb("metrics", "metrics", "[POD|KIND/NAME]", "key Prometheus metrics for an object or the control plane",
-         "optional"),
+    Verb("metrics", "metrics", "[PRESET|LAYER|'PROMQL']",
+         "Prometheus signals against their thresholds: a preset (etcd-fsync...), a layer, or quoted PromQL", "none"),
     Verb("run", None, "RUNBOOK [TARGET] [key=value ...]", "run any runbook, with parameters"),
     Verb("runbooks", None, "", "list the installed runbooks", "none"),
     Verb("audit", None, "[N]", "the latest N approval decisions (default 10): who approved what, and the outcome",
@@ -247,6 +247,14 @@ def _params(words: list[str], usage: str) -> tuple[list[str], dict[str, str]]:
     return positional, params
 
 
+def _metrics_query(args: list[str]) -> str | None:
+    """The preset, layer or PromQL after ``/k8s metrics`` (None when the first word is a ``key=value``)."""
+    if not args:
+        return None
+    key, equals, _ = args[0].partition("=")
+    return None if equals and PARAM_KEY.match(key) else args[0]
+
+
 def _check_parameters(runbook: Runbook, overrides: dict[str, str], usage: str) -> None:
     """Type each ``key=value`` like the runbook's default, then check every step accepts the result.
 
@@ -365,7 +373,12 @@ def parse_command(
     if verb.name == "audit":
         return _audit(args, usage)
 
+    query = _metrics_query(args) if verb.name == "metrics" else None
+    if query is not None:
+        args = args[1:]
     args, params = _params(args, usage)
+    if query is not None:
+        params["query"] = query
     if verb.name == "run":
         if not args:
             raise CommandError(messages.missing_runbook_name(), usage)

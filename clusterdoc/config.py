@@ -44,6 +44,16 @@ class ChannelSettings(BaseModel):
     cluster: str
 
 
+class PrometheusSettings(BaseModel):
+    """How the ``metrics`` step finds the control plane's series (other stacks name jobs differently)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    jobs: dict[str, str] = Field(default_factory=dict)
+    """Job matchers by key (``apiserver``, ``etcd``, ``scheduler``, ``controller``, ``kubelet``,
+    ``node_exporter``), e.g. ``apiserver: 'job="kubernetes-apiservers"'``; unset keys keep kube-prometheus'."""
+
+
 class FileConfig(BaseModel):
     """The structured part of the configuration, read from ``CLUSTERDOC_CONFIG``."""
 
@@ -54,6 +64,7 @@ class FileConfig(BaseModel):
     jobs: JobSettings = Field(default_factory=JobSettings)
     alerts: AlertSettings = Field(default_factory=AlertSettings)
     approvals: ApprovalPolicy = Field(default_factory=ApprovalPolicy)
+    prometheus: PrometheusSettings = Field(default_factory=PrometheusSettings)
 
 
 class Settings(BaseSettings):
@@ -70,10 +81,18 @@ class Settings(BaseSettings):
     CLUSTERDOC_SNAPSHOT: str | None = None
     KUBECONFIG: str | None = None
     PROMETHEUS_URL: str | None = None
+    PROMETHEUS_TOKEN: str | None = None
+    PROMETHEUS_USERNAME: str | None = None
+    PROMETHEUS_PASSWORD: str | None = None
+    PROMETHEUS_CACERT: str | None = None
+    PROMETHEUS_TIMEOUT: float = Field(default=10.0, gt=0, le=300)
+    """Seconds one PromQL query may take (client side; also sent as the query's server-side timeout)."""
     ETCD_ENDPOINTS: str | None = None
     ETCD_CACERT: str | None = None
     ETCD_CERT: str | None = None
     ETCD_KEY: str | None = None
+    ETCD_TIMEOUT: float = Field(default=5.0, gt=0, le=120)
+    """Seconds one etcd member may take to answer a status/health read."""
     ALERTS_TOKEN: str | None = None
     CLUSTERDOC_ALERT_CHANNEL: str | None = None
     CLUSTERDOC_CONFIG: str | None = None
@@ -115,7 +134,8 @@ class Settings(BaseSettings):
             raise ValueError("must be a short name of letters, digits, '-', '_' or '.'")
         return value
 
-    @field_validator("CLUSTERDOC_SNAPSHOT", "CLUSTERDOC_CONFIG", "ETCD_CACERT", "ETCD_CERT", "ETCD_KEY")
+    @field_validator("CLUSTERDOC_SNAPSHOT", "CLUSTERDOC_CONFIG", "ETCD_CACERT", "ETCD_CERT", "ETCD_KEY",
+                     "PROMETHEUS_CACERT")
     @classmethod
     def _path_exists(cls, value: str | None) -> str | None:
         if value is not None and not Path(value).exists():

@@ -89,6 +89,25 @@ class Preformatted:
 Block = Text | Facts | Table | Preformatted
 
 
+@dataclass(frozen=True)
+class Attachment:
+    """A file that goes with the report, e.g. a PNG chart of a metric over its threshold.
+
+    Block Kit renderers upload it into the thread (``files_upload_v2``); the JSON report lists its
+    name, type and size (not the bytes); the terminal shows the finding's own text (a sparkline).
+    """
+
+    filename: str
+    title: str
+    data: bytes
+    mime: str = "image/png"
+    step: str = ""
+
+    def to_json(self) -> dict[str, Any]:
+        return {"filename": self.filename, "title": self.title, "mime": self.mime, "bytes": len(self.data),
+                "step": self.step}
+
+
 @dataclass
 class Finding:
     """One thing a step established, with the evidence behind it."""
@@ -168,6 +187,8 @@ class Report:
     command: str = ""
     extra: dict[str, Any] = field(default_factory=dict)
     """Runbook-specific sections of the JSON report, e.g. ``scheduling`` for why-pending."""
+    attachments: list[Attachment] = field(default_factory=list)
+    """Files (charts) to upload with the report."""
     primary_step: str | None = None
     """The step whose verdict is the report's (the runbook's ``verdict_step``): renderers show its
     findings, then the remediations, then the other steps' findings as supporting detail."""
@@ -189,6 +210,8 @@ class Report:
             "findings": [finding.to_json() for finding in self.findings],
             "remediations": [remedy.to_json() for remedy in self.remediations],
         }
+        if self.attachments:
+            data["attachments"] = [attachment.to_json() for attachment in self.attachments]
         data.update(self.extra)
         return data
 

@@ -117,6 +117,12 @@ def test_unknown_alert_without_an_object_explains_what_labels_are_missing(crashl
     assert "labels name no Kubernetes object" in text
 
 
-def test_etcd_alert_says_the_runbook_is_not_available_yet(crashloop_env: Triage) -> None:
+def test_etcd_alert_runs_the_etcd_runbook_and_says_what_it_could_not_see(crashloop_env: Triage) -> None:
     text = crashloop_env.run(alert("etcdHighFsyncDurations", job="etcd", instance="10.0.0.1:2379"))
-    assert "runbook etcd is not available yet" in text
+    assert "etcd is not configured (ETCD_ENDPOINTS is not set)" in text
+    assert "PROMETHEUS_URL is not set" in text
+
+
+def test_overcommit_alert_gets_requests_against_allocatable(crashloop_env: Triage) -> None:
+    text = crashloop_env.run(alert("KubeCPUOvercommit", namespace="kube-system"))
+    assert "CPU REQUESTED / ALLOCATABLE" in text

@@ -138,6 +138,27 @@ def test_verbs_without_a_runbook_answer_not_available(verb: str) -> None:
     assert parsed.reply == f"`/k8s {verb}` is not available yet in this clusterdoc version."
 
 
+@pytest.mark.parametrize("verb", ["health", "triage", "etcd", "metrics"])
+def test_cluster_wide_verbs_run_their_shipped_runbook(verb: str) -> None:
+    parsed = parse_command(f"{verb} -c default", default_cluster="prod", catalogue=Catalogue.load())
+    assert parsed.ok and parsed.request is not None
+    assert parsed.request.runbook == verb and parsed.request.target is None
+
+
+@pytest.mark.parametrize(("text", "query", "params"), [
+    ("metrics etcd-fsync", "etcd-fsync", {}),
+    ("metrics etcd range_minutes=30", "etcd", {"range_minutes": "30"}),
+    ("""metrics 'histogram_quantile(0.99, rate(x_bucket{job="a"}[5m]))'""",
+     'histogram_quantile(0.99, rate(x_bucket{job="a"}[5m]))', {}),
+    ("metrics range_minutes=30", None, {"range_minutes": "30"}),
+], ids=["preset", "layer-with-param", "promql", "params-only"])
+def test_metrics_takes_a_preset_layer_or_promql(text: str, query: str | None, params: dict[str, str]) -> None:
+    parsed = parse_command(text, default_cluster="prod", catalogue=Catalogue.load())
+    assert parsed.request is not None
+    expected = {**params, **({"query": query} if query else {})}
+    assert parsed.request.params == expected
+
+
 @pytest.mark.parametrize("text", ["help", "", "  "], ids=["help", "empty", "blank"])
 def test_help_lists_every_verb(text: str) -> None:
     parsed = parse(text)

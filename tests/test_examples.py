@@ -237,11 +237,11 @@ def test_ask_json_prints_the_report_of_design_md(tmp_path: Path) -> None:
         ("describe deploy/api -n Bad_NS", 2, "Invalid namespace name `Bad_NS`"),
         ("run describe x=1", 2, "`run` needs a target"),
         ("run describe deploy/api -n shop max_lines=5", 2, "max_lines: Input should be greater than or equal to 10"),
-        ("health", 2, "`/k8s health` is not available yet"),
+        ("health", 0, "Too little could be seen to name a layer"),
         ("runbooks", 0, "`describe` — Describe an object and its recent events"),
     ],
     ids=["unknown-pod", "close-match", "unknown-kind", "bad-namespace", "run-without-target", "step-param-rule",
-         "not-available-yet", "runbooks"],
+         "health-without-prometheus-or-etcd", "runbooks"],
 )
 def test_ask_answers_bad_and_good_commands_plainly(tmp_path: Path, command: str, status: int, expected: str) -> None:
     entry = scenario("crashloop")

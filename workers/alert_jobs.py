@@ -73,6 +73,12 @@ def triage_report(catalogue: Catalogue, cluster: Cluster, request: DiagnosisRequ
         if request.target is None:
             return _no_object_report(resolved, alert)
         return run_runbook(Runbook(ALERT_OBJECT_SPEC, Path("<built-in>")), resolved, cluster)
+    found = catalogue.get(runbook)
+    if found is not None and not found.spec.targets and resolved.target is not None:
+        # cluster-wide runbooks (apiserver, etcd, control-plane, capacity, triage) look at the whole
+        # control plane; the alert's labels (an etcd pod, a scheduler instance) are not their target
+        resolved = DiagnosisRequest(resolved.verb, runbook, None, resolved.cluster, resolved.params,
+                                    resolved.command)
     needs_target = runbook in ("crashloop", "node", "deployment", "why-pending", "describe")
     if needs_target and request.target is None:
         return _no_object_report(resolved, alert)

@@ -80,7 +80,7 @@ class SlackFile:
 
     filename: str
     title: str
-    content: str
+    content: str | bytes
 
 
 @dataclass
@@ -398,7 +398,8 @@ def render_report(
         label = f"{_ident(subject)} — continued ({number}/{len(packed)})"
         context = _context(f"_{escape_mrkdwn(label)}_")
         messages.append(SlackMessage(text=_fallback(label), blocks=[context, *blocks]))
-    return SlackRendering(messages=messages, files=builder.files)
+    charts = [SlackFile(a.filename, one_line(a.title)[:250], a.data) for a in report.attachments]
+    return SlackRendering(messages=messages, files=builder.files + charts)
 
 
 def render_error(text: str) -> SlackMessage:

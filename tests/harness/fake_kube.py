@@ -606,7 +606,8 @@ class FakeKubeServer(HTTPFake):
         if path in ("/healthz", "/readyz", "/livez"):
             return 200, b"ok", "text/plain; charset=utf-8", {}
         if path == "/version":
-            version = {"major": "1", "minor": "31", "gitVersion": "v1.31.0", "platform": "linux/amd64"}
+            version = self.store.version or {"major": "1", "minor": "31", "gitVersion": "v1.31.0",
+                                             "platform": "linux/amd64"}
             return 200, _dumps(version), JSON, {}
         raise ApiError(404, "NotFound", "the server could not find the requested resource")
 

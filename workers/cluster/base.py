@@ -77,3 +77,7 @@ class Cluster(Protocol):
     def request_count(self) -> int:
         """How many API requests this backend has made (0 for snapshots)."""
         ...
+
+    def version(self) -> Obj:
+        """The API server's ``/version`` (``gitVersion``, ``major``, ``minor``); ClusterError if unknown."""
+        ...

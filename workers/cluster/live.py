@@ -224,6 +224,16 @@ class LiveCluster:
             if not token:
                 return
 
+    def version(self) -> Obj:
+        """``GET /version``: the API server's build (``gitVersion`` like ``v1.31.2``)."""
+        try:
+            data = json.loads(self._request("/version", [], verb="get", resource="version", namespace=None))
+        except ValueError as exc:
+            raise ClusterError("the API server's /version is not JSON") from exc
+        if not isinstance(data, dict):
+            raise ClusterError("the API server's /version is not an object")
+        return data
+
     def logs(
         self, namespace: str, pod: str, container: str, *, previous: bool = False, tail_lines: int = 20
     ) -> str:

@@ -4,7 +4,9 @@ A snapshot is what ``kubectl get nodes,pods,events,... -A -o yaml`` prints — a
 ordinary API objects, in YAML or JSON — or a folder of such files. Container logs, which
 ``kubectl get`` cannot capture, may sit beside them as
 ``logs/<namespace>/<pod>/<container>.log`` (``<container>.previous.log`` for the last
-terminated instance). The fake API server in the tests serves the same store over HTTP.
+terminated instance). The API server's ``/version`` (what ``kubectl version -o json`` prints as
+``serverVersion``, or ``/version`` itself) may sit beside them as ``version.json``/``version.yaml``.
+The fake API server in the tests serves the same store over HTTP.
 """
 
 from __future__ import annotations
@@ -24,6 +26,7 @@ from clusterdoc.workers.cluster.selectors import field_matcher, label_matcher
 
 _SUFFIXES = (".yaml", ".yml", ".json")
 _LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+VERSION_FILES = ("version.json", "version.yaml", "version.yml")
 
 
 class SnapshotError(ClusterError):
@@ -66,7 +69,9 @@ def _flatten(document: Any, source: Path) -> Iterator[Obj]:
 class SnapshotStore:
     """Objects of a snapshot indexed by kind, plus the container logs found beside them."""
 
-    def __init__(self, objects: list[Obj], logs: dict[tuple[str, str, str, bool], str] | None = None) -> None:
+    def __init__(self, objects: list[Obj], logs: dict[tuple[str, str, str, bool], str] | None = None,
+                 version: Obj | None = None) -> None:
+        self.version = version
         self.by_kind: dict[str, list[Obj]] = defaultdict(list)
         self._index: dict[tuple[str, str | None, str], Obj] = {}
         for obj in objects:
@@ -86,7 +91,15 @@ class SnapshotStore:
             raise SnapshotError(f"{root}: snapshot not found")
         files = [root] if root.is_file() else sorted(
             p for p in root.rglob("*") if p.suffix in _SUFFIXES and "logs" not in p.relative_to(root).parts
+            and p.relative_to(root).as_posix() not in VERSION_FILES
         )
+        version: Obj | None = None
+        for name in VERSION_FILES if root.is_dir() else ():
+            if (root / name).is_file():
+                documents = _load_documents(root / name)
+                found = documents[0] if documents and isinstance(documents[0], dict) else {}
+                version = found.get("serverVersion") or found
+                break
         objects: list[Obj] = []
         for file in files:
             for document in _load_documents(file):
@@ -100,7 +113,7 @@ class SnapshotStore:
                 if container.endswith(".previous"):
                     container, previous = container[: -len(".previous")], True
                 logs[(namespace, pod, container, previous)] = log_file.read_text(encoding="utf-8")
-        return cls(objects, logs)
+        return cls(objects, logs, version)
 
     def get(self, kind: str, name: str, namespace: str | None = None) -> Obj:
         known = kinds.by_kind(kind)
@@ -206,3 +219,8 @@ class SnapshotCluster:
 
     def request_count(self) -> int:
         return 0
+
+    def version(self) -> Obj:
+        if not self.store.version:
+            raise ClusterError("the snapshot has no version.json (the API server's /version)")
+        return self.store.version

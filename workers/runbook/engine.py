@@ -141,6 +141,7 @@ def run_runbook(
         report.findings.extend(result.findings)
         report.remediations.extend(result.remediations)
         report.extra.update(result.extra)
+        report.attachments.extend(result.attachments)
     report.verdict = _combine_verdict(results, report.findings, primary)
     return report
 

@@ -14,7 +14,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict
 
-from clusterdoc.report import Finding, Remediation, Target, Verdict
+from clusterdoc.report import Attachment, Finding, Remediation, Target, Verdict
 from clusterdoc.workers.cluster.base import Cluster, Obj
 
 
@@ -46,6 +46,8 @@ class StepResult:
     verdict: Verdict | None = None
     remediations: list[Remediation] = field(default_factory=list)
     extra: dict[str, Any] = field(default_factory=dict)
+    attachments: list[Attachment] = field(default_factory=list)
+    """Files (PNG charts) the report uploads with its messages."""
 
 
 StepFunction = Callable[[StepContext, Any], StepResult]

@@ -5,7 +5,19 @@ To add a step kind: write ``workers/steps/<name>.py`` with its parameter model, 
 """
 
 from clusterdoc.workers.runbook.registry import StepKind
-from clusterdoc.workers.steps import crashloop, describe, events, node, rollout, scheduling
+from clusterdoc.workers.steps import (
+    capacity,
+    control_plane,
+    crashloop,
+    describe,
+    etcd,
+    events,
+    metrics,
+    node,
+    rollout,
+    scheduling,
+    triage,
+)
 
 STEP_KINDS: tuple[StepKind, ...] = (
     describe.STEP_KIND,
@@ -14,6 +26,11 @@ STEP_KINDS: tuple[StepKind, ...] = (
     crashloop.STEP_KIND,
     node.STEP_KIND,
     rollout.STEP_KIND,
+    metrics.STEP_KIND,
+    etcd.STEP_KIND,
+    control_plane.STEP_KIND,
+    capacity.STEP_KIND,
+    triage.STEP_KIND,
 )
 
 __all__ = ["STEP_KINDS"]
