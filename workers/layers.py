@@ -97,7 +97,7 @@ class Reads:
             state, value = self._values[key]
         if state == "error":
             raise value
-        return value  # type: ignore[no-any-return]
+        return value
 
     def version(self) -> str:
         return str(self.once("version", self.cluster.version).get("gitVersion") or "")
