@@ -231,8 +231,8 @@ def test_ask_json_prints_the_report_of_design_md(tmp_path: Path) -> None:
 @pytest.mark.parametrize(
     ("command", "status", "expected"),
     [
-        ("describe po/nope -n shop", 0, "pod nope not found in namespace shop"),
-        ("describe api-6d8f7b9c54 -n shop", 0, "Close matches: api-6d8f7b9c54-x2x7k"),
+        ("describe po/nope -n shop", 1, "pod nope not found in namespace shop"),
+        ("describe api-6d8f7b9c54 -n shop", 1, "Close matches: api-6d8f7b9c54-x2x7k"),
         ("describe foo/bar -n shop", 2, "Unknown kind `foo` in `foo/bar`"),
         ("describe deploy/api -n Bad_NS", 2, "Invalid namespace name `Bad_NS`"),
         ("run describe x=1", 2, "`run` needs a target"),

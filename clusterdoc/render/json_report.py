@@ -71,3 +71,8 @@ def report_dict(report: Report) -> dict[str, Any]:
 def render_json(report: Report) -> str:
     """The JSON report, indented by two spaces, non-ASCII kept readable (no trailing newline)."""
     return json.dumps(report_dict(report), indent=2, ensure_ascii=False, default=_plain)
+
+
+def dumps(value: Any) -> str:
+    """Any JSON-able value (a list of reports for ``demo --json``) the way :func:`render_json` writes one."""
+    return json.dumps(value, indent=2, ensure_ascii=False, default=_plain)

@@ -228,4 +228,4 @@ def crashloop_step(ctx: StepContext, params: CrashloopParams) -> StepResult:
 
 
 STEP_KIND = StepKind(STEP, CrashloopParams, crashloop_step,
-                     "Why a pod's containers restart: exit codes, OOM, previous logs, probes, rollout")
+                     "Why a pod's containers restart: exit codes, OOM, previous logs, probes, rollout", targets=("Pod",))

@@ -111,4 +111,4 @@ def node_step(ctx: StepContext, params: NodeParams) -> StepResult:
 
 
 STEP_KIND = StepKind(STEP, NodeParams, node_step,
-                     "Node health: conditions, heartbeat Lease, taints, pressure, pods by phase")
+                     "Node health: conditions, heartbeat Lease, taints, pressure, pods by phase", targets=("Node",))

@@ -137,4 +137,4 @@ def rollout_step(ctx: StepContext, params: RolloutParams) -> StepResult:
 
 
 STEP_KIND = StepKind(STEP, RolloutParams, rollout_step,
-                     "Deployment rollout: status, ReplicaSets old/new, unavailable pods, FailedCreate")
+                     "Deployment rollout: status, ReplicaSets old/new, unavailable pods, FailedCreate", targets=("Deployment",))
