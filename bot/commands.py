@@ -215,6 +215,20 @@ def validate_name(kind: str, name: str, usage: str = GENERAL_USAGE) -> None:
         raise CommandError(messages.invalid_name(what, name, rule), usage)
 
 
+def close_kind(word: str) -> str | None:
+    """The kubectl spelling of the kind ``word`` was probably meant to be (``deplo`` → ``deploy``)."""
+    spellings: dict[str, str] = {}
+    for kind in kinds.KINDS:
+        if kind.kind in kinds.NEVER_READ_KINDS:
+            continue
+        short = kind.aliases[0] if kind.aliases else kind.plural
+        for spelling in (kind.kind.lower(), kind.plural, *kind.aliases):
+            if len(spelling) >= 4:  # `prod/web` is more likely namespace prod than a mistyped `pod`
+                spellings.setdefault(spelling, short)
+    found = difflib.get_close_matches(word.lower(), list(spellings), n=1, cutoff=0.8)
+    return spellings[found[0]] if found else None
+
+
 def _target(word: str, namespace: str | None, usage: str) -> Target:
     kind_word, slash, name = word.partition("/")
     if not slash:
@@ -222,7 +236,7 @@ def _target(word: str, namespace: str | None, usage: str) -> Target:
     kind = kinds.lookup(kind_word)
     if kind is None or not name or "/" in name:
         if kind is None:
-            raise CommandError(messages.unknown_kind(kind_word, name), usage)
+            raise CommandError(messages.unknown_kind(kind_word, name, close_kind(kind_word)), usage)
         raise CommandError(messages.invalid_name(f"{kind.kind.lower()} name", name, DNS1123_SUBDOMAIN_RULE), usage)
     if refusal(kind.kind) is not None:
         raise CommandError(messages.wrong_kind("/k8s", kind.kind, ["pods, workloads, nodes and volumes"]), usage)

@@ -90,10 +90,13 @@ def takes_no_target(what: str, target: str) -> str:
     return f"`{what}` works on the whole cluster and takes no target (got `{target}`)."
 
 
-def unknown_kind(kind: str, name: str) -> str:
+def unknown_kind(kind: str, name: str, close_kind: str | None = None) -> str:
+    """``deplo/web``: suggest the kind meant (``deploy/web``); a word like no kind may be a namespace."""
+    if close_kind is not None:
+        return f"Unknown kind `{kind}` in `{kind}/{name}`. Did you mean `{close_kind}/{name}`?"
     known = ", ".join(sorted({k.aliases[0] if k.aliases else k.plural for k in kinds.KINDS if k.kind != "Secret"}))
     text = f"Unknown kind `{kind}` in `{kind}/{name}` (known: {known})."
-    if kinds.lookup(kind) is None and "." not in kind:
+    if "." not in kind:
         text += f" To name a pod in namespace {kind}, write `{name} -n {kind}`."
     return text
 

@@ -29,9 +29,9 @@ from starlette.requests import Request
 from starlette.responses import PlainTextResponse, Response
 from starlette.routing import BaseRoute, Route
 
+from clusterdoc.bot import messages
 from clusterdoc.bot.alerts.service import build_alert_service
 from clusterdoc.bot.alerts.stats import alert_metrics
-from clusterdoc.bot import messages
 from clusterdoc.bot.app import BotContext, create_app
 from clusterdoc.bot.socket_mode import SocketModeRunner
 from clusterdoc.config import ConfigError, Settings, load_settings

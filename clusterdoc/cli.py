@@ -221,7 +221,7 @@ def run_ask(
 
 
 def cmd_ask(args: argparse.Namespace) -> int:
-    settings = _settings(ASK_SETTINGS if not args.snapshot else RUNBOOK_SETTINGS + ("CLUSTERDOC_CLUSTER",))
+    settings = _settings(ASK_SETTINGS if not args.snapshot else (*RUNBOOK_SETTINGS, "CLUSTERDOC_CLUSTER"))
     status, text = run_ask(args.command, settings=settings, snapshot=args.snapshot, as_json=args.json,
                            now=args.now, width=terminal_width(args.wide))
     if status == EXIT_USAGE:  # the parser's problem and the verb's usage line, as one line

@@ -183,7 +183,7 @@ def _one_line_rows(table: Table, room: int) -> tuple[list[tuple[str, ...]], int]
     for gap, least in ((2, COMFORTABLE_LAST_COLUMN), (1, MIN_LAST_COLUMN)):
         last_room = room - sum(fixed) - gap * (ncols - 1)
         if last_room >= least:
-            return [row[:-1] + (_shorten(row[-1], last_room),) if len(row) == ncols else row for row in rows], gap
+            return [(*row[:-1], _shorten(row[-1], last_room)) if len(row) == ncols else row for row in rows], gap
     return None
 
 

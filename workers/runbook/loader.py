@@ -16,8 +16,8 @@ from typing import Any
 import yaml
 from pydantic import ValidationError
 
-from clusterdoc.workers.runbook.registry import STEPS, load_builtin_steps
 from clusterdoc import kinds
+from clusterdoc.workers.runbook.registry import STEPS, load_builtin_steps
 from clusterdoc.workers.runbook.schema import PARAM_REF, RunbookSpec, StepSpec, error_lines
 
 log = logging.getLogger(__name__)
