@@ -75,7 +75,8 @@ def read_thread(thread: Any) -> ThreadRef:
     channel, ts = thread.get("channel"), thread.get("ts")
     if not isinstance(channel, str) or not channel or not isinstance(ts, str | int | float) or not str(ts):
         raise BadPayload("the thread needs a channel and a ts")
-    return ThreadRef(channel, str(ts))
+    root_text = thread.get("root_text")
+    return ThreadRef(channel, str(ts), root_text if isinstance(root_text, str) else "")
 
 
 def read_request(request: Any) -> DiagnosisRequest:
