@@ -412,9 +412,9 @@ def render_root(root_text: str, report: Report, findings_link: str | None) -> Sl
     if findings_link:
         status += f" · <{findings_link}|findings in the thread>"
     verdict = report.verdict
-    text = f"{root_text} — {str(verdict.severity).upper()} · {verdict.layer}: {one_line(verdict.summary)}"
+    text = f"{root_text} — {_fallback(f'{str(verdict.severity).upper()} · {verdict.layer}: {verdict.summary}')}"
     blocks = [_section(root_text), _context(status)]
-    return SlackMessage(text=_fallback(text), blocks=blocks)
+    return SlackMessage(text=text, blocks=blocks)
 
 
 def render_error(text: str) -> SlackMessage:
