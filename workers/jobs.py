@@ -23,6 +23,7 @@ from rq.timeouts import JobTimeoutException
 from clusterdoc.queue import DiagnosisRequest, ThreadRef, refusal
 from clusterdoc.workers.cluster.base import Cluster
 from clusterdoc.workers.publish import Publisher
+from clusterdoc.workers.remediation.catalogue import use_catalogue_risks
 from clusterdoc.workers.remediation.offers import OfferSink, approvable
 from clusterdoc.workers.runbook.engine import run_request
 from clusterdoc.workers.runbook.loader import Catalogue
@@ -130,6 +131,7 @@ def diagnose(request: dict[str, Any], thread: dict[str, Any]) -> dict[str, Any]:
         return {"runbook": parsed.runbook, "run": False, "reason": "wrong cluster"}
     before = ctx.cluster.request_count()
     report = run_request(ctx.catalogue, parsed, ctx.cluster)
+    use_catalogue_risks(report)  # the thread and the Approve message show the same risk
     ctx.publisher.publish(report, where)
     offered = approvable(ctx.cluster, report) if ctx.offers is not None else []
     if offered and ctx.offers is not None:
