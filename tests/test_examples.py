@@ -169,7 +169,8 @@ def _run(entry: dict[str, Any], command: str) -> Report:
 
 @pytest.mark.parametrize("entry", SCENARIOS, ids=SCENARIO_IDS)
 def test_describing_the_scenario_target_finds_the_expected_layer(entry: dict[str, Any]) -> None:
-    _verb, target, *rest = entry["command"].split()
+    words = entry["command"].split()
+    _verb, target, *rest = words[1:] if words[0] == "run" else words  # `run RUNBOOK TARGET ...`
     report = _run(entry, " ".join(["describe", target, *rest]))
     assert report.verdict.layer == EXPECTED_LAYER[entry["name"]], report.verdict
     assert report.verdict.severity.rank >= Severity.WARNING.rank
@@ -211,7 +212,8 @@ def test_demo_prints_the_three_reports_from_any_directory(tmp_path: Path) -> Non
         assert f"$ /k8s {entry['command']}" in out
     words = " ".join(out.split())  # the terminal renderer wraps long lines
     assert "untolerated taint dedicated=gpu:NoSchedule" in words  # taint-pending: the verdict names the taint
-    assert "OOMKilled with exit code 137" in words  # crashloop
+    assert "is OOMKilled: it needs more memory than its limit 256Mi" in words  # crashloop
+    assert "rollback_deployment" in words  # ... with the rollback to approve
     assert "Node ip-10-0-1-5 is NotReady" in words  # node-notready
     assert "\x1b[" not in out  # not a TTY: no colour codes
 
