@@ -15,7 +15,7 @@ from urllib.parse import urlparse
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
 from clusterdoc.alert_config import AlertSettings
 from clusterdoc.approvals.policy import ApprovalPolicy
@@ -169,7 +169,14 @@ class _GivenSettings(Settings):
     """Settings read from the values given only, never from the process environment."""
 
     @classmethod
-    def settings_customise_sources(cls, settings_cls: Any, init_settings: Any, **sources: Any) -> tuple[Any, ...]:
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
         return (init_settings,)
 
 
@@ -183,7 +190,8 @@ def load_settings(environ: dict[str, str] | None = None, *, names: Iterable[str]
     try:
         if names is not None:
             wanted = set(names)
-            return _GivenSettings(**{k: v for k, v in source.items() if k in wanted and k in Settings.model_fields})
+            given = {k: v for k, v in source.items() if k in wanted and k in Settings.model_fields}
+            return _GivenSettings.model_validate(given)
         if environ is None:
             return Settings()
         return Settings(**{k: v for k, v in source.items() if k in Settings.model_fields})

@@ -99,7 +99,8 @@ def _raw_step_problems(data: dict[str, Any]) -> list[str]:
     """Step problems of a file whose top level did not validate: each step is checked on its own,
     so one run of ``runbooks validate`` reports every error in the file, not only the first stage."""
     load_builtin_steps()
-    params = data.get("params") if isinstance(data.get("params"), dict) else {}
+    raw_params = data.get("params")
+    params: dict[str, Any] = raw_params if isinstance(raw_params, dict) else {}
     targets: list[str] = []
     for name in data.get("targets") or [] if isinstance(data.get("targets"), list) else []:
         known = kinds.lookup(str(name))
