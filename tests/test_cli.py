@@ -290,6 +290,19 @@ def test_terminal_wraps_to_the_terminals_width_at_word_boundaries() -> None:
     assert "Back-off restarting failed container api in pod api-6d8f7b9c54-x2x7k_shop(" in wide.stdout
 
 
+@pytest.mark.parametrize("width", [50, 60, 80, 120])
+@pytest.mark.parametrize(
+    ("snapshot", "command"),
+    [(CRASHLOOP, "describe deploy/api -n shop"), (CRASHLOOP, "run crashloop api-6d8f7b9c54-x2x7k -n shop"),
+     (TAINT, "why-pending web-0 -n shop"), (str(EXAMPLES / "node-notready"), "run node node/ip-10-0-1-5")],
+    ids=["describe-deploy", "crashloop", "why-pending", "node"],
+)
+def test_no_line_is_wider_than_the_terminal(snapshot: str, command: str, width: int) -> None:
+    report = diagnose(command, catalogue=Catalogue.load(), snapshot=snapshot)
+    too_wide = [line for line in render_terminal(report, color=False, width=width).splitlines() if len(line) > width]
+    assert too_wide == []
+
+
 def test_demo_json_is_one_json_array_of_complete_reports() -> None:
     result = clusterdoc("demo", "--json")
     assert result.returncode == 0, result.stderr

@@ -139,7 +139,8 @@ class _Writer:
 
     def pre(self, pre: Preformatted, indent: str = INDENT) -> None:
         if pre.title.strip():
-            self.lines.append(f"{indent}{self.style(one_line(pre.title), BOLD)}")
+            for piece in wrap_words(one_line(pre.title), max(self.width - len(indent), 20)):
+                self.lines.append(f"{indent}{self.style(piece, BOLD)}")
         text = trim_blank_lines(clean(pre.text)).expandtabs(4)
         room = max(self.width - len(indent) - 2, 20)
         gutter, more = self.style("|", DIM), self.style(":", DIM)

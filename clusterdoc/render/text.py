@@ -257,6 +257,8 @@ def layout_table(
                 whole_words.append(max(minimum[-1], min(natural[i], longest)))
         if keep_words and sum(whole_words) + gap * (ncols - 1) <= max_width:
             minimum = whole_words
+        elif sum(minimum) + gap * (ncols - 1) > max_width:  # a narrow terminal: text columns give way first
+            minimum = [low if numeric[i] else min(low, 4) for i, low in enumerate(minimum)]
         widths = _fit_widths(natural, minimum, max_width, gap)
     separator = " " * gap
 
