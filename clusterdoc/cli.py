@@ -347,9 +347,28 @@ def cmd_serve(args: argparse.Namespace) -> int:
     if not 1 <= port <= 65535:
         raise UserError(f"PORT: {port} is not a port number (1-65535)")
     _catalogue(settings.runbook_folders())  # a broken runbook stops start-up here, with the file named
+    _check_can_listen(args.host, port)
     from clusterdoc.bot.server import serve
 
     return serve(settings, host=args.host, port=port) or EXIT_OK
+
+
+def _check_can_listen(host: str, port: int) -> None:
+    """One line now, rather than the HTTP server's own error after start-up, when ``host:port`` is taken
+    (another ``clusterdoc serve``?) or not an address of this machine."""
+    import socket
+
+    try:
+        infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE)
+    except socket.gaierror as exc:
+        raise UserError(f"--host {host}: {exc.strerror}") from exc
+    family, kind, proto, _name, address = infos[0]
+    with socket.socket(family, kind, proto) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as the server will
+        try:
+            probe.bind(address)
+        except OSError as exc:
+            raise UserError(f"cannot listen on {host}:{port}: {exc.strerror or exc}") from exc
 
 
 def cmd_worker(args: argparse.Namespace) -> int:

@@ -147,6 +147,18 @@ def test_worker_prints_one_start_up_line(fake_slack: FakeSlackServer, redis_url:
                        f"{redis_url.removeprefix('redis://')} · mode burst (exits when the queue is empty)"]
 
 
+def test_a_port_in_use_is_one_line_before_anything_starts() -> None:
+    import socket
+
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        result = clusterdoc("serve", "--host", "127.0.0.1", "--port", str(port), SLACK_BOT_TOKEN="xoxb-test",
+                            SLACK_SIGNING_SECRET="s", SLACK_API_URL=f"http://127.0.0.1:{free_port()}/api/")
+    assert one_error_line(result) == f"clusterdoc: cannot listen on 127.0.0.1:{port}: Address already in use"
+
+
 def test_unreachable_slack_is_one_line_naming_the_url_tried() -> None:
     url = f"http://127.0.0.1:{free_port()}/api/"
     result = clusterdoc("serve", "--port", str(free_port()), SLACK_BOT_TOKEN="xoxb-test", SLACK_SIGNING_SECRET="s",
