@@ -1,7 +1,7 @@
 """``clusterdoc worker``: an RQ worker for one cluster's queue, wired to Slack (the worker process's entry point).
 
 It opens the cluster (live API server, or ``CLUSTERDOC_SNAPSHOT``), loads the runbook
-catalogue, hands :mod:`workers.jobs` a Slack publisher, and works the queue
+catalogue, hands :mod:`clusterdoc.workers.jobs` a Slack publisher, and works the queue
 ``clusterdoc:<cluster>``. With ``burst`` it uses RQ's ``SimpleWorker`` (no fork: the jobs run in
 this process) and exits when the queue is empty; otherwise a forking ``Worker`` with the
 scheduler, so retries with intervals are picked up, and a timer that has the approval
@@ -41,10 +41,10 @@ def _sweep_timer(connection: Redis, queue: Queue, stop: threading.Event) -> None
 
 
 def prepare_worker(settings: Settings, cluster: str | None, publisher: Publisher | None = None) -> str:
-    """Open the cluster, load runbooks and configure :mod:`workers.jobs`; returns the cluster name.
+    """Open the cluster, load runbooks and configure :mod:`clusterdoc.workers.jobs`; returns the cluster name.
 
     Raises :class:`ConfigError` (one line naming the problem) when the cluster cannot be opened;
-    ``workers.runbook.loader.RunbookError`` lists broken runbook files.
+    ``clusterdoc.workers.runbook.loader.RunbookError`` lists broken runbook files.
     """
     name = cluster or settings.CLUSTERDOC_CLUSTER
     if publisher is None:

@@ -1,7 +1,7 @@
 """Applies recorded deliveries to incidents: roots, edits, thread lines, triage — the alert brain.
 
 Runs in ``clusterdoc serve`` as a background thread (:meth:`Dispatcher.run_forever`), reading
-delivery ids from the inbox that :mod:`bot.alerts.intake` fills (``BLMOVE`` into a processing
+delivery ids from the inbox that :mod:`clusterdoc.bot.alerts.intake` fills (``BLMOVE`` into a processing
 list, removed only after the delivery is applied; start-up puts unfinished ones back). For each
 incident of a delivery, under the incident's lock:
 
@@ -14,6 +14,7 @@ incident of a delivery, under the incident's lock:
 
 from __future__ import annotations
 
+import functools
 import json
 import logging
 import threading
@@ -46,8 +47,8 @@ ROOTLESS = "clusterdoc:incidents:rootless"
 """Ids of incidents whose root could not be posted yet; retried every ``REPLAY_EVERY_SECONDS``."""
 
 
-def _text(value: bytes | str) -> str:
-    return value.decode() if isinstance(value, bytes) else value
+def _text(value: bytes | str | float) -> str:
+    return value.decode() if isinstance(value, bytes) else str(value)
 
 
 def enqueue_triage(connection: Redis, timeout_seconds: int) -> Callable[[dict[str, Any]], str]:
@@ -351,9 +352,12 @@ class Dispatcher:
     def _thread_line(self, incident: Incident, text: str) -> None:
         if incident.storm or not incident.ts:
             return
-        payload = {"channel": incident.channel, "thread_ts": incident.ts, "text": text}
+        payload: dict[str, Any] = {"channel": incident.channel, "thread_ts": incident.ts, "text": text}
         deliver(self.redis, "chat.postMessage", incident.channel, payload,
                 lambda: self.slack.chat_postMessage(**payload))
+
+    def _update(self, payload: dict[str, Any]) -> Any:
+        return self.slack.chat_update(**payload)
 
     def _refresh_storms(self) -> None:
         for storm in self.storms.due_updates(self.clock()):
@@ -361,9 +365,8 @@ class Dispatcher:
                 continue
             message = threads.storm_message(storm.counts, storm.incidents,
                                             datetime.fromtimestamp(storm.started_at, UTC), storm.triaged, storm.skipped)
-            payload = {"channel": storm.channel, "ts": storm.ts, **message}
-            deliver(self.redis, "chat.update", storm.channel, payload,
-                    lambda payload=payload: self.slack.chat_update(**payload))
+            payload: dict[str, Any] = {"channel": storm.channel, "ts": storm.ts, **message}
+            deliver(self.redis, "chat.update", storm.channel, payload, functools.partial(self._update, payload))
 
     # -- triage ----------------------------------------------------------------------------
 

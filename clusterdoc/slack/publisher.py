@@ -1,4 +1,4 @@
-"""Posts rendered reports into a Slack thread: the worker side's :class:`~workers.publish.Publisher`.
+"""Posts rendered reports into a Slack thread: the worker side's :class:`~clusterdoc.workers.publish.Publisher`.
 
 Every message of a report goes to the thread with ``thread_ts``; long output the renderer put
 into files is uploaded with ``files_upload_v2`` into the same thread. The Web API client
@@ -11,6 +11,7 @@ in Redis per RQ job), so the thread does not get them twice.
 
 from __future__ import annotations
 
+import functools
 import logging
 from collections.abc import Callable
 from typing import Any
@@ -21,7 +22,7 @@ from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError, SlackClientError
 
 from clusterdoc.queue import DELIVERED_PREFIX, ThreadRef
-from clusterdoc.render.blocks import SlackMessage, render_error, render_report, render_root
+from clusterdoc.render.blocks import SlackFile, SlackMessage, render_error, render_report, render_root
 from clusterdoc.report import Report
 
 log = logging.getLogger(__name__)
@@ -47,7 +48,7 @@ def call_slack(method: str, channel: str, call: Callable[[], Any]) -> Any:
 
 
 class SlackPublisher:
-    """:class:`workers.publish.Publisher` over the Slack Web API."""
+    """:class:`clusterdoc.workers.publish.Publisher` over the Slack Web API."""
 
     def __init__(self, client: WebClient, redis: Redis | None = None) -> None:
         self.client = client
@@ -59,20 +60,10 @@ class SlackPublisher:
         self._first_reply_ts = None
         delivered = self._delivered_key()
         for index, message in enumerate(rendering.messages):
-            self._once(delivered, f"message:{index}", lambda message=message: self._post(message, thread))
+            self._once(delivered, f"message:{index}", functools.partial(self._post, message, thread))
         for index, file in enumerate(rendering.files):
-            self._once(delivered, f"file:{index}", lambda file=file: call_slack(
-                "files.uploadV2",
-                thread.channel,
-                lambda: self.client.files_upload_v2(
-                    channel=thread.channel,
-                    thread_ts=thread.ts,
-                    content=file.content,
-                    filename=file.filename,
-                    title=file.title,
-                ),
-            ))
-        self._once(delivered, "root", lambda: self.mark_root(report, thread))
+            self._once(delivered, f"file:{index}", functools.partial(self._upload, file, thread))
+        self._once(delivered, "root", functools.partial(self.mark_root, report, thread))
 
     def mark_root(self, report: Report, thread: ThreadRef) -> None:
         """Edit the thread's root from "working on it… (job …)" to the verdict line and a link to the
@@ -88,7 +79,17 @@ class SlackPublisher:
             self.client.chat_update(channel=thread.channel, ts=thread.ts, text=message.text, blocks=message.blocks)
         except (SlackApiError, SlackClientError, OSError) as exc:
             log.warning("could not edit the root of thread %s in channel %s: %s", thread.ts, thread.channel,
-                        getattr(exc, "response", {}).get("error") if isinstance(exc, SlackApiError) else exc)
+                        exc.response.get("error") if isinstance(exc, SlackApiError) else exc)
+
+    def _upload(self, file: SlackFile, thread: ThreadRef) -> None:
+        call_slack(
+            "files.uploadV2",
+            thread.channel,
+            lambda: self.client.files_upload_v2(
+                channel=thread.channel, thread_ts=thread.ts, content=file.content, filename=file.filename,
+                title=file.title,
+            ),
+        )
 
     def _delivered_key(self) -> str | None:
         """Where this RQ job's delivered parts are remembered (None outside a job or without Redis)."""

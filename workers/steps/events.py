@@ -108,7 +108,7 @@ def fetch_events(ctx: StepContext, objects: list[Obj]) -> list[Obj]:
     Cached for the run in ``ctx.shared``: the scheduling and events steps of why-pending ask
     for the same objects' events, and the API server should be asked once.
     """
-    wanted = {(obj.get("kind"), (obj.get("metadata") or {}).get("name")) for obj in objects}
+    wanted = {(str(obj.get("kind") or ""), str((obj.get("metadata") or {}).get("name") or "")) for obj in objects}
     namespace = (objects[0].get("metadata") or {}).get("namespace")
     cache: dict[tuple[object, ...], list[Obj]] = ctx.shared.setdefault("fetched_events", {})
     key = (namespace, *sorted(wanted, key=str))
@@ -117,7 +117,7 @@ def fetch_events(ctx: StepContext, objects: list[Obj]) -> list[Obj]:
     return cache[key]
 
 
-def _read_events(ctx: StepContext, wanted: set[tuple[object, object]], namespace: str | None, count: int) -> list[Obj]:
+def _read_events(ctx: StepContext, wanted: set[tuple[str, str]], namespace: str | None, count: int) -> list[Obj]:
     if count <= FIELD_SELECTOR_MAX or not namespace:
         found: list[Obj] = []
         for kind, name in sorted(wanted, key=str):

@@ -1,6 +1,6 @@
 """The ``scheduling`` step: why a pod (or a workload's pods) is Pending, answered like the scheduler would.
 
-It tells the five cases apart (``workers.scheduling.cases``); for a pod the scheduler rejected it
+It tells the five cases apart (``clusterdoc.workers.scheduling.cases``); for a pod the scheduler rejected it
 parses the ``FailedScheduling`` message, replays the filter plugins over every node from the
 live state, groups the nodes by cause, names the closest fit, reconciles with the message and
 offers fixes. The JSON section ``scheduling`` of the report carries it all (DESIGN.md's fields
