@@ -105,7 +105,7 @@ def start_diagnosis(
         bot.counters.command(verb_of(command), "root_failed")
         respond(text=messages.cannot_post_root(error, channel), response_type="ephemeral")
         return
-    thread = ThreadRef(channel, str(posted["ts"]))
+    thread = ThreadRef(channel, str(posted["ts"]), root_text=text)
     try:
         enqueue_diagnosis(bot.redis, request, thread, bot.file_config.jobs, job_id=job_id)
     except RedisError as exc:

@@ -215,6 +215,20 @@ def validate_name(kind: str, name: str, usage: str = GENERAL_USAGE) -> None:
         raise CommandError(messages.invalid_name(what, name, rule), usage)
 
 
+def close_kind(word: str) -> str | None:
+    """The kubectl spelling of the kind ``word`` was probably meant to be (``deplo`` → ``deploy``)."""
+    spellings: dict[str, str] = {}
+    for kind in kinds.KINDS:
+        if kind.kind in kinds.NEVER_READ_KINDS:
+            continue
+        short = kind.aliases[0] if kind.aliases else kind.plural
+        for spelling in (kind.kind.lower(), kind.plural, *kind.aliases):
+            if len(spelling) >= 4:  # `prod/web` is more likely namespace prod than a mistyped `pod`
+                spellings.setdefault(spelling, short)
+    found = difflib.get_close_matches(word.lower(), list(spellings), n=1, cutoff=0.8)
+    return spellings[found[0]] if found else None
+
+
 def _target(word: str, namespace: str | None, usage: str) -> Target:
     kind_word, slash, name = word.partition("/")
     if not slash:
@@ -222,7 +236,7 @@ def _target(word: str, namespace: str | None, usage: str) -> Target:
     kind = kinds.lookup(kind_word)
     if kind is None or not name or "/" in name:
         if kind is None:
-            raise CommandError(messages.unknown_kind(kind_word, name), usage)
+            raise CommandError(messages.unknown_kind(kind_word, name, close_kind(kind_word)), usage)
         raise CommandError(messages.invalid_name(f"{kind.kind.lower()} name", name, DNS1123_SUBDOMAIN_RULE), usage)
     if refusal(kind.kind) is not None:
         raise CommandError(messages.wrong_kind("/k8s", kind.kind, ["pods, workloads, nodes and volumes"]), usage)
@@ -339,6 +353,67 @@ def _usage_of_first_verb(words: list[str]) -> str:
     return GENERAL_USAGE
 
 
+def _empty(words: _Words) -> ParsedCommand:
+    """No verb: ``/k8s`` alone is help; ``/k8s -n shop`` is a mistake."""
+    if words.namespace is None and words.cluster is None:
+        return _help([])
+    raise CommandError(messages.empty_command())
+
+
+def _verb(word: str) -> Verb:
+    verb = VERB_BY_NAME.get(word.lower())
+    if verb is None:
+        suggestion = difflib.get_close_matches(word.lower(), list(VERB_BY_NAME), n=1, cutoff=0.6)
+        raise CommandError(messages.unknown_verb(word, suggestion[0] if suggestion else None))
+    return verb
+
+
+def _answered_at_once(verb: Verb, args: list[str], catalogue: CatalogueLike) -> ParsedCommand | None:
+    """The verbs answered without a job (help, runbooks, audit); None for the others."""
+    if verb.name == "help":
+        return _help(args)
+    if verb.name == "runbooks":
+        if args:
+            raise CommandError(messages.too_many_targets(args[0]), verb.usage)
+        return _runbooks(catalogue)
+    if verb.name == "audit":
+        return _audit(args, verb.usage)
+    return None
+
+
+def _runbook_of(verb: Verb, args: list[str], catalogue: CatalogueLike) -> tuple[Runbook, TargetRule, list[str]] | None:
+    """The runbook ``verb`` runs, its target rule and the arguments left; None when not installed."""
+    if verb.name != "run":
+        assert verb.runbook is not None
+        found = catalogue.get(verb.runbook)
+        return (found, verb.target, args) if found is not None else None
+    if not args:
+        raise CommandError(messages.missing_runbook_name(), verb.usage)
+    runbook_name, *rest = args
+    runbook = catalogue.get(runbook_name)
+    if runbook is None:
+        close = difflib.get_close_matches(runbook_name, catalogue.names(), n=3, cutoff=0.6)
+        raise CommandError(messages.unknown_runbook(runbook_name, close), verb.usage)
+    return runbook, ("required" if runbook.spec.targets else "none"), rest
+
+
+def _target_of(verb: Verb, runbook: Runbook, rule: TargetRule, args: list[str], namespace: str | None) -> Target | None:
+    """The one target the arguments name, checked against the rule and the runbook's kinds."""
+    usage = verb.usage
+    if len(args) > 1:
+        raise CommandError(messages.too_many_targets(args[1]), usage)
+    if args and rule == "none":
+        what = f"run {runbook.name}" if verb.name == "run" else verb.name
+        raise CommandError(messages.takes_no_target(what, args[0]), usage)
+    if not args and rule == "required":
+        raise CommandError(messages.missing_target(verb.name), usage)
+    if namespace is not None:
+        validate_name("Namespace", namespace, usage)
+    target = _target(args[0], namespace, usage) if args else None
+    _check_target_kind(verb.name, runbook, target, usage)
+    return target
+
+
 def parse_command(
     text: str,
     *,
@@ -349,71 +424,38 @@ def parse_command(
     """Parse the text after ``/k8s``; :class:`CommandError` when it cannot run.
 
     ``default_cluster`` is the channel's cluster (or ``CLUSTERDOC_CLUSTER``); ``-c`` overrides
-    it and, when ``known_clusters`` is not empty, must name one of them.
+    it and, when ``known_clusters`` is not empty, must name one of them. Reading (words and
+    options), deciding (verb, runbook, target, parameters, cluster) and wording (:mod:`messages`)
+    are separate functions; this one only puts them in order.
     """
     split = _split(text, GENERAL_USAGE)
     words = _read_options(split, _usage_of_first_verb(split))
     if not words.positional:
-        if words.namespace is None and words.cluster is None:
-            return _help([])
-        raise CommandError(messages.empty_command())
+        return _empty(words)
     verb_word, *args = words.positional
-    verb = VERB_BY_NAME.get(verb_word.lower())
-    if verb is None:
-        suggestion = difflib.get_close_matches(verb_word.lower(), list(VERB_BY_NAME), n=1, cutoff=0.6)
-        raise CommandError(messages.unknown_verb(verb_word, suggestion[0] if suggestion else None))
-    usage = verb.usage
-    if verb.name == "help":
-        return _help(args)
-    if verb.name == "runbooks":
-        if args:
-            raise CommandError(messages.too_many_targets(args[0]), usage)
-        return _runbooks(catalogue)
-
-    if verb.name == "audit":
-        return _audit(args, usage)
-
+    verb = _verb(verb_word)
+    answered = _answered_at_once(verb, args, catalogue)
+    if answered is not None:
+        return answered
     query = _metrics_query(args) if verb.name == "metrics" else None
     if query is not None:
         args = args[1:]
-    args, params = _params(args, usage)
+    args, params = _params(args, verb.usage)
     if query is not None:
         params["query"] = query
-    if verb.name == "run":
-        if not args:
-            raise CommandError(messages.missing_runbook_name(), usage)
-        runbook_name, *args = args
-        runbook = catalogue.get(runbook_name)
-        if runbook is None:
-            close = difflib.get_close_matches(runbook_name, catalogue.names(), n=3, cutoff=0.6)
-            raise CommandError(messages.unknown_runbook(runbook_name, close), usage)
-        rule: TargetRule = "required" if runbook.spec.targets else "none"
-    else:
-        assert verb.runbook is not None
-        found = catalogue.get(verb.runbook)
-        if found is None:
-            return ParsedCommand(verb.name, reply=messages.not_available(verb.name), ok=False)
-        runbook, rule = found, verb.target
-
-    if len(args) > 1:
-        raise CommandError(messages.too_many_targets(args[1]), usage)
-    if args and rule == "none":
-        what = f"run {runbook.name}" if verb.name == "run" else verb.name
-        raise CommandError(messages.takes_no_target(what, args[0]), usage)
-    if not args and rule == "required":
-        raise CommandError(messages.missing_target(verb.name), usage)
-    if words.namespace is not None:
-        validate_name("Namespace", words.namespace, usage)
-    target = _target(args[0], words.namespace, usage) if args else None
-    _check_target_kind(verb.name, runbook, target, usage)
-    _check_parameters(runbook, params, usage)
-    cluster = _cluster(words.cluster, default_cluster, known_clusters, usage)
+    chosen = _runbook_of(verb, args, catalogue)
+    if chosen is None:
+        return ParsedCommand(verb.name, reply=messages.not_available(verb.name), ok=False)
+    runbook, rule, args = chosen
+    target = _target_of(verb, runbook, rule, args, words.namespace)
+    _check_parameters(runbook, params, verb.usage)
+    cluster = _cluster(words.cluster, default_cluster, known_clusters, verb.usage)
     request = DiagnosisRequest(
         verb=verb.name,
         runbook=runbook.name,
         target=target,
         cluster=cluster,
         params=params,
-        command=" ".join(shlex.quote(word) for word in _split(text, usage)),
+        command=" ".join(shlex.quote(word) for word in _split(text, verb.usage)),
     )
     return ParsedCommand(verb.name, request=request)

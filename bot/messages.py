@@ -7,7 +7,9 @@ message can accidentally carry a secret or a traceback.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+import logging
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 
 from clusterdoc import kinds
 from clusterdoc.report import Target
@@ -88,10 +90,13 @@ def takes_no_target(what: str, target: str) -> str:
     return f"`{what}` works on the whole cluster and takes no target (got `{target}`)."
 
 
-def unknown_kind(kind: str, name: str) -> str:
+def unknown_kind(kind: str, name: str, close_kind: str | None = None) -> str:
+    """``deplo/web``: suggest the kind meant (``deploy/web``); a word like no kind may be a namespace."""
+    if close_kind is not None:
+        return f"Unknown kind `{kind}` in `{kind}/{name}`. Did you mean `{close_kind}/{name}`?"
     known = ", ".join(sorted({k.aliases[0] if k.aliases else k.plural for k in kinds.KINDS if k.kind != "Secret"}))
     text = f"Unknown kind `{kind}` in `{kind}/{name}` (known: {known})."
-    if kinds.lookup(kind) is None and "." not in kind:
+    if "." not in kind:
         text += f" To name a pod in namespace {kind}, write `{name} -n {kind}`."
     return text
 
@@ -190,3 +195,35 @@ def cannot_post_root(error: str, channel: str) -> str:
 
 def internal_error(error_id: str) -> str:
     return f"Something went wrong on my side (error id `{error_id}`); nothing was queued."
+
+
+# -- the process (start-up lines on stderr) ------------------------------------------------------
+
+
+def serve_started(host: str, port: int, *, socket_mode: bool, redis: str, cluster: str) -> str:
+    """The one line ``clusterdoc serve`` prints once it is up (never a token or a password)."""
+    mode = "Socket Mode (Slack traffic over the websocket)" if socket_mode else "HTTP (/slack/events)"
+    return (f"clusterdoc serve: listening on http://{host}:{port} · mode {mode} · redis {redis} · "
+            f"default cluster {cluster} · probes /healthz /readyz /metrics, alerts /alerts")
+
+
+def slack_unreachable(base_url: str, reason: str, url_was_set: bool) -> str:
+    """Slack gave no answer at start-up; names the URL tried, and SLACK_API_URL only when it was set."""
+    if url_was_set:
+        return f"SLACK_API_URL: cannot reach Slack at {base_url} to check SLACK_BOT_TOKEN ({reason})"
+    return (f"cannot reach Slack at {base_url} to check SLACK_BOT_TOKEN ({reason}); check this host's "
+            "network access (or proxy) to Slack")
+
+
+@contextmanager
+def quiet_loggers(*names: str) -> Iterator[None]:
+    """Silence libraries' own ERROR lines for a call whose failure we report in one line ourselves."""
+    loggers = [logging.getLogger(name) for name in names]
+    levels = [logger.level for logger in loggers]
+    for logger in loggers:
+        logger.setLevel(logging.CRITICAL + 1)
+    try:
+        yield
+    finally:
+        for logger, level in zip(loggers, levels, strict=True):
+            logger.setLevel(level)

@@ -29,6 +29,7 @@ from starlette.requests import Request
 from starlette.responses import PlainTextResponse, Response
 from starlette.routing import BaseRoute, Route
 
+from clusterdoc.bot import messages
 from clusterdoc.bot.alerts.service import build_alert_service
 from clusterdoc.bot.alerts.stats import alert_metrics
 from clusterdoc.bot.app import BotContext, create_app
@@ -41,6 +42,7 @@ from clusterdoc.workers.runbook.loader import Catalogue, RunbookError
 
 log = logging.getLogger(__name__)
 
+SLACK_LIBRARY_LOGGERS = ("slack_sdk", "slack_bolt")
 MAX_BODY_BYTES = 1024 * 1024
 REDIS_TIMEOUT_SECONDS = 2.0
 
@@ -137,15 +139,14 @@ def build(
     )
     client = build_web_client(settings)
     try:
-        bolt_app = create_app(bot, client)
+        with messages.quiet_loggers(*SLACK_LIBRARY_LOGGERS):  # our one line below says it all
+            bolt_app = create_app(bot, client)
     except BoltError as exc:  # auth.test answered, but not ok
         problem = f"Slack did not accept the token: auth.test failed ({_slack_error(exc)})"
         raise ConfigError(f"SLACK_BOT_TOKEN: {problem}") from exc
     except (SlackClientError, OSError) as exc:  # no answer at all (DNS, refused, TLS, timeout)
         reason = " ".join(str(getattr(exc, "reason", exc)).split()) or type(exc).__name__
-        raise ConfigError(
-            f"SLACK_API_URL: cannot reach Slack at {client.base_url} to check SLACK_BOT_TOKEN ({reason})"
-        ) from exc
+        raise ConfigError(messages.slack_unreachable(client.base_url, reason, bool(settings.SLACK_API_URL))) from exc
 
     if not socket_mode:
         return create_http_app(bot, bolt_app, extra_routes=extra_routes), bot, lambda: None
@@ -175,7 +176,9 @@ def serve(settings: Settings, host: str = "0.0.0.0", port: int | None = None) ->
     # lives as long as the process: keep it out of the collector's full passes, which would
     # otherwise walk it on every gen-2 collection and show up as ack latency spikes.
     gc.freeze()
-    log.info("clusterdoc serving on %s:%s", host, port)
+    print(messages.serve_started(host, port, socket_mode=bool(settings.SLACK_APP_TOKEN),
+                                 redis=settings.redis_location(), cluster=settings.CLUSTERDOC_CLUSTER),
+          file=sys.stderr, flush=True)
     uvicorn.run(http_app, host=host, port=port, log_level="warning", access_log=False)
     return 0
 

@@ -8,13 +8,14 @@ variable and the problem; the CLI prints it and exits with status 2.
 from __future__ import annotations
 
 import os
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlparse
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
 from clusterdoc.alert_config import AlertSettings
 from clusterdoc.approvals.policy import ApprovalPolicy
@@ -169,6 +170,14 @@ class Settings(BaseSettings):
         except ValidationError as exc:
             raise ConfigError(f"CLUSTERDOC_CONFIG: {path}: {error_lines(exc)[0]}") from exc
 
+    def redis_location(self) -> str:
+        """Where ``REDIS_URL`` points, fit for a log line: ``host:port/db``, never the password."""
+        url = urlparse(self.REDIS_URL)
+        if url.scheme == "unix":
+            return f"unix:{url.path}"
+        database = url.path.lstrip("/") or "0"
+        return f"{url.hostname or 'localhost'}:{url.port or 6379}/{database}"
+
     def require(self, *names: str, why: str) -> None:
         """Raise :class:`ConfigError` for the first of ``names`` that is unset."""
         for name in names:
@@ -176,10 +185,33 @@ class Settings(BaseSettings):
                 raise ConfigError(f"{name} is not set (needed {why})")
 
 
-def load_settings(environ: dict[str, str] | None = None) -> Settings:
-    """Read and validate the environment; :class:`ConfigError` names the first bad variable."""
+class _GivenSettings(Settings):
+    """Settings read from the values given only, never from the process environment."""
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        return (init_settings,)
+
+
+def load_settings(environ: dict[str, str] | None = None, *, names: Iterable[str] | None = None) -> Settings:
+    """Read and validate the environment; :class:`ConfigError` names the first bad variable.
+
+    With ``names``, only those variables are read and validated (the others keep their defaults):
+    a command checks the settings it uses, so an unrelated bad variable cannot stop it.
+    """
     source = dict(os.environ if environ is None else environ)
     try:
+        if names is not None:
+            wanted = set(names)
+            given = {k: v for k, v in source.items() if k in wanted and k in Settings.model_fields}
+            return _GivenSettings.model_validate(given)
         if environ is None:
             return Settings()
         return Settings.model_validate({k: v for k, v in source.items() if k in Settings.model_fields})

@@ -95,13 +95,19 @@ class ThreadRef:
 
     channel: str
     ts: str
+    root_text: str = ""
+    """The root's text as the bot posted it (``why-pending shop/web-0, asked by …``): the worker keeps
+    it when it edits the root's "working on it…" into the verdict. Empty: the root is not edited."""
 
     def to_json(self) -> dict[str, Any]:
-        return {"channel": self.channel, "ts": self.ts}
+        data = {"channel": self.channel, "ts": self.ts}
+        if self.root_text:
+            data["root_text"] = self.root_text
+        return data
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> ThreadRef:
-        return cls(channel=str(data["channel"]), ts=str(data["ts"]))
+        return cls(channel=str(data["channel"]), ts=str(data["ts"]), root_text=str(data.get("root_text") or ""))
 
 
 @dataclass(frozen=True)

@@ -74,6 +74,9 @@ class Table:
     columns: tuple[str, ...]
     rows: tuple[tuple[str, ...], ...]
     type: Literal["table"] = "table"
+    one_line_rows: bool = False
+    """A hint for narrow renderers: keep each row on one line and shorten its last column (the
+    free text, such as an event's message) rather than wrap it; a wide rendering shows it whole."""
 
 
 @dataclass(frozen=True)

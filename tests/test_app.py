@@ -86,7 +86,7 @@ def test_valid_command_is_acked_then_root_posted_and_job_enqueued(
     assert request["runbook"] == "describe"
     assert request["target"] == {"kind": "Pod", "namespace": "shop", "name": "web-0"}
     stored_root = fake_slack.posted_messages("C123")[0]
-    assert thread == {"channel": "C123", "ts": stored_root["ts"]}
+    assert thread == {"channel": "C123", "ts": stored_root["ts"], "root_text": stored_root["text"]}
     assert job.func_name == "clusterdoc.workers.jobs.diagnose"
     assert job.timeout == 180 and job.retries_left == 2 and job.retry_intervals == [10, 30]
 

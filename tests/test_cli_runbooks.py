@@ -63,7 +63,7 @@ def test_list_shows_builtin_runbooks() -> None:
 
 def test_broken_extra_runbook_stops_startup(tmp_path: Path) -> None:
     (tmp_path / "mine.yaml").write_text(BROKEN_CASES["unknown-step"][0])
-    result = clusterdoc("serve", "--port", "0", env={"CLUSTERDOC_RUNBOOKS": str(tmp_path)})
+    result = clusterdoc("serve", "--port", "3999", env={"CLUSTERDOC_RUNBOOKS": str(tmp_path)})
     assert result.returncode == 2
     assert f"{tmp_path / 'mine.yaml'}: steps[0].kind: unknown step kind 'evnets'" in result.stderr
     assert "Traceback" not in result.stderr

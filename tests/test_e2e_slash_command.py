@@ -96,6 +96,15 @@ def test_signed_command_travels_to_a_threaded_reply(
     assert "untolerated taint {dedicated: gpu}" in thread
     assert "FailedScheduling" in thread
     assert fake_slack.responses == []  # nothing went wrong, so nothing was said via response_url
+    # the root no longer says "working on it…": it carries the verdict line and a link to the findings
+    root = fake_slack.messages[("C123", root_ts)]
+    status = root["blocks"][-1]["elements"][0]["text"]
+    assert "working on it" not in str(root["blocks"])
+    assert "*WARNING*" in status and "*Scheduler*" in status and "untolerated taint" in status
+    first_reply = sorted(replies, key=lambda reply: float(reply["ts"]))[0]["ts"]
+    assert f"p{first_reply.replace('.', '')}?thread_ts={root_ts}" in status
+    assert root["blocks"][0]["text"]["text"] == f"{runbook} shop/web-0, asked by <@U123> · cluster default"
+    assert f"{runbook} shop/web-0, asked by <@U123>" in root["text"]
 
 
 def test_bad_input_is_answered_ephemerally_by_the_running_server(

@@ -169,7 +169,8 @@ def _run(entry: dict[str, Any], command: str) -> Report:
 
 @pytest.mark.parametrize("entry", SCENARIOS, ids=SCENARIO_IDS)
 def test_describing_the_scenario_target_finds_the_expected_layer(entry: dict[str, Any]) -> None:
-    _verb, target, *rest = entry["command"].split()
+    words = entry["command"].split()
+    _verb, target, *rest = words[1:] if words[0] == "run" else words  # `run RUNBOOK TARGET ...`
     report = _run(entry, " ".join(["describe", target, *rest]))
     assert report.verdict.layer == EXPECTED_LAYER[entry["name"]], report.verdict
     assert report.verdict.severity.rank >= Severity.WARNING.rank
@@ -211,7 +212,8 @@ def test_demo_prints_the_three_reports_from_any_directory(tmp_path: Path) -> Non
         assert f"$ /k8s {entry['command']}" in out
     words = " ".join(out.split())  # the terminal renderer wraps long lines
     assert "untolerated taint dedicated=gpu:NoSchedule" in words  # taint-pending: the verdict names the taint
-    assert "OOMKilled with exit code 137" in words  # crashloop
+    assert "is OOMKilled: it needs more memory than its limit 256Mi" in words  # crashloop
+    assert "rollback_deployment" in words  # ... with the rollback to approve
     assert "Node ip-10-0-1-5 is NotReady" in words  # node-notready
     assert "\x1b[" not in out  # not a TTY: no colour codes
 
@@ -231,8 +233,8 @@ def test_ask_json_prints_the_report_of_design_md(tmp_path: Path) -> None:
 @pytest.mark.parametrize(
     ("command", "status", "expected"),
     [
-        ("describe po/nope -n shop", 0, "pod nope not found in namespace shop"),
-        ("describe api-6d8f7b9c54 -n shop", 0, "Close matches: api-6d8f7b9c54-x2x7k"),
+        ("describe po/nope -n shop", 1, "pod nope not found in namespace shop"),
+        ("describe api-6d8f7b9c54 -n shop", 1, "Close matches: api-6d8f7b9c54-x2x7k"),
         ("describe foo/bar -n shop", 2, "Unknown kind `foo` in `foo/bar`"),
         ("describe deploy/api -n Bad_NS", 2, "Invalid namespace name `Bad_NS`"),
         ("run describe x=1", 2, "`run` needs a target"),

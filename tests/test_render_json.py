@@ -8,7 +8,14 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from clusterdoc.render.json_report import render_json, report_dict
+from clusterdoc.render.json_report import (
+    CORE_KEYS,
+    FINDING_KEYS,
+    REMEDIATION_KEYS,
+    SCHEMA_VERSION,
+    render_json,
+    report_dict,
+)
 from clusterdoc.report import LAYERS, Finding, Report, Severity, Target, Verdict
 from tests.render_samples import SAMPLES, check_golden, crashloop, why_pending
 
@@ -57,8 +64,28 @@ def test_why_pending_carries_the_scheduling_section() -> None:
     assert data["remediations"][0]["snippet"].startswith("# add to the pod template")
 
 
-def test_scheduling_is_absent_when_the_runbook_has_none() -> None:
-    assert "scheduling" not in json.loads(render_json(crashloop()))
+def test_scheduling_is_null_when_the_runbook_has_none() -> None:
+    assert json.loads(render_json(crashloop()))["scheduling"] is None
+
+
+@pytest.mark.parametrize("name", sorted(SAMPLES))
+def test_every_key_is_always_present_with_a_schema_version(name: str) -> None:
+    data = json.loads(render_json(SAMPLES[name]()))
+    assert list(data)[: len(CORE_KEYS)] == list(CORE_KEYS)
+    assert data["schema_version"] == SCHEMA_VERSION == 1
+    for finding in data["findings"]:
+        assert list(finding) == list(FINDING_KEYS)
+        assert isinstance(finding["blocks"], list)
+    for remedy in data["remediations"]:
+        assert list(remedy) == list(REMEDIATION_KEYS)
+        assert isinstance(remedy["params"], dict)
+        assert remedy["snippet"] is None or remedy["snippet"].strip()
+
+
+def test_an_empty_report_still_has_every_key() -> None:
+    data = json.loads(render_json(Report("describe", Target("Pod", "p", "ns"), Verdict("none", Severity.OK, "ok"))))
+    assert data["findings"] == [] and data["remediations"] == [] and data["scheduling"] is None
+    assert data["command"] == "" and data["cluster"] == "default"
 
 
 def test_cluster_scoped_target_has_a_null_namespace() -> None:
@@ -111,6 +138,6 @@ def test_output_is_indented_and_keeps_non_ascii() -> None:
     report = crashloop()
     report.findings.append(Finding(step="events", severity=Severity.INFO, title="磁盘压力 on node-a"))
     text = render_json(report)
-    assert text.startswith('{\n  "runbook": "triage",\n  "cluster": "prod-eu",')
+    assert text.startswith('{\n  "schema_version": 1,\n  "runbook": "triage",\n  "cluster": "prod-eu",')
     assert "磁盘压力 on node-a" in text
     assert not text.endswith("\n")

@@ -108,9 +108,15 @@ def test_crashlooping_rollout_names_oomkilled_exit_code_and_owner_chain() -> Non
     report = describe(cluster, "Deployment", "api", "shop", CRASHLOOP_NOW)
     deployment, crashed_pod = report.findings[0], report.findings[1]
     assert report.verdict.layer == "workload"
-    assert report.verdict.summary.startswith("The rollout of deploy/api is stuck: Container api of pod "
-                                             "api-6d8f7b9c54-x2x7k is crash-looping")
-    assert "OOMKilled with exit code 137 (memory limit 256Mi)" in report.verdict.summary
+    # describe runs the crashloop analysis on the crash-looping pod: its verdict, advice and fix
+    assert report.verdict.severity == Severity.CRITICAL
+    assert report.verdict.summary == ("The rollout of deploy/api is stuck: Container api of pod api-6d8f7b9c54-x2x7k "
+                                      "is OOMKilled: it needs more memory than its limit 256Mi.")
+    assert "is crash-looping (CrashLoopBackOff): 12 restarts, last exit OOMKilled with exit code 137 (memory " \
+           "limit 256Mi)" in crashed_pod.detail
+    assert "Raise the memory limit above 256Mi (or fix the leak)." in crashed_pod.detail
+    assert "`/k8s run crashloop api-6d8f7b9c54-x2x7k -n shop`" in crashed_pod.detail
+    assert [(r.action, r.risk) for r in report.remediations] == [("rollback_deployment", "high")]
     assert "Progressing=False (ProgressDeadlineExceeded)" in deployment.detail
     assert facts(deployment)["Strategy"] == "RollingUpdate (maxSurge 25%, maxUnavailable 25%)"
     pods = table(deployment, "POD")
@@ -122,8 +128,9 @@ def test_crashlooping_rollout_names_oomkilled_exit_code_and_owner_chain() -> Non
     log = next(b for b in crashed_pod.blocks if isinstance(b, Preformatted))
     assert log.title == "Last 8 log lines of api before it stopped (OOMKilled)"
     assert '"msg":"GC pressure high"' in log.text.splitlines()[-1]
-    assert cluster.count("list", "Pod") == 1 and cluster.count("list", "ReplicaSet") == 1  # shared with events
-    assert cluster.count("logs") == 1
+    assert cluster.count("list", "Pod") == 1  # shared with events
+    assert cluster.count("list", "ReplicaSet") == 2  # the workload's, and the crashloop analysis' revision history
+    assert cluster.count("logs") == 1  # the analysis reuses the log tail describe already shows
 
 
 def test_env_values_secret_references_and_commands_never_appear() -> None:
@@ -242,6 +249,8 @@ def test_container_problems_give_a_workload_verdict(status: dict[str, Any], expe
     assert report.verdict.layer == expected_layer
     assert expected_text in report.verdict.summary
     assert report.findings[0].severity == Severity.WARNING
+    pointer = "Full crash-loop analysis (previous log, probes, the rollout): `/k8s run crashloop p -n shop`"
+    assert (pointer in report.findings[0].detail) == ("CrashLoopBackOff" in expected_text or "OOM" in expected_text)
 
 
 def test_init_container_crash_shows_in_status_and_table() -> None:
@@ -365,8 +374,9 @@ def test_runbooks_load_with_their_parameters() -> None:
     [
         # GET pod, GET StatefulSet (owner), 1 LIST events (field selector)
         pytest.param("taint-pending", "Pod", "web-0", "shop", TAINT_NOW, 3, id="pending-pod"),
-        # GET deploy, LIST rs, LIST pods, GET node, GET rs, GET deploy (owner chain), logs, LIST events
-        pytest.param("crashloop", "Deployment", "api", "shop", CRASHLOOP_NOW, 8, id="crashloop-deployment"),
+        # GET deploy, LIST rs, LIST pods, GET node, GET rs, GET deploy (owner chain), logs, LIST events;
+        # the crashloop analysis of the crash-looping pod: LIST its events, GET rs, GET deploy, LIST rs
+        pytest.param("crashloop", "Deployment", "api", "shop", CRASHLOOP_NOW, 12, id="crashloop-deployment"),
         # GET node, GET Lease, LIST pods on the node, LIST events
         pytest.param("node-notready", "Node", "ip-10-0-1-5", None, NODE_NOW, 4, id="notready-node"),
     ],

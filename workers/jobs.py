@@ -23,6 +23,7 @@ from rq.timeouts import JobTimeoutException
 from clusterdoc.queue import DiagnosisRequest, ThreadRef, refusal
 from clusterdoc.workers.cluster.base import Cluster
 from clusterdoc.workers.publish import Publisher
+from clusterdoc.workers.remediation.catalogue import use_catalogue_risks
 from clusterdoc.workers.remediation.offers import OfferSink, approvable
 from clusterdoc.workers.runbook.engine import run_request
 from clusterdoc.workers.runbook.loader import Catalogue
@@ -75,7 +76,8 @@ def read_thread(thread: Any) -> ThreadRef:
     channel, ts = thread.get("channel"), thread.get("ts")
     if not isinstance(channel, str) or not channel or not isinstance(ts, str | int | float) or not str(ts):
         raise BadPayload("the thread needs a channel and a ts")
-    return ThreadRef(channel, str(ts))
+    root_text = thread.get("root_text")
+    return ThreadRef(channel, str(ts), root_text if isinstance(root_text, str) else "")
 
 
 def read_request(request: Any) -> DiagnosisRequest:
@@ -129,6 +131,7 @@ def diagnose(request: dict[str, Any], thread: dict[str, Any]) -> dict[str, Any]:
         return {"runbook": parsed.runbook, "run": False, "reason": "wrong cluster"}
     before = ctx.cluster.request_count()
     report = run_request(ctx.catalogue, parsed, ctx.cluster)
+    use_catalogue_risks(report)  # the thread and the Approve message show the same risk
     ctx.publisher.publish(report, where)
     offered = approvable(ctx.cluster, report) if ctx.offers is not None else []
     if offered and ctx.offers is not None:

@@ -11,6 +11,7 @@ claims of workers that died mid-execution reported every few minutes.
 from __future__ import annotations
 
 import logging
+import sys
 import threading
 
 from redis import Redis
@@ -89,7 +90,10 @@ def run_worker(settings: Settings, cluster: str | None, burst: bool, metrics_por
     if metrics_port:
         serve_metrics(metrics_port)
     worker = worker_class([queue], connection=connection)
-    log.info("worker for cluster %s on queue %s (%s)", name, queue.name, "burst" if burst else "continuous")
+    source = f"snapshot {settings.CLUSTERDOC_SNAPSHOT}" if settings.CLUSTERDOC_SNAPSHOT else (
+        f"kubeconfig {settings.KUBECONFIG}" if settings.KUBECONFIG else "kubeconfig or in-cluster credentials")
+    print(f"clusterdoc worker: cluster {name} ({source}) · queue {queue.name} · redis {settings.redis_location()} · "
+          f"mode {'burst (exits when the queue is empty)' if burst else 'continuous'}", file=sys.stderr, flush=True)
     stop = threading.Event()
     if not burst and settings.SLACK_BOT_TOKEN:
         threading.Thread(target=_sweep_timer, args=(connection, queue, stop), name="sweep", daemon=True).start()

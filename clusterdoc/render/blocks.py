@@ -174,17 +174,7 @@ class _Builder:
 
     def head(self) -> list[dict[str, Any]]:
         report = self.report
-        verdict = report.verdict
-        layer_emoji, layer_label = LAYER_LABEL.get(verdict.layer, (":grey_question:", str(verdict.layer)))
-        severity = str(verdict.severity)
-        layer = f"{layer_emoji} *{escape_mrkdwn(layer_label)}* · "
-        if verdict.layer == "none" and severity not in ("ok", "info"):
-            layer = ""  # "pod web-0 not found": no layer to blame, and a green tick would read as "all fine"
-        line = (
-            f"{layer}{SEVERITY_EMOJI.get(severity, '')} "
-            f"*{escape_mrkdwn(severity.upper())}* — {escape_mrkdwn(clean(verdict.summary))}"
-        )
-        blocks = self.sections(line)
+        blocks = self.sections(verdict_line(report))
         target = report.target
         about = [
             f"`{escape_mrkdwn(_ident(report.runbook))}`",
@@ -400,6 +390,32 @@ def render_report(
         messages.append(SlackMessage(text=_fallback(label), blocks=[context, *blocks]))
     charts = [SlackFile(a.filename, one_line(a.title)[:250], a.data) for a in report.attachments]
     return SlackRendering(messages=messages, files=builder.files + charts)
+
+
+def verdict_line(report: Report) -> str:
+    """The verdict in mrkdwn: layer, severity and the one sentence (the report's head, the edited root)."""
+    verdict = report.verdict
+    layer_emoji, layer_label = LAYER_LABEL.get(verdict.layer, (":grey_question:", str(verdict.layer)))
+    severity = str(verdict.severity)
+    layer = f"{layer_emoji} *{escape_mrkdwn(layer_label)}* · "
+    if verdict.layer == "none" and severity not in ("ok", "info"):
+        layer = ""  # "pod web-0 not found": no layer to blame, and a green tick would read as "all fine"
+    return (
+        f"{layer}{SEVERITY_EMOJI.get(severity, '')} "
+        f"*{escape_mrkdwn(severity.upper())}* — {escape_mrkdwn(clean(verdict.summary))}"
+    )
+
+
+def render_root(root_text: str, report: Report, findings_link: str | None) -> SlackMessage:
+    """The thread's root once the findings are posted: the request as the bot wrote it, then the
+    verdict line and a link to the findings where "working on it…" stood."""
+    status = verdict_line(report)
+    if findings_link:
+        status += f" · <{findings_link}|findings in the thread>"
+    verdict = report.verdict
+    text = f"{root_text} — {_fallback(f'{str(verdict.severity).upper()} · {verdict.layer}: {verdict.summary}')}"
+    blocks = [_section(root_text), _context(status)]
+    return SlackMessage(text=text, blocks=blocks)
 
 
 def render_error(text: str) -> SlackMessage:

@@ -1,9 +1,10 @@
 """Render a :class:`~clusterdoc.report.Report` as the JSON report DESIGN.md fixes (``ask --json``).
 
 The shape comes from ``Report.to_json()``; this module guarantees the keys other tools rely
-on (``runbook``, ``target{kind,namespace,name}``, ``verdict{layer,severity,summary}``,
-``findings[{step,severity,title,detail}]``, ``remediations``, and runbook sections such as
-``scheduling`` when present), keeps a runbook's extra sections from overwriting them, and turns
+on, always present (``schema_version``, ``runbook``, ``target{kind,namespace,name}``,
+``verdict{layer,severity,summary}``, ``findings[{step,severity,title,detail,blocks,error_id}]``,
+``remediations[{action,target,risk,description,params,snippet}]``, ``scheduling`` — null unless
+the runbook analysed scheduling), keeps a runbook's extra sections from overwriting them, and turns
 values JSON cannot hold (sets, enums, dataclasses, datetimes) into plain JSON instead of failing.
 """
 
@@ -17,12 +18,20 @@ from datetime import date, datetime, timedelta
 from enum import Enum
 from typing import Any
 
-from clusterdoc.report import Report
+from clusterdoc.report import Finding, Remediation, Report
 
 log = logging.getLogger(__name__)
 
-CORE_KEYS = ("runbook", "cluster", "command", "target", "verdict", "findings", "remediations")
-"""Top-level keys ``Report.to_json`` writes itself; ``Report.extra`` may add keys, never replace these."""
+SCHEMA_VERSION = 1
+"""Bumped only when a key changes meaning or goes away; new keys do not bump it (DESIGN.md: extend, never rename)."""
+
+CORE_KEYS = ("schema_version", "runbook", "cluster", "command", "target", "verdict", "findings", "remediations",
+             "scheduling")
+"""Top-level keys every JSON report has, always: lists may be empty, ``scheduling`` is null unless the
+runbook analysed scheduling (why-pending). ``Report.extra`` may add keys, never replace these."""
+
+FINDING_KEYS = ("step", "severity", "title", "detail", "blocks", "error_id")
+REMEDIATION_KEYS = ("action", "target", "risk", "description", "params", "snippet")
 
 
 def _plain(value: Any) -> Any:
@@ -47,19 +56,38 @@ def _plain(value: Any) -> Any:
     return str(value)
 
 
+def _finding(finding: Finding) -> dict[str, Any]:
+    data = finding.to_json()
+    return {"step": data["step"], "severity": data["severity"], "title": data["title"], "detail": data["detail"],
+            "blocks": data.get("blocks", []), "error_id": data.get("error_id")}
+
+
+def _remediation(remedy: Remediation) -> dict[str, Any]:
+    data = remedy.to_json()
+    return {"action": data["action"], "target": data["target"], "risk": data["risk"],
+            "description": data["description"], "params": data.get("params", {}),
+            "snippet": data.get("snippet") or None}
+
+
 def report_dict(report: Report) -> dict[str, Any]:
-    """The JSON report as a dict: ``Report.to_json()`` with the core keys protected."""
+    """The JSON report as a dict: every core key present, in order, then the runbook's extra sections.
+
+    Findings always carry ``blocks`` (a list) and ``error_id`` (null when none); remediations always
+    carry ``params`` (an object) and ``snippet`` (null when none).
+    """
     data = report.to_json()
     core = {
+        "schema_version": SCHEMA_VERSION,
         "runbook": report.runbook,
         "cluster": report.cluster,
         "command": report.command,
         "target": report.target.to_json(),
         "verdict": report.verdict.to_json(),
-        "findings": [finding.to_json() for finding in report.findings],
-        "remediations": [remedy.to_json() for remedy in report.remediations],
+        "findings": [_finding(finding) for finding in report.findings],
+        "remediations": [_remediation(remedy) for remedy in report.remediations],
+        "scheduling": report.extra.get("scheduling"),
     }
-    clashes = sorted(key for key in report.extra if key in core)
+    clashes = sorted(key for key in report.extra if key in core and key != "scheduling")
     if clashes:
         log.warning("report extra sections %s clash with core keys of the JSON report; core keys kept", clashes)
     data.update(core)
@@ -71,3 +99,8 @@ def report_dict(report: Report) -> dict[str, Any]:
 def render_json(report: Report) -> str:
     """The JSON report, indented by two spaces, non-ASCII kept readable (no trailing newline)."""
     return json.dumps(report_dict(report), indent=2, ensure_ascii=False, default=_plain)
+
+
+def dumps(value: Any) -> str:
+    """Any JSON-able value (a list of reports for ``demo --json``) the way :func:`render_json` writes one."""
+    return json.dumps(value, indent=2, ensure_ascii=False, default=_plain)

@@ -34,6 +34,13 @@ SEVERITY_COLOUR = {"ok": "\x1b[32m", "info": "\x1b[36m", "warning": "\x1b[33m", 
 RISK_COLOUR = {"low": "\x1b[32m", "medium": "\x1b[33m", "high": "\x1b[31m"}
 INDENT = "   "
 MIN_WIDTH = 40
+KEEP_WORDS = 24
+"""Table columns are never narrower than their longest word of up to this many columns."""
+COMFORTABLE_LAST_COLUMN = 40
+MIN_LAST_COLUMN = 20
+"""A one-line-per-row table (events) needs this much room for its last column, or it wraps."""
+WIDE = 100_000
+"""The width ``--wide`` renders at: nothing is wrapped or shortened."""
 
 
 def use_colour(color: bool | None) -> bool:
@@ -114,7 +121,13 @@ class _Writer:
     def table(self, table: Table, indent: str = INDENT) -> None:
         if not table.columns and not table.rows:
             return
-        layout = layout_table(table.columns, table.rows, max_width=max(self.width - len(indent), 20))
+        room = max(self.width - len(indent), 20)
+        fitted = _one_line_rows(table, room) if table.one_line_rows else None
+        if fitted is not None:
+            rows, gap = fitted
+            layout = layout_table(table.columns, rows, gap=gap)
+        else:
+            layout = layout_table(table.columns, table.rows, max_width=room, keep_words=KEEP_WORDS)
         title_line, rule = layout.header[:-1], layout.header[-1]
         for line in title_line:
             self.lines.append(f"{indent}{self.style(line, BOLD)}")
@@ -126,7 +139,8 @@ class _Writer:
 
     def pre(self, pre: Preformatted, indent: str = INDENT) -> None:
         if pre.title.strip():
-            self.lines.append(f"{indent}{self.style(one_line(pre.title), BOLD)}")
+            for piece in wrap_words(one_line(pre.title), max(self.width - len(indent), 20)):
+                self.lines.append(f"{indent}{self.style(piece, BOLD)}")
         text = trim_blank_lines(clean(pre.text)).expandtabs(4)
         room = max(self.width - len(indent) - 2, 20)
         gutter, more = self.style("|", DIM), self.style(":", DIM)
@@ -134,6 +148,44 @@ class _Writer:
             pieces = wrap_line(line, room, cost=char_width) if display_width(line) > room else [line]
             self.lines.append(f"{indent}{gutter} {pieces[0]}" if pieces[0] else f"{indent}{gutter}")
             self.lines.extend(f"{indent}{more} {piece}" for piece in pieces[1:])
+
+
+def _shorten(text: str, room: int) -> str:
+    """``text`` on one line within ``room`` columns, cut at a word boundary with ``…`` when it is longer."""
+    text = one_line(text)
+    if display_width(text) <= room:
+        return text
+    cut, used = 0, 0
+    for index, char in enumerate(text):
+        used += char_width(char)
+        if used > room - 1:
+            break
+        cut = index + 1
+    head = text[:cut]
+    space = head.rfind(" ")
+    if space >= room // 2:
+        head = head[:space]
+    return head.rstrip(" ,;:") + "…"
+
+
+def _one_line_rows(table: Table, room: int) -> tuple[list[tuple[str, ...]], int] | None:
+    """The rows with every cell on one line and the last column shortened to fit ``room``, and
+    the gap between columns (one space when two leave the last column too little room); None
+    when even that does not fit (then the table is wrapped as usual)."""
+    rows = [tuple(one_line(cell) for cell in row) for row in table.rows]
+    ncols = max([len(table.columns), *(len(row) for row in rows)])
+    if ncols < 2:
+        return None
+    fixed = [
+        max([display_width(table.columns[i]) if i < len(table.columns) else 0,
+             *(display_width(row[i]) for row in rows if i < len(row))])
+        for i in range(ncols - 1)
+    ]
+    for gap, least in ((2, COMFORTABLE_LAST_COLUMN), (1, MIN_LAST_COLUMN)):
+        last_room = room - sum(fixed) - gap * (ncols - 1)
+        if last_room >= least:
+            return [(*row[:-1], _shorten(row[-1], last_room)) if len(row) == ncols else row for row in rows], gap
+    return None
 
 
 def _hanging(text: str, first_room: int, rest_room: int) -> list[str]:

@@ -216,9 +216,17 @@ def _fit_widths(natural: list[int], minimum: list[int], max_width: int, gap: int
 
 
 def layout_table(
-    columns: Sequence[str], rows: Sequence[Sequence[str]], *, max_width: int | None = None, gap: int = 2
+    columns: Sequence[str],
+    rows: Sequence[Sequence[str]],
+    *,
+    max_width: int | None = None,
+    gap: int = 2,
+    keep_words: int = 0,
 ) -> TableLayout:
     """Align ``rows`` under ``columns``; with ``max_width``, wrap the widest cells to fit.
+
+    ``keep_words`` (terminal rendering) makes a column at least as wide as its longest word of up
+    to that many columns, so only longer tokens (URLs, log lines) are ever broken inside.
 
     Numeric columns are right-aligned. Rows shorter than the header are padded with empty
     cells, longer ones keep their extra cells under unnamed columns. Cells never lose text:
@@ -234,13 +242,23 @@ def layout_table(
     numeric = [_is_numeric([" ".join(row[i]) for row in body]) for i in range(ncols)]
     widths = natural
     if max_width is not None and ncols:
-        minimum = []
+        minimum, whole_words = [], []
         for i in range(ncols):
             word = max((display_width(word) for word in header_cells[i].split()), default=0)
             if numeric[i]:  # numbers never wrap; their header may
                 minimum.append(max([word, *(display_width(line) for row in body for line in row[i])]))
+                whole_words.append(minimum[-1])
             else:
                 minimum.append(min(natural[i], max(6, min(word, 12))))
+                # keep_words: no column narrower than its longest word up to that many columns,
+                # so ``CrashLoopBackOff`` is not split into ``CrashLoopBackOf``/``f`` (when it fits)
+                longest = max((display_width(w) for row in body for line in row[i] for w in line.split()
+                               if display_width(w) <= keep_words), default=0)
+                whole_words.append(max(minimum[-1], min(natural[i], longest)))
+        if keep_words and sum(whole_words) + gap * (ncols - 1) <= max_width:
+            minimum = whole_words
+        elif sum(minimum) + gap * (ncols - 1) > max_width:  # a narrow terminal: text columns give way first
+            minimum = [low if numeric[i] else min(low, 4) for i, low in enumerate(minimum)]
         widths = _fit_widths(natural, minimum, max_width, gap)
     separator = " " * gap
 

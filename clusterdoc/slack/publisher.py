@@ -22,7 +22,7 @@ from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError, SlackClientError
 
 from clusterdoc.queue import DELIVERED_PREFIX, ThreadRef
-from clusterdoc.render.blocks import SlackFile, SlackMessage, render_error, render_report
+from clusterdoc.render.blocks import SlackFile, SlackMessage, render_error, render_report, render_root
 from clusterdoc.report import Report
 
 log = logging.getLogger(__name__)
@@ -53,14 +53,33 @@ class SlackPublisher:
     def __init__(self, client: WebClient, redis: Redis | None = None) -> None:
         self.client = client
         self.redis = redis
+        self._first_reply_ts: str | None = None
 
     def publish(self, report: Report, thread: ThreadRef) -> None:
         rendering = render_report(report)
+        self._first_reply_ts = None
         delivered = self._delivered_key()
         for index, message in enumerate(rendering.messages):
             self._once(delivered, f"message:{index}", functools.partial(self._post, message, thread))
         for index, file in enumerate(rendering.files):
             self._once(delivered, f"file:{index}", functools.partial(self._upload, file, thread))
+        self._once(delivered, "root", functools.partial(self.mark_root, report, thread))
+
+    def mark_root(self, report: Report, thread: ThreadRef) -> None:
+        """Edit the thread's root from "working on it… (job …)" to the verdict line and a link to the
+        findings. Cosmetic: a failure is logged, never raised (the findings are already delivered)."""
+        if not thread.root_text:  # not a /k8s root (an alert's message, an old payload): leave it
+            return
+        try:
+            link = None
+            if self._first_reply_ts:
+                answer = self.client.chat_getPermalink(channel=thread.channel, message_ts=self._first_reply_ts)
+                link = str(answer.get("permalink") or "") or None
+            message = render_root(thread.root_text, report, link)
+            self.client.chat_update(channel=thread.channel, ts=thread.ts, text=message.text, blocks=message.blocks)
+        except (SlackApiError, SlackClientError, OSError) as exc:
+            log.warning("could not edit the root of thread %s in channel %s: %s", thread.ts, thread.channel,
+                        exc.response.get("error") if isinstance(exc, SlackApiError) else exc)
 
     def _upload(self, file: SlackFile, thread: ThreadRef) -> None:
         call_slack(
@@ -95,7 +114,7 @@ class SlackPublisher:
         self._post(render_error(text), thread)
 
     def _post(self, message: SlackMessage, thread: ThreadRef) -> None:
-        call_slack(
+        answer = call_slack(
             "chat.postMessage",
             thread.channel,
             lambda: self.client.chat_postMessage(
@@ -107,3 +126,5 @@ class SlackPublisher:
                 unfurl_media=False,
             ),
         )
+        if self._first_reply_ts is None and answer is not None:
+            self._first_reply_ts = str(answer.get("ts") or "") or None

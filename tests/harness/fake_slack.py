@@ -179,6 +179,7 @@ class FakeSlackServer(HTTPFake):
             "auth.test": self._auth_test,
             "chat.postMessage": self._post_message,
             "chat.update": self._update,
+            "chat.getPermalink": self._permalink,
             "chat.postEphemeral": self._post_ephemeral,
             "users.info": self._users_info,
             "usergroups.users.list": self._usergroup_users,
@@ -407,6 +408,18 @@ class FakeSlackServer(HTTPFake):
             self.messages[(channel, ts)] = updated
         message = {k: v for k, v in updated.items() if k not in ("channel", "ts")}
         return {"channel": channel, "ts": ts, "text": updated.get("text", ""), "message": message}
+
+    def _permalink(self, params: Params) -> Params:
+        self._require(params, "channel", "message_ts")
+        channel, ts = str(params["channel"]), str(params["message_ts"])
+        with self._lock:
+            message = self.messages.get((channel, ts))
+        if message is None:
+            raise SlackApiError("message_not_found")
+        link = f"{self.base}/archives/{channel}/p{ts.replace('.', '')}"
+        if message.get("thread_ts"):
+            link += f"?thread_ts={message['thread_ts']}&cid={channel}"
+        return {"channel": channel, "permalink": link}
 
     def _post_ephemeral(self, params: Params) -> Params:
         self._require(params, "channel", "user")

@@ -9,7 +9,6 @@ which permission is missing or what could not be reached.
 
 from __future__ import annotations
 
-import difflib
 import logging
 import uuid
 from datetime import UTC, datetime
@@ -20,14 +19,12 @@ from pydantic import ValidationError
 from clusterdoc.queue import DiagnosisRequest, refusal
 from clusterdoc.report import Finding, Report, Severity, Target, Verdict, worst
 from clusterdoc.workers.cluster.base import Cluster, ClusterError, Forbidden, NotFound, Obj, Unavailable
+from clusterdoc.workers.runbook import missing
 from clusterdoc.workers.runbook.loader import Catalogue, Runbook, resolve_step_params
 from clusterdoc.workers.runbook.registry import STEPS, StepContext, StepResult, load_builtin_steps
 from clusterdoc.workers.runbook.schema import StepSpec, error_lines
 
 log = logging.getLogger(__name__)
-
-CLOSE_MATCHES = 5
-
 
 def _coerce(value: str, default: Any) -> Any:
     """A ``key=value`` string from the command, typed like the runbook's default."""
@@ -54,17 +51,6 @@ def run_parameters(runbook: Runbook, overrides: dict[str, str]) -> dict[str, Any
     return params
 
 
-def _close_matches(cluster: Cluster, target: Target) -> list[str]:
-    try:
-        names = [
-            obj["metadata"]["name"]
-            for obj in cluster.list(target.kind, target.namespace, page_size=500, allow_stale=True)
-        ]
-    except ClusterError:
-        return []
-    return difflib.get_close_matches(target.name, names, n=CLOSE_MATCHES, cutoff=0.6)
-
-
 def _error_finding(step_id: str, exc: ClusterError) -> Finding:
     if isinstance(exc, Forbidden):
         return Finding(step_id, Severity.WARNING, f"Permission missing: {exc.verb} {exc.resource}", str(exc))
@@ -75,9 +61,9 @@ def _error_finding(step_id: str, exc: ClusterError) -> Finding:
 
 def _target_missing_report(request: DiagnosisRequest, runbook: str, exc: NotFound, cluster: Cluster) -> Report:
     assert request.target is not None
-    matches = _close_matches(cluster, request.target)
-    detail = f"Close matches: {', '.join(matches)}" if matches else "No object with a similar name there."
-    summary = str(exc)
+    near = missing.read_near_misses(cluster, request.target)
+    detail = missing.explain(request, near)
+    summary = missing.headline(str(exc), near)
     return Report(
         runbook=runbook,
         target=request.target,

@@ -59,6 +59,9 @@ class StepKind:
     params: type[StepParams]
     run: StepFunction
     summary: str
+    targets: tuple[str, ...] = ()
+    """The target kinds the step diagnoses (empty: any); runbook validation flags a step that fits
+    none of its runbook's targets (a ``node`` step in a Pod runbook)."""
 
 
 STEPS: dict[str, StepKind] = {}

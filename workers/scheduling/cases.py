@@ -36,6 +36,7 @@ from typing import Any
 
 from clusterdoc.humanize import parse_time
 from clusterdoc.report import Facts, Finding, Preformatted, Severity, Table
+from clusterdoc.workers import layer_rule
 from clusterdoc.workers.cluster.base import Cluster, ClusterError, NotFound, Obj
 from clusterdoc.workers.scheduling.inputs import DEFAULT_SCHEDULER
 
@@ -385,6 +386,7 @@ def explain_never_created(cluster: Cluster, workload: Obj, controller_events: li
                                   [Finding(STEP, Severity.CRITICAL, "ReplicaFailure", summary)])
             if condition.get("type") == "Progressing" and condition.get("reason") == "ProgressDeadlineExceeded":
                 summary = f"{ref} rollout is stuck: {condition.get('message', 'progress deadline exceeded')}"
-                return CaseResult(NEVER_CREATED, "controller", Severity.WARNING, summary,
+                return CaseResult(NEVER_CREATED, layer_rule.stuck_rollout(pod_creation_refused=False), Severity.WARNING,
+                                  summary,
                                   [Finding(STEP, Severity.WARNING, "Rollout stuck", summary)])
     return None

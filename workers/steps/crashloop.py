@@ -13,11 +13,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Any, Literal
 
 from pydantic import Field
 
 from clusterdoc.humanize import human_duration, one_line, parse_time
-from clusterdoc.report import Facts, Finding, Preformatted, Remediation, Severity, Table, Target, Verdict
+from clusterdoc.report import Block, Facts, Finding, Preformatted, Remediation, Severity, Table, Target, Verdict
+from clusterdoc.workers import layer_rule
 from clusterdoc.workers.cluster.base import ClusterError, Obj
 from clusterdoc.workers.runbook.registry import StepContext, StepKind, StepParams, StepResult
 from clusterdoc.workers.steps.common import controller_of, target_of_kind
@@ -134,88 +136,204 @@ def _image_change(ctx: StepContext, pod: Obj) -> tuple[str, Obj | None, bool]:
             deployment, newest)
 
 
-def diagnose_pod(ctx: StepContext, pod: Obj, params: CrashloopParams, step_id: str = STEP) -> PodDiagnosis:
-    """Findings about one pod's restarting containers (see the module docstring)."""
-    meta, spec, status = pod.get("metadata") or {}, pod.get("spec") or {}, pod.get("status") or {}
-    name, namespace = meta.get("name", "?"), meta.get("namespace")
-    out = PodDiagnosis()
+# -- reading ---------------------------------------------------------------------------------------
+
+
+@dataclass
+class ContainerEvidence:
+    """What the pod's status says about one restarting or waiting container."""
+
+    name: str
+    restarts: int
+    waiting: dict[str, Any]
+    state: str
+    """The waiting reason (``CrashLoopBackOff``) or the state's name (``running``)."""
+    last: dict[str, Any]
+    """The last termination (``lastState.terminated``, else ``state.terminated``); empty when none."""
+    memory_limit: str | None
+
+    @property
+    def reason(self) -> str | None:
+        return self.last.get("reason")
+
+    @property
+    def exit_code(self) -> int | None:
+        return self.last.get("exitCode")
+
+
+def read_containers(pod: Obj, max_containers: int) -> list[ContainerEvidence]:
+    """The pod's restarting or waiting containers, most restarts first, at most ``max_containers``."""
+    spec, status = pod.get("spec") or {}, pod.get("status") or {}
     specs = {c.get("name"): c for c in (spec.get("initContainers") or []) + (spec.get("containers") or [])}
     statuses = (status.get("initContainerStatuses") or []) + (status.get("containerStatuses") or [])
     troubled = sorted(
         (s for s in statuses if int(s.get("restartCount") or 0) > 0 or (s.get("state") or {}).get("waiting")),
         key=lambda s: int(s.get("restartCount") or 0), reverse=True,
-    )[: params.max_containers]
-    if not troubled:
+    )[:max_containers]
+    evidence = []
+    for container in troubled:
+        name = container.get("name", "?")
+        state = container.get("state") or {}
+        waiting = state.get("waiting") or {}
+        evidence.append(ContainerEvidence(
+            name=name,
+            restarts=int(container.get("restartCount") or 0),
+            waiting=waiting,
+            state=waiting.get("reason") or next(iter(state), "?"),
+            last=(container.get("lastState") or {}).get("terminated") or state.get("terminated") or {},
+            memory_limit=(((specs.get(name) or {}).get("resources") or {}).get("limits") or {}).get("memory"),
+        ))
+    return evidence
+
+
+def is_crash_looping(pod: Obj) -> bool:
+    """A container of ``pod`` waits in CrashLoopBackOff or has restarted three times or more."""
+    return any(c.waiting.get("reason") == "CrashLoopBackOff" or c.restarts >= 3 for c in read_containers(pod, 10))
+
+
+def _previous_log(ctx: StepContext, pod: Obj, container: str, lines: int) -> tuple[str, str | None]:
+    """(log tail, problem reading it)."""
+    meta = pod.get("metadata") or {}
+    try:
+        text = ctx.cluster.logs(meta.get("namespace") or "", meta.get("name", "?"), container, previous=True,
+                                tail_lines=lines)
+    except ClusterError as exc:
+        return "", str(exc)
+    return text.rstrip("\n") if text.strip() else "", None
+
+
+# -- deciding --------------------------------------------------------------------------------------
+
+Cause = Literal["oom_limit", "oom_node", "exit_code", "waiting"]
+
+
+def cause_of(container: ContainerEvidence) -> Cause:
+    """Why the container restarts: OOMKilled against its limit, OOMKilled without one (the node ran
+    out), an exit code of its own, or it is waiting (image pull, configuration)."""
+    if container.reason == "OOMKilled":
+        return "oom_limit" if container.memory_limit else "oom_node"
+    if container.exit_code is not None:
+        return "exit_code"
+    return "waiting"
+
+
+def container_severity(container: ContainerEvidence) -> Severity:
+    """CRITICAL once it is crash-looping (three restarts, or CrashLoopBackOff), WARNING before."""
+    looping = container.restarts >= 3 or container.waiting.get("reason") == "CrashLoopBackOff"
+    return Severity.CRITICAL if looping else Severity.WARNING
+
+
+def offers_rollback(change: str, deployment: Obj | None, newest: bool) -> bool:
+    """A rollback is offered when this pod runs the newest revision and that revision changed the image."""
+    return deployment is not None and newest and "changed the image" in change
+
+
+# -- wording ---------------------------------------------------------------------------------------
+
+
+def cause_title(container: ContainerEvidence, pod_name: str, cause: Cause) -> str:
+    who = f"Container {container.name} of pod {pod_name}"
+    if cause == "oom_limit":
+        return f"{who} is OOMKilled: it needs more memory than its limit {container.memory_limit}"
+    if cause == "oom_node":
+        return f"{who} is OOMKilled with no memory limit: the node ran out of memory"
+    if cause == "exit_code":
+        return (f"{who} exits with code {container.exit_code} ({exit_meaning(container.exit_code)}) and is "
+                f"restarted: {container.restarts} restarts")
+    return f"{who} is {container.waiting.get('reason', 'not running')}: {container.restarts} restarts"
+
+
+def cause_advice(container: ContainerEvidence, cause: Cause) -> str:
+    """What to do about it, in one or two sentences."""
+    if cause == "oom_limit":
+        return "Raise the memory limit (or fix the leak); the last log lines below show what it was doing."
+    if cause == "oom_node":
+        return "Set a memory request/limit that fits, and check the node's memory pressure."
+    if cause == "exit_code":
+        return "The application fails at start or shortly after: its previous log below usually says why."
+    return one_line(container.waiting.get("message", ""), 300)
+
+
+def next_step(container: ContainerEvidence, cause: Cause) -> str:
+    """The fix in one short sentence, for surfaces that point to this analysis (``describe``)."""
+    if cause == "oom_limit":
+        return f"Raise the memory limit above {container.memory_limit} (or fix the leak)."
+    if cause == "oom_node":
+        return "Give the container a memory request and limit that fit."
+    if cause == "exit_code":
+        return "Its previous log says why it exits."
+    return one_line(container.waiting.get("message", "") or "See why it is waiting.", 300)
+
+
+def container_facts(container: ContainerEvidence, pod: Obj, backoff: Obj | None, now: datetime) -> Facts:
+    facts = [("Container", container.name), ("State", container.state),
+             ("Restarts", _restart_trend(pod, container.restarts, now))]
+    if container.last:
+        finished = parse_time(container.last.get("finishedAt"))
+        facts.append(("Last termination", f"{container.reason or '?'}, exit code {container.exit_code} "
+                                          f"({exit_meaning(container.exit_code)})"
+                      + (f", {human_duration(now - finished)} ago" if finished else "")))
+    if backoff is not None:
+        facts.append(("BackOff events", _backoff_trend(backoff, now)))
+    return Facts(tuple(facts))
+
+
+def probe_finding(step_id: str, pod_name: str, probes: list[Obj], now: datetime) -> Finding:
+    rows = tuple((e.get("reason", "?"), *_event_line(e, now)) for e in probes[:5])
+    kinds = sorted({marker.split()[0] for e in probes for marker in PROBE_MARKERS
+                    if marker in (e.get("message") or "")})
+    return Finding(step_id, Severity.WARNING, f"{' and '.join(kinds)} probe failures on pod {pod_name}",
+                   "A failing liveness or startup probe makes the kubelet restart the container; "
+                   "a failing readiness probe keeps the pod out of its Services' endpoints.",
+                   [Table(("REASON", "LAST SEEN", "COUNT", "MESSAGE"), rows)])
+
+
+def rollback_remediation(deployment: Obj) -> Remediation:
+    meta = deployment.get("metadata") or {}
+    return Remediation("rollback_deployment", Target("Deployment", meta.get("name", "?"), meta.get("namespace")),
+                       "high", f"Roll deployment {meta.get('name')} back to the revision before the image change.")
+
+
+# -- the diagnosis ---------------------------------------------------------------------------------
+
+
+def diagnose_pod(ctx: StepContext, pod: Obj, params: CrashloopParams, step_id: str = STEP) -> PodDiagnosis:
+    """Findings about one pod's restarting containers (see the module docstring)."""
+    meta, status = pod.get("metadata") or {}, pod.get("status") or {}
+    name = meta.get("name", "?")
+    out = PodDiagnosis()
+    containers = read_containers(pod, params.max_containers)
+    if not containers:
         phase = status.get("phase", "?")
         out.findings.append(Finding(step_id, Severity.OK, f"Pod {name}: no container is restarting ({phase})"))
         return out
     events = _pod_events(ctx, pod)
     probes = [e for e in events if any(marker in (e.get("message") or "") for marker in PROBE_MARKERS)]
     backoffs = [e for e in events if e.get("reason") == "BackOff"]
-    for container in troubled:
-        cname = container.get("name", "?")
-        restarts = int(container.get("restartCount") or 0)
-        waiting = (container.get("state") or {}).get("waiting") or {}
-        last = (container.get("lastState") or {}).get("terminated") or (container.get("state") or {}).get(
-            "terminated") or {}
-        reason, code = last.get("reason"), last.get("exitCode")
-        limit = (((specs.get(cname) or {}).get("resources") or {}).get("limits") or {}).get("memory")
-        facts = [("Container", cname), ("State", waiting.get("reason") or next(iter(container.get("state") or {}),
-                                                                                "?")),
-                 ("Restarts", _restart_trend(pod, restarts, ctx.now))]
-        if last:
-            finished = parse_time(last.get("finishedAt"))
-            facts.append(("Last termination", f"{reason or '?'}, exit code {code} ({exit_meaning(code)})"
-                          + (f", {human_duration(ctx.now - finished)} ago" if finished else "")))
-        if backoffs:
-            facts.append(("BackOff events", _backoff_trend(backoffs[0], ctx.now)))
-        if reason == "OOMKilled":
-            title = (f"Container {cname} of pod {name} is OOMKilled: it needs more memory than its limit {limit}"
-                     if limit else f"Container {cname} of pod {name} is OOMKilled with no memory limit: the node "
-                                   "ran out of memory")
-            detail = ("Raise the memory limit (or fix the leak); the last log lines below show what it was doing."
-                      if limit else "Set a memory request/limit that fits, and check the node's memory pressure.")
-        elif code is not None:
-            title = (f"Container {cname} of pod {name} exits with code {code} ({exit_meaning(code)}) and is "
-                     f"restarted: {restarts} restarts")
-            detail = "The application fails at start or shortly after: its previous log below usually says why."
-        else:
-            title = f"Container {cname} of pod {name} is {waiting.get('reason', 'not running')}: {restarts} restarts"
-            detail = one_line(waiting.get("message", ""), 300)
-        blocks: list = [Facts(tuple(facts))]
+    for container in containers:
+        cause = cause_of(container)
+        title, detail = cause_title(container, name, cause), cause_advice(container, cause)
+        blocks: list[Block] = [container_facts(container, pod, backoffs[0] if backoffs else None, ctx.now)]
         if params.log_lines:
-            try:
-                text = ctx.cluster.logs(namespace or "", name, cname, previous=True, tail_lines=params.log_lines)
-            except ClusterError as exc:
-                text = ""
-                detail += f" Previous log not readable: {exc}."
-            if text.strip():
-                tail = text.rstrip("\n")
-                blocks.append(Preformatted(tail, title=f"Last {len(tail.splitlines())} lines of {cname}'s "
+            tail, problem = _previous_log(ctx, pod, container.name, params.log_lines)
+            if problem:
+                detail += f" Previous log not readable: {problem}."
+            if tail:
+                blocks.append(Preformatted(tail, title=f"Last {len(tail.splitlines())} lines of {container.name}'s "
                                                        "previous run"))
-            else:
+            elif not problem:
                 detail += " The previous container left no log lines."
-        severity = Severity.CRITICAL if restarts >= 3 or waiting.get("reason") == "CrashLoopBackOff" else \
-            Severity.WARNING
+        severity = container_severity(container)
         out.findings.append(Finding(step_id, severity, title, detail.strip(), blocks))
         if out.verdict is None:
-            out.verdict = Verdict("workload", severity, title + ".")
+            out.verdict = Verdict(layer_rule.CONTAINER_FAILING, severity, title + ".")
     if probes:
-        rows = tuple((e.get("reason", "?"), *_event_line(e, ctx.now)) for e in probes[:5])
-        kinds = sorted({marker.split()[0] for e in probes for marker in PROBE_MARKERS
-                        if marker in (e.get("message") or "")})
-        out.findings.append(Finding(step_id, Severity.WARNING, f"{' and '.join(kinds)} probe failures on pod {name}",
-                                    "A failing liveness or startup probe makes the kubelet restart the container; "
-                                    "a failing readiness probe keeps the pod out of its Services' endpoints.",
-                                    [Table(("REASON", "LAST SEEN", "COUNT", "MESSAGE"), rows)]))
+        out.findings.append(probe_finding(step_id, name, probes, ctx.now))
     change, deployment, newest = _image_change(ctx, pod)
     if change:
         out.findings.append(Finding(step_id, Severity.INFO, "Rollout that put this image in place", change))
-        if deployment is not None and newest and "changed the image" in change:
-            dmeta = deployment.get("metadata") or {}
-            out.remediations.append(Remediation(
-                "rollback_deployment", Target("Deployment", dmeta.get("name", "?"), dmeta.get("namespace")),
-                "medium", f"Roll deployment {dmeta.get('name')} back to the revision before the image change."))
+        if deployment is not None and offers_rollback(change, deployment, newest):
+            out.remediations.append(rollback_remediation(deployment))
     return out
 
 
@@ -228,4 +346,5 @@ def crashloop_step(ctx: StepContext, params: CrashloopParams) -> StepResult:
 
 
 STEP_KIND = StepKind(STEP, CrashloopParams, crashloop_step,
-                     "Why a pod's containers restart: exit codes, OOM, previous logs, probes, rollout")
+                     "Why a pod's containers restart: exit codes, OOM, previous logs, probes, rollout",
+                     targets=("Pod",))

@@ -171,7 +171,7 @@ def events_step(ctx: StepContext, params: EventsParams) -> StepResult:
         return StepResult([Finding("events", Severity.INFO, f"No events for {subject}", " ".join([text, *notes]))])
     shown, left_out = groups[: params.limit], groups[params.limit:]
     warnings = [g for g in groups if g.warning]
-    blocks: list[Table | Text] = [Table(COLUMNS, tuple(_row(g, ctx.now) for g in shown))]
+    blocks: list[Table | Text] = [Table(COLUMNS, tuple(_row(g, ctx.now) for g in shown), one_line_rows=True)]
     if left_out:
         hidden_warnings = sum(1 for g in left_out if g.warning)
         blocks.append(Text(

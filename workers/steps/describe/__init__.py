@@ -22,6 +22,7 @@ from pydantic import Field
 from clusterdoc import kinds
 from clusterdoc.report import Block, Facts, Finding, Severity, Table, Text
 from clusterdoc.workers.runbook.registry import StepContext, StepKind, StepParams, StepResult
+from clusterdoc.workers.steps import crashloop
 from clusterdoc.workers.steps.describe.node import (
     NODE_LEASE_NAMESPACE,
     NODE_MONITOR_GRACE_SECONDS,
@@ -41,7 +42,7 @@ from clusterdoc.workers.steps.describe.parts import (
 )
 from clusterdoc.workers.steps.describe.pod import UNSCHEDULED_GRACE_SECONDS, WAITING_PROBLEMS, describe_pod, pod_status
 from clusterdoc.workers.steps.describe.pvc import describe_pvc
-from clusterdoc.workers.steps.describe.workload import describe_workload
+from clusterdoc.workers.steps.describe.workload import crashloop_pointer, describe_workload
 
 __all__ = [
     "CONDITION_COLUMNS", "NODE_LEASE_NAMESPACE", "NODE_MONITOR_GRACE_SECONDS", "STEP", "TRUE_IS_BAD",
@@ -117,8 +118,12 @@ def describe_step(ctx: StepContext, params: DescribeParams) -> StepResult:
         described = [describe_pvc(ctx, obj)]
     else:
         described = [describe_other(ctx, obj)]
+    if kind == "Pod" and crashloop.is_crash_looping(obj):  # a pod: one line pointing to the deeper analysis
+        meta = obj.get("metadata") or {}
+        described[0].detail.append(crashloop_pointer(meta.get("name", "?"), meta.get("namespace")))
     verdict = described[0].verdict or next((d.verdict for d in described if d.verdict), None)
-    return StepResult([_finding(d, params.max_lines) for d in described], verdict=verdict)
+    remediations = list({r.action: r for d in described for r in d.remediations}.values())
+    return StepResult([_finding(d, params.max_lines) for d in described], verdict=verdict, remediations=remediations)
 
 
 STEP_KIND = StepKind("describe", DescribeParams, describe_step,

@@ -5,6 +5,8 @@ A node costs one GET (its Lease in ``kube-node-lease``) and one LIST (the pods b
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
@@ -77,22 +79,96 @@ def _heartbeat(ctx: StepContext, node: Obj) -> tuple[str, float | None]:
     return "; ".join(parts) or "unknown", seconds
 
 
-def describe_node(ctx: StepContext, node: Obj) -> Described:
-    """The node's facts, resources, conditions, taints and pods; NotReady, stale heartbeat, pressure."""
+# -- reading ---------------------------------------------------------------------------------------
+
+
+@dataclass
+class NodeView:
+    """A node as read from the cluster: itself, its heartbeat and the pods bound to it."""
+
+    obj: Obj
+    name: str
+    conditions: list[dict[str, Any]]
+    ready: dict[str, Any]
+    cordoned: bool
+    heartbeat_text: str
+    heartbeat_age: float | None
+    pods: list[Obj]
+    pods_problem: str | None
+    """Why the pods could not be listed (None when they were)."""
+
+    @property
+    def live(self) -> list[Obj]:
+        """Pods not yet terminated (Succeeded/Failed pods hold no resources)."""
+        return [p for p in self.pods if (p.get("status") or {}).get("phase") not in ("Succeeded", "Failed")]
+
+    @property
+    def terminating(self) -> int:
+        return sum(1 for p in self.live if (p.get("metadata") or {}).get("deletionTimestamp"))
+
+    @property
+    def not_ready(self) -> int:
+        return sum(1 for p in self.live if any(c.get("type") == "Ready" and c.get("status") != "True"
+                                               for c in (p.get("status") or {}).get("conditions") or []))
+
+
+def read_node(ctx: StepContext, node: Obj) -> NodeView:
+    """One GET (the Lease) and one LIST (the pods bound to the node)."""
     meta, spec, status = node.get("metadata") or {}, node.get("spec") or {}, node.get("status") or {}
-    name, now, labels = meta.get("name", "?"), ctx.now, meta.get("labels") or {}
+    name = meta.get("name", "?")
     conditions = status.get("conditions") or []
-    ready = find_condition(conditions, "Ready") or {}
-    ready_text = "Ready" if ready.get("status") == "True" else f"NotReady ({ready.get('status', 'no Ready condition')})"
-    shown = ready_text + (", SchedulingDisabled" if spec.get("unschedulable") else "")
-    out = Described(f"Node {name}: {shown}")
+    heartbeat_text, heartbeat_age = _heartbeat(ctx, node)
+    try:
+        pods, problem = list(ctx.cluster.list("Pod", field_selector=f"spec.nodeName={name}")), None
+    except ClusterError as exc:
+        pods, problem = [], str(exc)
+    return NodeView(node, name, conditions, find_condition(conditions, "Ready") or {}, bool(spec.get("unschedulable")),
+                    heartbeat_text, heartbeat_age, pods, problem)
+
+
+# -- deciding --------------------------------------------------------------------------------------
+
+
+def requested_on(view: NodeView) -> dict[str, Decimal]:
+    """What the node's live pods request, summed per resource."""
+    requested: dict[str, Decimal] = {}
+    for pod in view.live:
+        for key, value in pod_requests(pod).items():
+            requested[key] = requested.get(key, Decimal(0)) + value
+    return requested
+
+
+def is_ready(view: NodeView) -> bool:
+    return view.ready.get("status") == "True"
+
+
+def heartbeat_stale(view: NodeView) -> bool:
+    """Ready, but the heartbeat is older than kube-controller-manager's grace period."""
+    return view.heartbeat_age is not None and view.heartbeat_age > NODE_MONITOR_GRACE_SECONDS
+
+
+def pressure_conditions(view: NodeView) -> list[dict[str, Any]]:
+    return [c for c in view.conditions
+            if c.get("type") != "Ready" and condition_bad(c) and c.get("status") == "True"]
+
+
+# -- wording ---------------------------------------------------------------------------------------
+
+
+def ready_text(view: NodeView) -> str:
+    text = "Ready" if is_ready(view) else f"NotReady ({view.ready.get('status', 'no Ready condition')})"
+    return text + (", SchedulingDisabled" if view.cordoned else "")
+
+
+def node_facts(view: NodeView, now: datetime) -> Facts:
+    meta, status = view.obj.get("metadata") or {}, view.obj.get("status") or {}
+    labels = meta.get("labels") or {}
     roles = sorted(k.split("/", 1)[1] for k in labels if k.startswith("node-role.kubernetes.io/")) or ["<none>"]
     info = status.get("nodeInfo") or {}
-    heartbeat_text, heartbeat_age = _heartbeat(ctx, node)
     addresses = ", ".join(f"{a.get('type')}={a.get('address')}" for a in status.get("addresses") or [])
     facts: list[tuple[str, str]] = [
-        ("Status", shown), ("Roles", ",".join(roles)), ("Age", age(meta.get("creationTimestamp"), now)),
-        ("Heartbeat", heartbeat_text), ("Unschedulable", "yes (cordoned)" if spec.get("unschedulable") else "no"),
+        ("Status", ready_text(view)), ("Roles", ",".join(roles)), ("Age", age(meta.get("creationTimestamp"), now)),
+        ("Heartbeat", view.heartbeat_text), ("Unschedulable", "yes (cordoned)" if view.cordoned else "no"),
         ("Kubelet", info.get("kubeletVersion", "?")),
         ("OS / runtime", f"{info.get('osImage', '?')}, kernel {info.get('kernelVersion', '?')}, "
                          f"{info.get('containerRuntimeVersion', '?')}"),
@@ -101,62 +177,76 @@ def describe_node(ctx: StepContext, node: Obj) -> Described:
     for label, key in (("Zone", "topology.kubernetes.io/zone"), ("Instance type", "node.kubernetes.io/instance-type")):
         if labels.get(key):
             facts.append((label, labels[key]))
-    try:
-        pods = list(ctx.cluster.list("Pod", field_selector=f"spec.nodeName={name}"))
-    except ClusterError as exc:
-        pods = []
-        facts.append(("Pods", f"not readable ({exc})"))
-    live = [p for p in pods if (p.get("status") or {}).get("phase") not in ("Succeeded", "Failed")]
-    terminating = sum(1 for p in live if (p.get("metadata") or {}).get("deletionTimestamp"))
-    not_ready = sum(1 for p in live if any(c.get("type") == "Ready" and c.get("status") != "True"
-                                           for c in (p.get("status") or {}).get("conditions") or []))
-    if pods or not facts[-1][1].startswith("not readable"):
-        facts.append(("Pods", f"{len(live)} non-terminated ({not_ready} not ready, {terminating} terminating)"))
-    out.blocks.append(Facts(tuple(facts)))
+    if view.pods_problem is not None:
+        facts.append(("Pods", f"not readable ({view.pods_problem})"))
+    else:
+        facts.append(("Pods", f"{len(view.live)} non-terminated ({view.not_ready} not ready, "
+                              f"{view.terminating} terminating)"))
+    return Facts(tuple(facts))
 
-    requested: dict[str, Decimal] = {}
-    for pod in live:
-        for key, value in pod_requests(pod).items():
-            requested[key] = requested.get(key, Decimal(0)) + value
+
+def resources_table(view: NodeView) -> Table:
+    status = view.obj.get("status") or {}
+    requested = requested_on(view)
     capacity, allocatable = status.get("capacity") or {}, status.get("allocatable") or {}
     rows = []
     for resource in sorted(set(capacity) | set(allocatable), key=lambda r: (r not in ("cpu", "memory", "pods"), r)):
         alloc = parse_quantity(allocatable.get(resource, "0"))
         if not alloc and not parse_quantity(capacity.get(resource, "0")):
             continue
-        used = len(live) if resource == "pods" else requested.get(resource, Decimal(0))
+        used = len(view.live) if resource == "pods" else requested.get(resource, Decimal(0))
         share = f" ({int(Decimal(used) * 100 / alloc)}%)" if alloc else ""
         rows.append((resource, format_quantity(resource, parse_quantity(capacity.get(resource, "0"))),
                      format_quantity(resource, alloc), format_quantity(resource, Decimal(used)) + share))
-    out.blocks.append(Table(("RESOURCE", "CAPACITY", "ALLOCATABLE", "REQUESTED"), tuple(rows)))
-    if conditions:
-        out.blocks.append(conditions_table(conditions, now))
-    taints = spec.get("taints") or []
-    out.blocks.append(Table(("TAINT", "EFFECT", "SINCE"), tuple(
+    return Table(("RESOURCE", "CAPACITY", "ALLOCATABLE", "REQUESTED"), tuple(rows))
+
+
+def taints_block(view: NodeView, now: datetime) -> Table | Text:
+    taints = (view.obj.get("spec") or {}).get("taints") or []
+    if not taints:
+        return Text("Taints: none")
+    return Table(("TAINT", "EFFECT", "SINCE"), tuple(
         (taint_text(t).rsplit(":", 1)[0], t.get("effect", "?"), age(t.get("timeAdded"), now) if t.get("timeAdded")
-         else "") for t in taints
-    )) if taints else Text("Taints: none"))
-    if live:
-        ranked = sorted(live, key=unhealthy_rank, reverse=True)
+         else "") for t in taints))
+
+
+def not_ready_line(view: NodeView) -> str:
+    why = one_line(f"{view.ready.get('reason', '')}: {view.ready.get('message', '')}".strip(": "), 240)
+    return f"Node {view.name} is NotReady ({why}); {view.heartbeat_text}"
+
+
+NOT_READY_ADVICE = ("The kubelet stopped reporting: check that the instance runs and is reachable, then the "
+                    "kubelet and container runtime logs on it.")
+
+
+# -- the description -------------------------------------------------------------------------------
+
+
+def describe_node(ctx: StepContext, node: Obj) -> Described:
+    """The node's facts, resources, conditions, taints and pods; NotReady, stale heartbeat, pressure."""
+    view = read_node(ctx, node)
+    out = Described(f"Node {view.name}: {ready_text(view)}")
+    out.blocks.append(node_facts(view, ctx.now))
+    out.blocks.append(resources_table(view))
+    if view.conditions:
+        out.blocks.append(conditions_table(view.conditions, ctx.now))
+    out.blocks.append(taints_block(view, ctx.now))
+    if view.live:
+        ranked = sorted(view.live, key=unhealthy_rank, reverse=True)
         out.blocks.append(Table(("POD", "READY", "STATUS", "RESTARTS", "AGE"),
-                                tuple(pod_row(p, now, on_node=True) for p in ranked)))
-
-    if ready.get("status") != "True":
-        why = one_line(f"{ready.get('reason', '')}: {ready.get('message', '')}".strip(": "), 240)
-        line = f"Node {name} is NotReady ({why}); {heartbeat_text}"
+                                tuple(pod_row(p, ctx.now, on_node=True) for p in ranked)))
+    if not is_ready(view):
+        line = not_ready_line(view)
         out.flag(Severity.CRITICAL, line)
-        out.detail.append("The kubelet stopped reporting: check that the instance runs and is reachable, then the "
-                          "kubelet and container runtime logs on it.")
-        if live:
-            out.detail.append(f"{len(live)} pods are bound to it ({terminating} terminating).")
+        out.detail.append(NOT_READY_ADVICE)
+        if view.live:
+            out.detail.append(f"{len(view.live)} pods are bound to it ({view.terminating} terminating).")
         out.verdict = Verdict("node", Severity.CRITICAL, line + ".")
-    elif heartbeat_age is not None and heartbeat_age > NODE_MONITOR_GRACE_SECONDS:
-        out.flag(Severity.WARNING, f"Node {name} reports Ready but its heartbeat is stale: {heartbeat_text}")
-    for condition in conditions:
-        if condition.get("type") != "Ready" and condition_bad(condition) and condition.get("status") == "True":
-            line = f"Node {name} has {condition['type']}: {one_line(condition.get('message') or '', 200)}"
-            out.blame("node", Severity.WARNING, line)
-    if spec.get("unschedulable"):
-        out.flag(Severity.INFO, f"Node {name} is cordoned: no new pods will be scheduled on it")
+    elif heartbeat_stale(view):
+        out.flag(Severity.WARNING, f"Node {view.name} reports Ready but its heartbeat is stale: {view.heartbeat_text}")
+    for condition in pressure_conditions(view):
+        out.blame("node", Severity.WARNING,
+                  f"Node {view.name} has {condition['type']}: {one_line(condition.get('message') or '', 200)}")
+    if view.cordoned:
+        out.flag(Severity.INFO, f"Node {view.name} is cordoned: no new pods will be scheduled on it")
     return out
-

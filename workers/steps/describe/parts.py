@@ -9,7 +9,7 @@ from datetime import datetime
 from typing import Any
 
 from clusterdoc.humanize import one_line
-from clusterdoc.report import Block, Severity, Table, Verdict, worst
+from clusterdoc.report import Block, Remediation, Severity, Table, Verdict, worst
 from clusterdoc.workers.cluster.base import Obj
 from clusterdoc.workers.runbook.registry import StepContext
 from clusterdoc.workers.steps.common import age, owner_chain, short_ref
@@ -28,6 +28,8 @@ class Described:
     detail: list[str] = field(default_factory=list)
     blocks: list[Block] = field(default_factory=list)
     verdict: Verdict | None = None
+    remediations: list[Remediation] = field(default_factory=list)
+    """Fixes an analysis run on the way offers (a crash-looping pod's rollback)."""
 
     def flag(self, severity: Severity, line: str) -> None:
         """Record a problem: raise the severity and add the line to the detail."""
