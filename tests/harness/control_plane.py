@@ -213,6 +213,7 @@ class ControlPlane:
             "--etcd-servers", self.etcd_url,
             "--bind-address", "127.0.0.1",
             "--advertise-address", "127.0.0.1",
+            "--endpoint-reconciler-type", "none",  # a loopback address may not back the kubernetes Service
             "--secure-port", str(self.apiserver_port),
             "--cert-dir", str(self.dir / "apiserver-certs"),
             "--tls-cert-file", str(self.pki.serving_cert),
