@@ -54,10 +54,8 @@ def test_version_is_the_pinned_release(control_plane: ControlPlane, kube_admin: 
 
 
 def test_service_account_tokens_authenticate(control_plane: ControlPlane, kube_admin: KubeRest) -> None:
-    answer = kube_admin.create({"apiVersion": "authentication.k8s.io/v1", "kind": "TokenRequest",
-                                "metadata": {"name": "default", "namespace": "default"},
-                                "spec": {"expirationSeconds": 600}}, subresource="token")
-    as_sa = KubeRest(control_plane.url, str(control_plane.pki.ca_cert), answer["status"]["token"])
+    token = kube_admin.service_account_token("default", "default", 600)
+    as_sa = KubeRest(control_plane.url, str(control_plane.pki.ca_cert), token)
     review = as_sa.create({"apiVersion": "authentication.k8s.io/v1", "kind": "SelfSubjectReview"})
     assert review["status"]["userInfo"]["username"] == "system:serviceaccount:default:default"
     with pytest.raises(ApiError) as refused:

@@ -17,6 +17,7 @@ Deliberate differences from a production cluster, each to keep tests determinist
 
 from __future__ import annotations
 
+import ssl
 import subprocess
 import tempfile
 import time
@@ -156,8 +157,12 @@ class ControlPlane:
 
     def http(self, token: str = ADMIN.token, timeout: float = 10.0) -> httpx.Client:
         """An httpx client for the API server, authenticated with ``token`` (close it after use)."""
-        return httpx.Client(base_url=self.url, verify=str(self.pki.ca_cert), timeout=timeout,
+        return httpx.Client(base_url=self.url, verify=self.tls(), timeout=timeout,
                             headers={"Authorization": f"Bearer {token}"})
+
+    def tls(self) -> ssl.SSLContext:
+        """An SSL context that trusts the API server's CA."""
+        return ssl.create_default_context(cafile=str(self.pki.ca_cert))
 
     def component(self, name: str) -> _Component:
         return next(c for c in self.components if c.name == name)
@@ -292,7 +297,7 @@ class ControlPlane:
 
     def _get(self, base: str, path: str, token: str | None = None) -> int:
         headers = {"Authorization": f"Bearer {token}"} if token else {}
-        verify: str | bool = str(self.pki.ca_cert) if base == self.url else False
+        verify: ssl.SSLContext | bool = self.tls() if base == self.url else False
         try:
             return httpx.get(f"{base}{path}", headers=headers, verify=verify, timeout=2).status_code
         except httpx.HTTPError:

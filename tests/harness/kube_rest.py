@@ -9,6 +9,7 @@ here: tests exercise those separately.
 
 from __future__ import annotations
 
+import ssl
 import time
 from dataclasses import dataclass
 from typing import Any
@@ -43,7 +44,7 @@ class KubeRest:
 
     def __init__(self, url: str, ca_cert: str, token: str, *, timeout: float = 15.0,
                  headers: dict[str, str] | None = None) -> None:
-        self.http = httpx.Client(base_url=url, verify=ca_cert, timeout=timeout,
+        self.http = httpx.Client(base_url=url, verify=ssl.create_default_context(cafile=ca_cert), timeout=timeout,
                                  headers={"Authorization": f"Bearer {token}", "Accept": "application/json",
                                           **(headers or {})})
         self._resources: dict[tuple[str, str], Resource] = {}
@@ -153,6 +154,16 @@ class KubeRest:
                 raise AssertionError(f"no default ServiceAccount in namespace {name} after {timeout} s")
             time.sleep(0.1)
         return namespace
+
+    def service_account_token(self, namespace: str, name: str, expiration: int = 3600,
+                              audiences: list[str] | None = None) -> str:
+        """A bound token for the ServiceAccount (TokenRequest, what a projected volume would hold)."""
+        spec: Obj = {"expirationSeconds": expiration}
+        if audiences:
+            spec["audiences"] = audiences
+        answer = self.request("POST", f"/api/v1/namespaces/{namespace}/serviceaccounts/{name}/token",
+                              json={"apiVersion": "authentication.k8s.io/v1", "kind": "TokenRequest", "spec": spec})
+        return str(answer["status"]["token"])
 
     def events_for(self, namespace: str, name: str, reason: str | None = None) -> list[Obj]:
         """Events about the object ``name`` in ``namespace`` (core/v1), optionally of one ``reason``."""
