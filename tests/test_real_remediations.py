@@ -228,10 +228,17 @@ def test_dry_run_meets_real_admission_and_stores_nothing(plane: ControlPlane, ku
     kube_admin.create(policy)
     kube_admin.create(binding)
     try:
-        def refused_by_policy() -> runner.Execution | None:
-            attempt, _ = execute(plane, "scale", Target("Deployment", "api", NS), {"replicas": 10})
-            return attempt if attempt.status == "dry_run_refused" else None
-        result = wait_until(refused_by_policy, "the admission policy to be enforced", 30, 0.5)
+        def enforced() -> bool:  # a policy takes a moment to be loaded; probe with a raw dry run
+            try:
+                kube_admin.request("PATCH", "/apis/apps/v1/namespaces/remedy/deployments/api",
+                                   params={"dryRun": "All"}, json={"spec": {"replicas": 10}},
+                                   content_type="application/merge-patch+json")
+            except ApiError as exc:
+                return "change ticket" in exc.message
+            return False
+        wait_until(enforced, "the admission policy to be enforced", 30, 0.3)
+        result, _ = execute(plane, "scale", Target("Deployment", "api", NS), {"replicas": 10})
+        assert result.status == "dry_run_refused", result.outcome
         assert "replicas above 4 need a change ticket" in result.outcome
         assert kube_admin.get("apps/v1", "Deployment", "api", NS)["spec"]["replicas"] == 2
         allowed, _ = execute(plane, "scale", Target("Deployment", "api", NS), {"replicas": 2})
@@ -262,7 +269,7 @@ def test_delete_pod_with_uid_precondition(plane: ControlPlane, kube_admin: KubeR
                           waived=frozenset({"pod-without-controller"}))
     assert (replaced.status, replaced.rule) == ("refused", "target-replaced"), replaced.outcome
     client = RemediationClient(load_configuration(str(kubeconfig(plane))))
-    with pytest.raises(Conflict, match="Precondition failed: UID in precondition"):
+    with pytest.raises(Conflict, match=r"the UID in the precondition \(.+\) does not match the UID in record"):
         client.delete("Pod", "solo", NS, uid=first["metadata"]["uid"])
     assert kube_admin.get("v1", "Pod", "solo", NS)["metadata"]["uid"] == second["metadata"]["uid"]
     try:
