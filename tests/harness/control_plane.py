@@ -224,6 +224,12 @@ class ControlPlane:
             "--tls-cert-file", str(self.pki.serving_cert),
             "--tls-private-key-file", str(self.pki.serving_key),
             "--client-ca-file", str(self.pki.ca_cert),
+            # what kubeadm sets; without it every component logs a missing request-header CA
+            "--requestheader-client-ca-file", str(self.pki.ca_cert),
+            "--requestheader-allowed-names", "front-proxy-client",
+            "--requestheader-username-headers", "X-Remote-User",
+            "--requestheader-group-headers", "X-Remote-Group",
+            "--requestheader-extra-headers-prefix", "X-Remote-Extra-",
             "--token-auth-file", str(tokens),
             "--authorization-mode", "Node,RBAC",
             "--service-account-issuer", SERVICE_ACCOUNT_ISSUER,

@@ -28,6 +28,13 @@ from tests.harness.kube_rest import ApiError, KubeRest, Obj
 
 SERVER_OWNED = ("uid", "resourceVersion", "creationTimestamp", "managedFields", "ownerReferences", "generation",
                 "selfLink", "deletionTimestamp", "deletionGracePeriodSeconds", "finalizers")
+CONTROLLER_ANNOTATIONS = frozenset({
+    "kubectl.kubernetes.io/last-applied-configuration",
+    # the PV controller's own bookkeeping: kept, it would judge the replayed claim bound to another volume
+    "pv.kubernetes.io/bind-completed", "pv.kubernetes.io/bound-by-controller",
+    "volume.kubernetes.io/selected-node", "volume.beta.kubernetes.io/storage-provisioner",
+    "volume.kubernetes.io/storage-provisioner", "pv.kubernetes.io/provisioned-by",
+})
 CLUSTER_SCOPED_ORDER = ("PriorityClass", "StorageClass", "PersistentVolume")
 TIMESTAMP = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?Z$")
 PRESET_NAMESPACES = {"default", "kube-system", "kube-public", "kube-node-lease"}
@@ -52,8 +59,7 @@ def shift_times(value: Any, delta: timedelta) -> Any:
 
 def clean_metadata(obj: Obj) -> Obj:
     meta = {k: v for k, v in obj.get("metadata", {}).items() if k not in SERVER_OWNED}
-    annotations = {k: v for k, v in (meta.get("annotations") or {}).items()
-                   if k != "kubectl.kubernetes.io/last-applied-configuration"}
+    annotations = {k: v for k, v in (meta.get("annotations") or {}).items() if k not in CONTROLLER_ANNOTATIONS}
     if annotations:
         meta["annotations"] = annotations
     else:
@@ -66,7 +72,7 @@ def pod_for_create(pod: Obj, *, bound: bool) -> Obj:
     pod = clean_metadata(copy.deepcopy(pod))
     pod.pop("status", None)
     spec = pod["spec"]
-    for key in ("priority", "preemptionPolicy", "nominatedNodeName"):
+    for key in ("priority", "preemptionPolicy", "nominatedNodeName", "overhead"):
         spec.pop(key, None)
     if not bound:
         spec.pop("nodeName", None)
@@ -123,8 +129,21 @@ class Replay:
                 and not p["metadata"].get("deletionTimestamp")]
 
     def bound_pods(self) -> list[Obj]:
-        return [p for p in self.of_kind("Pod") if p["spec"].get("nodeName")
-                and not p["metadata"].get("deletionTimestamp")]
+        """Pods on a node, terminating ones included (the scheduler still counts what they request)."""
+        return [p for p in self.of_kind("Pod") if p["spec"].get("nodeName")]
+
+    def runtime_classes(self) -> list[Obj]:
+        """A RuntimeClass for each ``runtimeClassName`` the pods name, with the overhead they carry."""
+        classes: dict[str, Obj] = {}
+        for pod in self.of_kind("Pod"):
+            name = pod["spec"].get("runtimeClassName")
+            if name and name not in classes:
+                runtime: Obj = {"apiVersion": "node.k8s.io/v1", "kind": "RuntimeClass", "metadata": {"name": name},
+                                "handler": name.replace(".", "-")}
+                if pod["spec"].get("overhead"):
+                    runtime["overhead"] = {"podFixed": pod["spec"]["overhead"]}
+                classes[name] = runtime
+        return list(classes.values())
 
     def _create(self, obj: Obj, subresource_status: Obj | None = None) -> Obj:
         created = self.api.create(obj)
@@ -141,6 +160,9 @@ class Replay:
         for namespace in namespaces:
             if namespace not in PRESET_NAMESPACES and not self.api.exists("v1", "Namespace", namespace):
                 self.api.create_namespace(namespace)
+        for runtime in self.runtime_classes():
+            if not self.api.exists("node.k8s.io/v1", "RuntimeClass", runtime["metadata"]["name"]):
+                self._create(runtime)
         for kind in CLUSTER_SCOPED_ORDER:
             for obj in self.of_kind(kind):
                 self._create(pv_for_create(obj) if kind == "PersistentVolume" else plain(obj))
@@ -170,11 +192,22 @@ class Replay:
             status = {k: v for k, v in shift_times(pod.get("status") or {}, self.delta).items()
                       if k not in ("qosClass",)}
             self._create(pod_for_create(pod, bound=True), status or None)
+            if pod["metadata"].get("deletionTimestamp"):  # no kubelet finishes it: it stays Terminating
+                meta = pod["metadata"]
+                self.api.delete("v1", "Pod", meta["name"], meta["namespace"], {"gracePeriodSeconds": 3600})
         time.sleep(settle)
         pending = self.pending_pods()
         pending.sort(key=lambda p: (p["metadata"]["namespace"], p["metadata"]["name"]) == self.target)
         for pod in pending:
             self._create(pod_for_create(pod, bound=False))
+
+    def pod_to_diagnose(self, kind: str, namespace: str, name: str) -> tuple[str, str]:
+        """The pod whose event to wait for: the target itself, or (for a controller target, whose
+        controller is not replayed) the first of its namespace's pending pods."""
+        if kind == "Pod":
+            return namespace, name
+        pending = sorted(p["metadata"]["name"] for p in self.pending_pods() if p["metadata"]["namespace"] == namespace)
+        return namespace, pending[0]
 
     def wait_for_failed_scheduling(self, namespace: str, name: str, timeout: float = 30.0) -> str | None:
         """The newest FailedScheduling message on the pod whose ``0/N`` counts exactly this case's nodes."""

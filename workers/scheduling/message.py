@@ -313,13 +313,17 @@ def _merge_generic_inter_pod(reasons: list[Reason]) -> list[Reason]:
 
 
 def _parse_body(body: str, old_style: bool) -> tuple[list[Reason], str]:
-    """Reasons, and the PostFilter text: sentences without counts after the counted list."""
+    """Reasons, and the PostFilter text: sentences without counts after the counted list.
+
+    kube-scheduler writes ``<PreFilterMsg>. <FilterMsg>. <PostFilterMsg>`` (``FitError.Error``)
+    and, when a PreFilter rejected the pod, no counted list at all: then every sentence after the
+    PreFilter one is PostFilter text (1.37 prints e.g. ``pod has unbound immediate
+    PersistentVolumeClaims. not found``, the ``not found`` being DRA's PostFilter error).
+    """
     reasons: list[Reason] = []
     post: list[str] = []
     for sentence in _sentences(body):
-        if any(r.nodes is not None for r in reasons) and not (_OLD_COUNTED if old_style else _COUNTED).match(
-            sentence.strip()
-        ):
+        if reasons and not (_OLD_COUNTED if old_style else _COUNTED).match(sentence.strip()):
             post.append(sentence.strip().rstrip(",").strip())
             continue
         items = _OLD_ITEM_SPLIT.split(sentence) if old_style else _ITEM_SPLIT.split(sentence)
