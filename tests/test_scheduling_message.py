@@ -260,3 +260,12 @@ def test_prefilter_rejection_then_postfilter_text(message: str, category: str) -
     parsed = parse(message)
     assert [(r.category, r.nodes) for r in parsed.reasons] == [(category, None)]
     assert parsed.preemption is not None and parsed.preemption.text == "not found"
+
+
+def test_preemption_that_found_a_placement() -> None:
+    """kube-scheduler 1.37 writes a successful preemption into the message too (verbatim, from the real one)."""
+    preemption = parse("0/3 nodes are available: 3 Insufficient cpu. preemption: found a potential placement for pod "
+                       "on node worker-2, preempting 1 victims").preemption
+    assert preemption is not None
+    assert (preemption.may_help, preemption.nominated_node) == (True, "worker-2")
+    assert preemption.still_unfit_nodes() == 0
