@@ -17,6 +17,7 @@ read-only ServiceAccount token, as in its pod:
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
@@ -124,8 +125,14 @@ def some_pod(api: KubeRest, app: str) -> str:
 
 
 def permission_problems(report: dict[str, Any]) -> list[str]:
-    return [f"{f['step']}: {f['title']} — {f.get('detail', '')}" for f in report["findings"]
-            if f["title"].startswith("Permission missing") or "forbidden" in str(f.get("detail", "")).lower()]
+    """Every place the report mentions a refusal: findings and the facts, notes and tables inside them."""
+    problems = [f"{f['step']}: {f['title']}" for f in report["findings"] if f["title"].startswith("Permission missing")]
+    text = json.dumps(report)
+    at = text.lower().find("forbidden")
+    while at >= 0:
+        problems.append(text[max(0, at - 80):at + 160])
+        at = text.lower().find("forbidden", at + 1)
+    return problems
 
 
 def test_every_runbook_reads_what_it_needs_with_the_read_only_identity(
