@@ -22,6 +22,12 @@ fi
 bash scripts/build-binaries.sh
 CLUSTERDOC_K8S_BINARIES="$(bash scripts/build-binaries.sh --print-dir)"
 export CLUSTERDOC_K8S_BINARIES
+# the chart: lint and render with the default values and every example values file (tests/test_real_chart.py
+# also applies each rendering to the real API server with a strict server-side dry run)
+for values in "" helm/clusterdoc/examples/*.yaml; do
+  "$CLUSTERDOC_K8S_BINARIES/helm" lint --strict --quiet helm/clusterdoc ${values:+-f "$values"} >/dev/null
+  "$CLUSTERDOC_K8S_BINARIES/helm" template cd helm/clusterdoc ${values:+-f "$values"} >/dev/null
+done
 .venv/bin/ruff check .
 .venv/bin/lint-imports
 .venv/bin/mypy
