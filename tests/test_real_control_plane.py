@@ -67,10 +67,10 @@ def test_service_account_tokens_authenticate(control_plane: ControlPlane, kube_a
 
 def test_scheduler_and_controller_manager_hold_their_leases(kube_admin: KubeRest) -> None:
     for name in ("kube-scheduler", "kube-controller-manager"):
-        lease = wait_until(lambda n=name: kube_admin.exists("coordination.k8s.io/v1", "Lease", n, "kube-system")
-                           and kube_admin.get("coordination.k8s.io/v1", "Lease", n, "kube-system"),
-                           f"the {name} lease", timeout=30)
-        assert lease["spec"]["holderIdentity"]
+        def held(lease: str = name) -> bool:
+            return kube_admin.exists("coordination.k8s.io/v1", "Lease", lease, "kube-system")
+        wait_until(held, f"the {name} lease", timeout=30)
+        assert kube_admin.get("coordination.k8s.io/v1", "Lease", name, "kube-system")["spec"]["holderIdentity"]
 
 
 def test_deployment_rolls_out_on_a_fake_node(kube_admin: KubeRest, namespace: str, kubelet: FakeKubelet) -> None:

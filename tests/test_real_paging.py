@@ -97,7 +97,9 @@ def wait_expired(kube_admin: KubeRest, token: str) -> httpx.Response:
     def refused() -> httpx.Response | None:
         response = kube_admin.http.get(f"/api/v1/namespaces/{NS}/pods", params={"limit": 5, "continue": token})
         return response if response.status_code == 410 else None
-    return wait_until(refused, "the continue token to expire", timeout=40, interval=1.0)
+    response = wait_until(refused, "the continue token to expire", timeout=40, interval=1.0)
+    assert response is not None
+    return response
 
 
 def test_expired_continue_token(control_plane: ControlPlane, kube_admin: KubeRest, live: LiveCluster,

@@ -235,14 +235,14 @@ def approvers(control_plane: ControlPlane, kube_admin: KubeRest, chart: list[Obj
     objects = helm.render([helm.CHART / "examples" / "impersonate-approvers.yaml"], release="ap",
                           namespace=RELEASE_NS)
     applied = apply_rbac(kube_admin, objects)
-    role = {"apiVersion": "rbac.authorization.k8s.io/v1", "kind": "Role",
+    role: Obj = {"apiVersion": "rbac.authorization.k8s.io/v1", "kind": "Role",
             "metadata": {"name": "pod-deleters", "namespace": SHOP},
             "rules": [{"apiGroups": [""], "resources": ["pods"], "verbs": ["get", "list", "delete"]}]}
-    binding = {"apiVersion": "rbac.authorization.k8s.io/v1", "kind": "RoleBinding",
+    binding: Obj = {"apiVersion": "rbac.authorization.k8s.io/v1", "kind": "RoleBinding",
                "metadata": {"name": "sre-delete-pods", "namespace": SHOP},
                "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "Role", "name": "pod-deleters"},
                "subjects": [{"apiGroup": "rbac.authorization.k8s.io", "kind": "Group", "name": "sre"}]}
-    reader = {"apiVersion": "rbac.authorization.k8s.io/v1", "kind": "RoleBinding",
+    reader: Obj = {"apiVersion": "rbac.authorization.k8s.io/v1", "kind": "RoleBinding",
               "metadata": {"name": "bob-reads-pods", "namespace": SHOP},
               "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole", "name": "view"},
               "subjects": [{"apiGroup": "rbac.authorization.k8s.io", "kind": "User", "name": "bob@example.com"}]}

@@ -92,7 +92,9 @@ def wait_rolled(api: KubeRest, name: str, replicas: int) -> Obj:
                 and status.get("updatedReplicas") == replicas and status.get("availableReplicas") == replicas
                 and status.get("replicas") == replicas)
         return current if done else None
-    return wait_until(rolled, f"deployment {name} rolled out with {replicas} replicas", ROLL_TIMEOUT, 0.2)
+    done = wait_until(rolled, f"deployment {name} rolled out with {replicas} replicas", ROLL_TIMEOUT, 0.2)
+    assert done is not None
+    return done
 
 
 def wait_budget(api: KubeRest, name: str, allowed: int) -> Obj:
@@ -102,8 +104,10 @@ def wait_budget(api: KubeRest, name: str, allowed: int) -> Obj:
         ok = status.get("observedGeneration") == pdb["metadata"]["generation"] and \
             status.get("disruptionsAllowed") == allowed
         return pdb if ok else None
-    return wait_until(computed, f"the disruption controller to allow {allowed} disruption(s) for {name}",
-                      ROLL_TIMEOUT, 0.2)
+    pdb = wait_until(computed, f"the disruption controller to allow {allowed} disruption(s) for {name}",
+                     ROLL_TIMEOUT, 0.2)
+    assert pdb is not None
+    return pdb
 
 
 def pods_of(api: KubeRest, app: str) -> list[Obj]:

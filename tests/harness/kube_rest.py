@@ -9,6 +9,7 @@ here: tests exercise those separately.
 
 from __future__ import annotations
 
+import builtins
 import ssl
 import time
 from dataclasses import dataclass
@@ -156,7 +157,7 @@ class KubeRest:
         return namespace
 
     def service_account_token(self, namespace: str, name: str, expiration: int = 3600,
-                              audiences: list[str] | None = None) -> str:
+                              audiences: builtins.list[str] | None = None) -> str:
         """A bound token for the ServiceAccount (TokenRequest, what a projected volume would hold)."""
         spec: Obj = {"expirationSeconds": expiration}
         if audiences:
@@ -165,7 +166,7 @@ class KubeRest:
                               json={"apiVersion": "authentication.k8s.io/v1", "kind": "TokenRequest", "spec": spec})
         return str(answer["status"]["token"])
 
-    def events_for(self, namespace: str, name: str, reason: str | None = None) -> list[Obj]:
+    def events_for(self, namespace: str, name: str, reason: str | None = None) -> builtins.list[Obj]:
         """Events about the object ``name`` in ``namespace`` (core/v1), optionally of one ``reason``."""
         selector = f"involvedObject.name={name}" + (f",reason={reason}" if reason else "")
         return self.list("v1", "Event", namespace, fieldSelector=selector)["items"]
