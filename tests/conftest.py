@@ -1,4 +1,5 @@
-"""Shared fixtures: a real Redis per session, fake Kubernetes and Slack servers per test.
+"""Shared fixtures: a real Redis and a real Kubernetes control plane per session, fake Kubernetes
+and Slack servers per test.
 
 The logic lives in :mod:`tests.harness`; these are thin wrappers that start and stop it.
 """
@@ -13,8 +14,12 @@ import pytest
 import redis
 
 from clusterdoc.workers.cluster.snapshot import SnapshotStore
+from tests.harness.control_plane import ControlPlane, ControlPlaneError
 from tests.harness.fake_kube import FakeKubeServer
 from tests.harness.fake_slack import FakeSlackServer
+from tests.harness.k8s_binaries import BinariesMissing
+from tests.harness.kube_rest import KubeRest
+from tests.harness.pki import PkiError
 from tests.harness.redis_server import RedisServer, RedisServerError
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
@@ -32,6 +37,30 @@ def redis_server() -> Iterator[RedisServer]:
         pytest.fail(str(exc), pytrace=False)
     with server:
         yield server
+
+
+@pytest.fixture(scope="session")
+def control_plane() -> Iterator[ControlPlane]:
+    """etcd + kube-apiserver + kube-scheduler + kube-controller-manager for the whole session.
+
+    Fails (never skips) when the binaries are not built: the message names
+    ``bash scripts/build-binaries.sh``.
+    """
+    try:
+        plane = ControlPlane()
+    except (BinariesMissing, ControlPlaneError, PkiError) as exc:
+        pytest.fail(str(exc), pytrace=False)
+    print(f"\nreal control plane {plane.versions.get('kubernetes')} up in {plane.started_in:.1f} s at {plane.url}")
+    with plane:
+        yield plane
+
+
+@pytest.fixture(scope="session")
+def kube_admin(control_plane: ControlPlane) -> Iterator[KubeRest]:
+    """A REST client with the control plane's admin (system:masters) token."""
+    client = KubeRest(control_plane.url, str(control_plane.pki.ca_cert), control_plane.admin_token)
+    yield client
+    client.close()
 
 
 @pytest.fixture

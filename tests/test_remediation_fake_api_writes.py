@@ -70,7 +70,7 @@ def test_patch_types_dry_run_and_versions(kube: FakeKubeServer, writes: Mutation
 def test_delete_preconditions(kube: FakeKubeServer, writes: MutationEngine) -> None:
     path = "/api/v1/namespaces/shop/pods/debug"
     status, body = call(kube, "DELETE", path, {"preconditions": {"uid": "someone-else"}})
-    assert status == 409 and "Precondition failed: UID in precondition: someone-else" in str(body["message"])
+    assert status == 409 and "the UID in the precondition (someone-else) does not match" in str(body["message"])
     assert call(kube, "DELETE", path, {"preconditions": {"uid": "uid-debug"}})[0] == 200
     assert call(kube, "GET", path)[0] == 404
     assert [m.applied for m in writes.log] == [False, True]

@@ -243,3 +243,29 @@ def test_counts_sum_per_category() -> None:
     parsed = parse("0/4 nodes are available: 1 node(s) didn't match pod topology spread constraints (missing "
                    "required label), 3 node(s) didn't match pod topology spread constraints.")
     assert parsed.counts() == {"topology_spread_mismatch": 4}
+
+
+@pytest.mark.parametrize(
+    ("message", "category"),
+    [
+        pytest.param("0/3 nodes are available: pod has unbound immediate PersistentVolumeClaims. not found",
+                     "unbound_pvc", id="unbound-immediate"),
+        pytest.param('0/3 nodes are available: persistentvolumeclaim "uploads-data" not found. not found',
+                     "unbound_pvc", id="missing-claim"),
+    ],
+)
+def test_prefilter_rejection_then_postfilter_text(message: str, category: str) -> None:
+    """kube-scheduler 1.37 verbatim (from tests/test_real_why_pending.py): after a PreFilter rejection the
+    PostFilter plugins still run and DRA's, which has no state then, appends its error ``not found``."""
+    parsed = parse(message)
+    assert [(r.category, r.nodes) for r in parsed.reasons] == [(category, None)]
+    assert parsed.preemption is not None and parsed.preemption.text == "not found"
+
+
+def test_preemption_that_found_a_placement() -> None:
+    """kube-scheduler 1.37 writes a successful preemption into the message too (verbatim, from the real one)."""
+    preemption = parse("0/3 nodes are available: 3 Insufficient cpu. preemption: found a potential placement for pod "
+                       "on node worker-2, preempting 1 victims").preemption
+    assert preemption is not None
+    assert (preemption.may_help, preemption.nominated_node) == (True, "worker-2")
+    assert preemption.still_unfit_nodes() == 0

@@ -324,18 +324,21 @@ class MutationEngine:
             _replace(table, entry, updated)
         return 200, fk._dumps({"kind": table.kind.kind, "apiVersion": table.kind.group_version, **updated}), fk.JSON, {}
 
-    def _preconditions(self, entry: fk._Entry, options: Obj) -> Response | None:
+    def _preconditions(self, table: fk._Table, entry: fk._Entry, options: Obj) -> Response | None:
         wanted = options.get("preconditions") or {}
         metadata = entry.obj.get("metadata") or {}
-        for name, field_name in (("uid", "UID"), ("resourceVersion", "ResourceVersion")):
+        # worded as kube-apiserver 1.37 words it (checked against the real one in test_real_remediations)
+        for name, field_name, why in (("uid", "UID", "deleted and then recreated"),
+                                      ("resourceVersion", "ResourceVersion", "modified")):
             if wanted.get(name) and wanted[name] != metadata.get(name):
-                return _error(409, "Conflict", f"Operation cannot be fulfilled on {entry.key[1]}: Precondition failed: "
-                                               f"{field_name} in precondition: {wanted[name]}, "
-                                               f"{field_name} in object meta: {metadata.get(name)}")
+                return _error(409, "Conflict", f'Operation cannot be fulfilled on {table.kind.kind} "{entry.key[1]}": '
+                                               f"the {field_name} in the precondition ({wanted[name]}) does not match "
+                                               f"the {field_name} in record ({metadata.get(name)}). The object might "
+                                               f"have been {why}")
         return None
 
     def _delete(self, table: fk._Table, entry: fk._Entry, payload: Obj, dry_run: bool) -> Response:
-        conflict = self._preconditions(entry, payload)
+        conflict = self._preconditions(table, entry, payload)
         if conflict:
             return conflict
         if not dry_run:
@@ -345,7 +348,7 @@ class MutationEngine:
         return 200, fk._dumps(obj), fk.JSON, {}
 
     def _evict(self, table: fk._Table, entry: fk._Entry, payload: Obj, dry_run: bool) -> Response:
-        conflict = self._preconditions(entry, payload.get("deleteOptions") or {})
+        conflict = self._preconditions(table, entry, payload.get("deleteOptions") or {})
         if conflict:
             return conflict
         pod = entry.obj

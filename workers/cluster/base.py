@@ -27,12 +27,16 @@ class NotFound(ClusterError):
 
 
 class Forbidden(ClusterError):
-    """The credentials lack a permission; names the verb and resource the role needs."""
+    """The credentials lack a permission; names who was refused and the verb and resource it needs.
 
-    def __init__(self, verb: str, resource: str, namespace: str | None = None, message: str = "") -> None:
-        self.verb, self.resource, self.namespace = verb, resource, namespace
+    ``who`` is the diagnostic role for reads; a remediation names the identity it ran as.
+    """
+
+    def __init__(self, verb: str, resource: str, namespace: str | None = None, message: str = "",
+                 who: str = "the diagnostic role") -> None:
+        self.verb, self.resource, self.namespace, self.who = verb, resource, namespace, who
         scope = f" in namespace {namespace}" if namespace else " cluster-wide"
-        text = f"forbidden: the diagnostic role cannot {verb} {resource}{scope}"
+        text = f"forbidden: {who} cannot {verb} {resource}{scope}"
         if message:
             text += f" (API server said: {message})"
         super().__init__(text)

@@ -4,7 +4,8 @@ Requests go through the client's ``ApiClient`` (its configuration, TLS, auth and
 pool) but responses are read as raw JSON, never deserialised into model objects: a LIST of
 150,000 pods is affordable page by page as dicts and not as models. Every request has a
 timeout, 429/5xx answers are retried with backoff (honouring ``Retry-After``), LISTs are paged
-with ``limit``/``continue``, and a client-side rate limit keeps the bot from ever being the
+with ``limit``/``continue`` (a continue token etcd compaction expired, 410, is replaced by the
+fresh one the API server sends with the refusal), and a client-side rate limit keeps the bot from ever being the
 reason an API server is overloaded.
 """
 
@@ -31,6 +32,16 @@ from clusterdoc.workers.cluster.base import ClusterError, Forbidden, NotFound, O
 log = logging.getLogger(__name__)
 
 RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
+MAX_EXPIRED_CONTINUES = 3
+"""How many times one LIST may resume after its continue token expired before giving up."""
+
+
+class ContinueExpired(ClusterError):
+    """410 ``Expired`` for a LIST page: ``token`` is the server's fresh continue token ("" if none)."""
+
+    def __init__(self, message: str, token: str) -> None:
+        super().__init__(message)
+        self.token = token
 
 
 class RateLimiter:
@@ -170,6 +181,9 @@ class LiveCluster:
                 raise Forbidden(verb, resource, namespace, status_message(data))
             if status == 401:
                 raise ClusterError(f"the API server rejected the credentials (401): {status_message(data)}")
+            if status == 410 and verb == "list":
+                raise ContinueExpired(f"API server answered 410 for list {resource}: {status_message(data)}",
+                                      _fresh_continue(data))
             if status and status not in RETRY_STATUSES:
                 raise ClusterError(f"API server answered {status} for {verb} {resource}: {status_message(data)}")
             if status:
@@ -209,11 +223,24 @@ class LiveCluster:
         namespace = namespace if known.namespaced else None
         path = known.collection_path(namespace)
         token: str | None = None
+        expired = 0
         while True:
             query = list_query(page_size, label_selector, field_selector, token, allow_stale=allow_stale)
-            body = self._request(
-                path, query, verb="list", resource=known.plural, namespace=namespace, continuation=bool(token)
-            )
+            try:
+                body = self._request(
+                    path, query, verb="list", resource=known.plural, namespace=namespace, continuation=bool(token)
+                )
+            except ContinueExpired as exc:
+                # etcd compacted past the list's revision between two pages. The 410 carries a token that
+                # continues after the last key read, at the newest revision: no object twice, none skipped
+                # that still exists; objects changed meanwhile are read as they are now (as kubectl does).
+                expired += 1
+                if not token or not exc.token or expired > MAX_EXPIRED_CONTINUES:
+                    raise
+                log.warning("list %s: continue token expired (etcd compaction); reading the rest at a newer "
+                            "resourceVersion", known.plural)
+                token = exc.token
+                continue
             with _gc_paused():
                 page = json.loads(body)
             del body
@@ -272,6 +299,16 @@ def list_query(
 def _kind_of(resource: str) -> str:
     known = kinds.lookup(resource.split("/")[0])
     return known.kind if known else resource
+
+
+def _fresh_continue(data: bytes) -> str:
+    """``metadata.continue`` of a 410 ``Status`` (the API server's token to resume an expired list)."""
+    try:
+        body = json.loads(data)
+    except ValueError:
+        return ""
+    metadata = body.get("metadata") if isinstance(body, dict) else None
+    return str((metadata or {}).get("continue") or "")
 
 
 def status_message(data: bytes) -> str:

@@ -108,7 +108,8 @@ class RemediationClient:
         if status == 404:
             raise NotFound(_kind_name(resource), name, namespace)
         if status == 403:
-            raise Forbidden(verb, resource, namespace, message)
+            who = self.impersonate_user or "the worker's own identity"
+            raise Forbidden(verb, resource, namespace, message, who=who)
         if status == 409:
             raise Conflict(f"conflict on {verb} {resource} {name}: {message}")
         if status in (400, 422):

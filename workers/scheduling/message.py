@@ -42,9 +42,11 @@ class Reason:
 class Preemption:
     """The ``preemption:`` part: why evicting lower-priority pods made no room at the scheduler's last attempt.
 
-    The part is only written when the PostFilter (DefaultPreemption) nominated no node, so
-    ``may_help`` is always false for a parsed part; a successful preemption leaves no such part
-    and sets the pod's ``status.nominatedNodeName`` instead. Per node, ``No preemption victims
+    Up to 1.36 the part is only written when the PostFilter (DefaultPreemption) nominated no
+    node, and a successful preemption only sets the pod's ``status.nominatedNodeName``. Since
+    1.37 a success is written too, ``found a potential placement for pod on node N, preempting K
+    victims`` (``framework/preemption/preemption.go``): then ``may_help`` is true and
+    ``nominated_node`` names N. Per node, ``No preemption victims
     found`` means nothing lower-priority runs there, ``Preemption is not helpful`` that the filter's
     reason cannot be fixed by evicting pods, and a filter reason (``Insufficient cpu``) that the
     pod would still not fit with every lower-priority pod gone
@@ -55,6 +57,7 @@ class Preemption:
     total_nodes: int | None
     reasons: tuple[tuple[int | None, str], ...]
     may_help: bool
+    nominated_node: str | None = None
 
     def still_unfit_nodes(self) -> int:
         """Nodes where the pod would not fit even with every lower-priority pod evicted."""
@@ -66,6 +69,7 @@ class Preemption:
             "total_nodes": self.total_nodes,
             "reasons": [{"nodes": nodes, "text": text} for nodes, text in self.reasons],
             "may_help": self.may_help,
+            "nominated_node": self.nominated_node,
             "text": self.text,
         }
 
@@ -277,8 +281,16 @@ def _split_preemption(text: str) -> tuple[str, str | None]:
     return text[: match.start()], text[match.end():]
 
 
+_PREEMPTION_FOUND = re.compile(r"^found a potential placement for pod on node (?P<node>\S+), preempting "
+                               r"(?P<victims>\d+) victims?", re.IGNORECASE)
+
+
 def _parse_preemption(text: str) -> Preemption:
     clean = " ".join(text.split()).strip()
+    found = _PREEMPTION_FOUND.match(clean)
+    if found:
+        return Preemption(clean.rstrip("."), None, ((None, clean.rstrip(".")),), may_help=True,
+                          nominated_node=found.group("node").rstrip(","))
     head = _HEAD.match(clean)
     reasons: list[tuple[int | None, str]] = []
     total: int | None = None
@@ -313,13 +325,17 @@ def _merge_generic_inter_pod(reasons: list[Reason]) -> list[Reason]:
 
 
 def _parse_body(body: str, old_style: bool) -> tuple[list[Reason], str]:
-    """Reasons, and the PostFilter text: sentences without counts after the counted list."""
+    """Reasons, and the PostFilter text: sentences without counts after the counted list.
+
+    kube-scheduler writes ``<PreFilterMsg>. <FilterMsg>. <PostFilterMsg>`` (``FitError.Error``)
+    and, when a PreFilter rejected the pod, no counted list at all: then every sentence after the
+    PreFilter one is PostFilter text (1.37 prints e.g. ``pod has unbound immediate
+    PersistentVolumeClaims. not found``, the ``not found`` being DRA's PostFilter error).
+    """
     reasons: list[Reason] = []
     post: list[str] = []
     for sentence in _sentences(body):
-        if any(r.nodes is not None for r in reasons) and not (_OLD_COUNTED if old_style else _COUNTED).match(
-            sentence.strip()
-        ):
+        if reasons and not (_OLD_COUNTED if old_style else _COUNTED).match(sentence.strip()):
             post.append(sentence.strip().rstrip(",").strip())
             continue
         items = _OLD_ITEM_SPLIT.split(sentence) if old_style else _ITEM_SPLIT.split(sentence)

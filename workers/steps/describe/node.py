@@ -69,8 +69,8 @@ def _heartbeat(ctx: StepContext, node: Obj) -> tuple[str, float | None]:
             parts.append(f"Lease renewed {human_duration(ctx.now - renewed)} ago")
     except NotFound:
         parts.append(f"no Lease in {NODE_LEASE_NAMESPACE}")
-    except ClusterError:
-        parts.append("Lease not readable")
+    except ClusterError as exc:  # say why: a missing permission must be visible, not guessed at
+        parts.append(f"Lease not readable ({exc})")
     ready = find_condition((node.get("status") or {}).get("conditions"), "Ready") or {}
     beat = parse_time(ready.get("lastHeartbeatTime"))
     if beat:
