@@ -35,7 +35,7 @@ from clusterdoc.bot.alerts.stats import alert_metrics
 from clusterdoc.bot.app import BotContext, create_app
 from clusterdoc.bot.socket_mode import SocketModeRunner
 from clusterdoc.config import ConfigError, Settings, load_settings
-from clusterdoc.logs import LogSettingError, setup_logging
+from clusterdoc.logs import LogSettingError, announce, setup_logging
 from clusterdoc.metrics import CONTENT_TYPE
 from clusterdoc.slack.client import build_web_client
 from clusterdoc.workers.runbook.loader import Catalogue, RunbookError
@@ -176,9 +176,8 @@ def serve(settings: Settings, host: str = "0.0.0.0", port: int | None = None) ->
     # lives as long as the process: keep it out of the collector's full passes, which would
     # otherwise walk it on every gen-2 collection and show up as ack latency spikes.
     gc.freeze()
-    print(messages.serve_started(host, port, socket_mode=bool(settings.SLACK_APP_TOKEN),
-                                 redis=settings.redis_location(), cluster=settings.CLUSTERDOC_CLUSTER),
-          file=sys.stderr, flush=True)
+    announce(messages.serve_started(host, port, socket_mode=bool(settings.SLACK_APP_TOKEN),
+                                    redis=settings.redis_location(), cluster=settings.CLUSTERDOC_CLUSTER))
     uvicorn.run(http_app, host=host, port=port, log_level="warning", access_log=False)
     return 0
 

@@ -83,3 +83,15 @@ def setup_logging(verbose: bool = False, environ: dict[str, str] | None = None) 
         root.removeHandler(old)
     root.addHandler(handler)
     root.setLevel(level)
+
+
+def announce(line: str, environ: dict[str, str] | None = None) -> None:
+    """The one start-up line of ``serve`` or ``worker``, on stderr whatever the log level: plain text,
+    or one JSON object (``logger`` ``clusterdoc.startup``) when the logs are JSON, so every line of a
+    JSON-logging process stays JSON."""
+    env = os.environ if environ is None else environ
+    if (env.get(FORMAT_ENV, "text").strip().lower() or "text") == "json":
+        record = logging.LogRecord("clusterdoc.startup", logging.INFO, __file__, 0, line, None, None)
+        print(json_formatter().format(record), file=sys.stderr, flush=True)
+    else:
+        print(line, file=sys.stderr, flush=True)

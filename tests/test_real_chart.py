@@ -10,6 +10,7 @@ itself accepts.
 from __future__ import annotations
 
 import copy
+import functools
 from pathlib import Path
 
 import pytest
@@ -18,15 +19,51 @@ import yaml
 from clusterdoc.config import FileConfig
 from tests.harness import helm
 from tests.harness.kube_rest import ApiError, KubeRest
+from tests.harness.processes import wait_until
 
 NAMESPACE = "clusterdoc-chart"
 VALUES = [pytest.param(None, id="default")] + [pytest.param([p], id=p.stem) for p in helm.EXAMPLE_VALUES]
 
 
+OPERATOR_KINDS = [  # (group, version, kind, plural): the chart's optional objects for operators it does not ship
+    ("monitoring.coreos.com", "v1", "ServiceMonitor", "servicemonitors"),
+    ("monitoring.coreos.com", "v1", "PrometheusRule", "prometheusrules"),
+    ("keda.sh", "v1alpha1", "ScaledObject", "scaledobjects"),
+    ("keda.sh", "v1alpha1", "TriggerAuthentication", "triggerauthentications"),
+]
+
+
+def _stand_in_crd(group: str, version: str, kind: str, plural: str) -> dict[str, object]:
+    """The operator's CRD as far as the API server needs it to admit the object (its spec is not
+    validated: the operators' full schemas are not available here)."""
+    return {
+        "apiVersion": "apiextensions.k8s.io/v1", "kind": "CustomResourceDefinition",
+        "metadata": {"name": f"{plural}.{group}"},
+        "spec": {"group": group, "scope": "Namespaced",
+                 "names": {"kind": kind, "plural": plural, "singular": kind.lower(), "listKind": f"{kind}List"},
+                 "versions": [{"name": version, "served": True, "storage": True,
+                               "schema": {"openAPIV3Schema": {"type": "object",
+                                                              "x-kubernetes-preserve-unknown-fields": True}}}]},
+    }
+
+
 @pytest.fixture(scope="module")
 def namespace(kube_admin: KubeRest) -> str:
     kube_admin.create_namespace(NAMESPACE)
+    for group, version, kind, plural in OPERATOR_KINDS:
+        if not kube_admin.exists("apiextensions.k8s.io/v1", "CustomResourceDefinition", f"{plural}.{group}"):
+            kube_admin.create(_stand_in_crd(group, version, kind, plural))
+    for group, version, kind, _plural in OPERATOR_KINDS:
+        wait_until(functools.partial(_served, kube_admin, f"{group}/{version}", kind), f"{kind} served", timeout=30)
     return NAMESPACE
+
+
+def _served(kube: KubeRest, api_version: str, kind: str) -> bool:
+    try:
+        kube.resource(api_version, kind)
+        return True
+    except (KeyError, ApiError):
+        return False
 
 
 def test_there_are_example_values_files() -> None:

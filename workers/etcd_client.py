@@ -13,9 +13,10 @@ import json
 import threading
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import urllib3
+if TYPE_CHECKING:
+    import urllib3
 
 from clusterdoc.workers.cluster.base import ClusterError, Unavailable
 
@@ -93,7 +94,9 @@ class EtcdClient:
             options.update(cert_reqs="CERT_REQUIRED", ca_certs=cacert)
         if cert:
             options.update(cert_file=cert, key_file=key)
-        self.http = urllib3.PoolManager(retries=False, maxsize=4, **options)
+        import urllib3  # only when etcd is configured: `ask --snapshot` never loads an HTTP client
+
+        self.http: urllib3.PoolManager = urllib3.PoolManager(retries=False, maxsize=4, **options)
 
     @classmethod
     def from_settings(cls, endpoints: str, cacert: str | None = None, cert: str | None = None,
@@ -110,6 +113,8 @@ class EtcdClient:
 
     def _call(self, method: str, endpoint: str, path: str, timeout: float, body: dict[str, Any] | None = None
               ) -> dict[str, Any]:
+        import urllib3
+
         endpoint = self._check(endpoint)
         try:
             response = self.http.request(

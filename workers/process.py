@@ -11,7 +11,6 @@ claims of workers that died mid-execution reported every few minutes.
 from __future__ import annotations
 
 import logging
-import sys
 import threading
 
 from redis import Redis
@@ -19,6 +18,7 @@ from redis.exceptions import RedisError
 from rq import Queue
 
 from clusterdoc.config import ConfigError, Settings
+from clusterdoc.logs import announce
 from clusterdoc.metrics import clear_multiprocess_dir
 from clusterdoc.queue import SWEEP_INTERVAL_SECONDS, cluster_queue, enqueue_sweep
 from clusterdoc.slack.client import paced_web_client
@@ -92,8 +92,8 @@ def run_worker(settings: Settings, cluster: str | None, burst: bool, metrics_por
     worker = worker_class([queue], connection=connection)
     source = f"snapshot {settings.CLUSTERDOC_SNAPSHOT}" if settings.CLUSTERDOC_SNAPSHOT else (
         f"kubeconfig {settings.KUBECONFIG}" if settings.KUBECONFIG else "kubeconfig or in-cluster credentials")
-    print(f"clusterdoc worker: cluster {name} ({source}) · queue {queue.name} · redis {settings.redis_location()} · "
-          f"mode {'burst (exits when the queue is empty)' if burst else 'continuous'}", file=sys.stderr, flush=True)
+    announce(f"clusterdoc worker: cluster {name} ({source}) · queue {queue.name} · redis {settings.redis_location()} · "
+             f"mode {'burst (exits when the queue is empty)' if burst else 'continuous'}")
     stop = threading.Event()
     if not burst and settings.SLACK_BOT_TOKEN:
         threading.Thread(target=_sweep_timer, args=(connection, queue, stop), name="sweep", daemon=True).start()
