@@ -26,7 +26,11 @@ if [ -f "$stamp" ] && { grep -qxF "$want $spec" "$stamp" || { [ "$spec" = "-e ."
   return 0 2>/dev/null || exit 0
 fi
 # (pip's notes about local index folders this machine may name in its pip config are noise here)
-quiet_pip() { .venv/bin/python -m pip -q --disable-pip-version-check "$@" 2>&1 | { grep -v "^WARNING: Location 'file:" || true; }; }
+# (and setuptools' generic editable-install warning about a folder named like the package: here that
+# folder is the package, clusterdoc/)
+quiet_pip() { .venv/bin/python -m pip -q --disable-pip-version-check "$@" 2>&1 | { grep -v -e "^WARNING: Location 'file:" \
+  -e "BuildBackendWarning: Editable installation" -e "^ *!!$" -e "^ *\*\*\*\*\*\*\*\*" -e "Please be careful with folders" \
+  -e "name as your package as they may take precedence" -e "with strategy, WheelFile" -e "^ *$" || true; }; }
 quiet_pip install --upgrade pip >/dev/null
 quiet_pip install -c "$lock" "$@"
 .venv/bin/python -c 'import clusterdoc' || { echo "clusterdoc: the install into .venv failed"; exit 1; }
