@@ -15,10 +15,10 @@ import threading
 
 from redis import Redis
 from redis.exceptions import RedisError
-from rq import Queue, SimpleWorker, Worker
+from rq import Queue
 
 from clusterdoc.config import ConfigError, Settings
-from clusterdoc.queue import SWEEP_INTERVAL_SECONDS, cluster_queue, enqueue_sweep
+from clusterdoc.queue import SWEEP_INTERVAL_SECONDS, cluster_queue, enqueue_sweep, worker_for
 from clusterdoc.slack.client import paced_web_client
 from clusterdoc.slack.publisher import SlackPublisher
 from clusterdoc.workers import jobs
@@ -80,8 +80,7 @@ def run_worker(settings: Settings, cluster: str | None, burst: bool) -> int:
     except RedisError as exc:
         raise ConfigError(f"REDIS_URL: cannot reach Redis: {exc}") from exc
     queue = cluster_queue(connection, name)
-    worker_class = SimpleWorker if burst else Worker
-    worker = worker_class([queue], connection=connection)
+    worker = worker_for([queue], connection, burst=burst)
     log.info("worker for cluster %s on queue %s (%s)", name, queue.name, "burst" if burst else "continuous")
     stop = threading.Event()
     if not burst and settings.SLACK_BOT_TOKEN:
