@@ -21,6 +21,7 @@ from redis import Redis
 from rq import Callback, Queue, Retry, Worker
 from rq.job import Job as RQJob
 from rq.utils import import_attribute
+from rq.worker import BaseWorker
 
 from clusterdoc import kinds
 from clusterdoc.approvals.store import CLAIM_TIMEOUT_SECONDS
@@ -243,7 +244,7 @@ def cluster_queue(connection: Redis, cluster: str) -> Queue:
     return named_queue(connection, queue_name(cluster))
 
 
-def worker_for(queues: Sequence[Queue], connection: Redis, *, burst: bool = False, **options: Any) -> Worker:
+def worker_for(queues: Sequence[Queue], connection: Redis, *, burst: bool = False, **options: Any) -> BaseWorker:
     """The RQ worker for ``queues``: JSON serializer and :class:`Job`, like the queues (burst: no fork)."""
     from rq import SimpleWorker
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import pickle
 import zlib
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -46,7 +46,7 @@ class _Exploit:
 
 def _write_raw_job(redis: Redis, job_id: str, data: bytes, meta: bytes = b"") -> None:
     """A job hash and queue entry exactly as RQ lays them out, written with plain Redis commands."""
-    now = datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    now = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
     fields: dict[str, bytes | str] = {
         "data": zlib.compress(data), "created_at": now, "enqueued_at": now, "origin": queue_name("default"),
         "status": "queued", "timeout": "60", "description": "crafted",
