@@ -33,6 +33,7 @@ from clusterdoc.bot.alerts.service import build_alert_service
 from clusterdoc.bot.alerts.stats import alert_metrics
 from clusterdoc.bot.app import BotContext, create_app
 from clusterdoc.bot.socket_mode import SocketModeRunner
+from clusterdoc import redis_connection
 from clusterdoc.config import ConfigError, Settings, load_settings
 from clusterdoc.slack.client import build_web_client
 from clusterdoc.workers.runbook.loader import Catalogue, RunbookError
@@ -44,13 +45,8 @@ REDIS_TIMEOUT_SECONDS = 2.0
 
 
 def redis_client(settings: Settings) -> Redis:
-    """The bot's Redis connection: short timeouts, so a dead Redis fails a command fast."""
-    return Redis.from_url(
-        settings.REDIS_URL,
-        socket_connect_timeout=REDIS_TIMEOUT_SECONDS,
-        socket_timeout=REDIS_TIMEOUT_SECONDS,
-        health_check_interval=30,
-    )
+    """The bot's Redis connection (AUTH, TLS, Sentinel as configured): short timeouts, so a dead Redis fails fast."""
+    return redis_connection.connect(settings, socket_timeout=REDIS_TIMEOUT_SECONDS)
 
 
 def redis_problem(redis: Redis) -> str | None:

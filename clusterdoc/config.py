@@ -66,6 +66,14 @@ class Settings(BaseSettings):
     SLACK_APP_TOKEN: str | None = None
     SLACK_API_URL: str | None = None
     REDIS_URL: str = "redis://localhost:6379/0"
+    REDIS_USERNAME: str | None = None
+    REDIS_PASSWORD: str | None = None
+    REDIS_CACERT: str | None = None
+    REDIS_CERT: str | None = None
+    REDIS_KEY: str | None = None
+    REDIS_SENTINELS: str | None = None
+    REDIS_SENTINEL_MASTER: str | None = None
+    REDIS_SENTINEL_PASSWORD: str | None = None
     CLUSTERDOC_CLUSTER: str = "default"
     CLUSTERDOC_SNAPSHOT: str | None = None
     KUBECONFIG: str | None = None
@@ -115,7 +123,10 @@ class Settings(BaseSettings):
             raise ValueError("must be a short name of letters, digits, '-', '_' or '.'")
         return value
 
-    @field_validator("CLUSTERDOC_SNAPSHOT", "CLUSTERDOC_CONFIG", "ETCD_CACERT", "ETCD_CERT", "ETCD_KEY")
+    @field_validator(
+        "CLUSTERDOC_SNAPSHOT", "CLUSTERDOC_CONFIG", "ETCD_CACERT", "ETCD_CERT", "ETCD_KEY",
+        "REDIS_CACERT", "REDIS_CERT", "REDIS_KEY",
+    )
     @classmethod
     def _path_exists(cls, value: str | None) -> str | None:
         if value is not None and not Path(value).exists():

@@ -17,6 +17,7 @@ from redis import Redis
 from redis.exceptions import RedisError
 from rq import Queue
 
+from clusterdoc import redis_connection
 from clusterdoc.config import ConfigError, Settings
 from clusterdoc.queue import SWEEP_INTERVAL_SECONDS, cluster_queue, enqueue_sweep, worker_for
 from clusterdoc.slack.client import paced_web_client
@@ -48,7 +49,7 @@ def prepare_worker(settings: Settings, cluster: str | None, publisher: Publisher
     name = cluster or settings.CLUSTERDOC_CLUSTER
     if publisher is None:
         settings.require("SLACK_BOT_TOKEN", why="by the worker to post findings")
-        connection = Redis.from_url(settings.REDIS_URL)
+        connection = redis_connection.connect(settings)
         publisher = SlackPublisher(paced_web_client(settings, connection), connection)
     catalogue = Catalogue.load(settings.runbook_folders())
     try:
@@ -63,7 +64,7 @@ def _approvals(settings: Settings) -> ServiceOffers | None:
     """Configure the approval click job of this process; the sink for offers (None without Slack)."""
     if not settings.SLACK_BOT_TOKEN:
         return None
-    connection = Redis.from_url(settings.REDIS_URL)
+    connection = redis_connection.connect(settings)
     service = approval_jobs.build_service(
         settings, settings.file_config().approvals, connection, paced_web_client(settings, connection)
     )
@@ -74,11 +75,11 @@ def _approvals(settings: Settings) -> ServiceOffers | None:
 def run_worker(settings: Settings, cluster: str | None, burst: bool) -> int:
     """Work the queue of ``cluster`` (default ``CLUSTERDOC_CLUSTER``); returns the exit status."""
     name = prepare_worker(settings, cluster)
-    connection = Redis.from_url(settings.REDIS_URL)
+    connection = redis_connection.connect(settings, socket_timeout=None)
     try:
         connection.ping()
     except RedisError as exc:
-        raise ConfigError(f"REDIS_URL: cannot reach Redis: {exc}") from exc
+        raise ConfigError(f"REDIS_URL: cannot reach Redis at {redis_connection.describe(settings)}: {exc}") from exc
     queue = cluster_queue(connection, name)
     worker = worker_for([queue], connection, burst=burst)
     log.info("worker for cluster %s on queue %s (%s)", name, queue.name, "burst" if burst else "continuous")
