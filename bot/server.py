@@ -29,11 +29,11 @@ from starlette.requests import Request
 from starlette.responses import PlainTextResponse, Response
 from starlette.routing import BaseRoute, Route
 
+from clusterdoc import redis_connection
 from clusterdoc.bot.alerts.service import build_alert_service
 from clusterdoc.bot.alerts.stats import alert_metrics
 from clusterdoc.bot.app import BotContext, create_app
 from clusterdoc.bot.socket_mode import SocketModeRunner
-from clusterdoc import redis_connection
 from clusterdoc.config import ConfigError, Settings, load_settings
 from clusterdoc.slack.client import build_web_client
 from clusterdoc.workers.runbook.loader import Catalogue, RunbookError
