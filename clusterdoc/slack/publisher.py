@@ -21,6 +21,7 @@ from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError, SlackClientError
 
 from clusterdoc.queue import DELIVERED_PREFIX, ThreadRef
+from clusterdoc.redact import redact, redact_report
 from clusterdoc.render.blocks import SlackMessage, render_error, render_report
 from clusterdoc.report import Report
 
@@ -54,6 +55,9 @@ class SlackPublisher:
         self.redis = redis
 
     def publish(self, report: Report, thread: ThreadRef) -> None:
+        report, found = redact_report(report)  # secrets an app printed never reach the thread
+        if found.total:
+            log.warning("redacted %s in the report for %s", found.summary(), thread.channel)
         rendering = render_report(report)
         delivered = self._delivered_key()
         for index, message in enumerate(rendering.messages):
@@ -91,7 +95,7 @@ class SlackPublisher:
         pipe.execute()
 
     def publish_error(self, text: str, thread: ThreadRef) -> None:
-        self._post(render_error(text), thread)
+        self._post(render_error(redact(text)), thread)
 
     def _post(self, message: SlackMessage, thread: ThreadRef) -> None:
         call_slack(
