@@ -58,6 +58,12 @@ def redis_problem(redis: Redis) -> str | None:
     return None
 
 
+def _small_number(value: str) -> bool:
+    """True for a plain ASCII decimal of at most 18 digits (header values int() reads safely)."""
+    value = value.strip()
+    return value.isascii() and value.isdigit() and len(value) <= 18
+
+
 def create_http_app(
     bot: BotContext,
     bolt_app: App | None,
@@ -70,13 +76,18 @@ def create_http_app(
     async def slack_events(request: Request) -> Response:
         assert bolt_app is not None
         length = request.headers.get("content-length")
-        if length is not None and length.isdigit() and int(length) > MAX_BODY_BYTES:
+        if length is not None and (not _small_number(length) or int(length) > MAX_BODY_BYTES):
             return PlainTextResponse("request body too large", status_code=413)
-        body = await request.body()
-        if len(body) > MAX_BODY_BYTES:
-            return PlainTextResponse("request body too large", status_code=413)
+        stamp = request.headers.get("x-slack-request-timestamp")
+        if stamp is not None and not _small_number(stamp):
+            return PlainTextResponse("X-Slack-Request-Timestamp is not a number", status_code=400)
+        body = bytearray()
+        async for chunk in request.stream():  # chunked bodies too: stop reading at the limit
+            body.extend(chunk)
+            if len(body) > MAX_BODY_BYTES:
+                return PlainTextResponse("request body too large", status_code=413)
         try:
-            bolt_request = to_bolt_request(request, body)
+            bolt_request = to_bolt_request(request, bytes(body))
         except UnicodeDecodeError:
             return PlainTextResponse("request body is not UTF-8", status_code=400)
         bolt_response = await run_in_threadpool(bolt_app.dispatch, bolt_request)
