@@ -5,6 +5,12 @@ Events: ``requested`` (offered with buttons), ``approved``, ``dismissed``, ``ref
 the cluster and channel, the requester, the approvers, the person whose click caused it, the
 rule that applied, the dry-run result, the outcome and timings. Entries are only ever appended
 (``XADD``); ``/k8s audit [N]`` reads the newest N.
+
+Retention: the stream keeps at most :data:`MAX_ENTRIES` entries and none older than
+:data:`MAX_AGE_DAYS` days (trimmed on every append, ``XADD MAXLEN ~`` then ``XTRIM MINID ~``);
+docs/redis.md says so. The log line is written whatever the process's log level: the
+``clusterdoc.audit`` logger is pinned to INFO, and when the process configured no handler at all
+it writes to stderr through its own.
 """
 
 from __future__ import annotations
@@ -22,7 +28,22 @@ from clusterdoc.approvals.pending import PendingAction
 STREAM = "clusterdoc:audit"
 EVENTS = ("requested", "approved", "dismissed", "refused", "expired", "executed", "failed")
 MAX_ENTRIES = 100_000
+MAX_AGE_DAYS = 400
+"""Entries older than this are trimmed (a year and a month: one yearly review back)."""
 log = logging.getLogger("clusterdoc.audit")
+log.setLevel(logging.INFO)  # audit lines are written whatever the level of the rest
+
+
+def _emit(line: str) -> None:
+    """Write one audit line: through the process's handlers, or to stderr when it has none."""
+    root = logging.getLogger()
+    if root.handlers or log.handlers:
+        log.info(line)
+        return
+    fallback = logging.StreamHandler()
+    fallback.setFormatter(logging.Formatter("%(asctime)s AUDIT %(message)s"))
+    log.addHandler(fallback)
+    log.info(line)
 
 
 @dataclass
@@ -83,9 +104,15 @@ class AuditLog:
             at=time.time(),
         )
         entry.id = self.redis.xadd(self.stream, entry.fields(), maxlen=MAX_ENTRIES, approximate=True).decode()
-        log.info(json.dumps({"audit": event, **{k: v for k, v in entry.__dict__.items() if v not in ("", [], {})}},
-                            sort_keys=True))
+        self.trim(entry.at)
+        _emit(json.dumps({"audit": event, **{k: v for k, v in entry.__dict__.items() if v not in ("", [], {})}},
+                         sort_keys=True))
         return entry
+
+    def trim(self, now: float, max_age_days: float = MAX_AGE_DAYS) -> int:
+        """Drop entries older than ``max_age_days`` (stream ids are milliseconds since the epoch)."""
+        cutoff_ms = int((now - max_age_days * 86400) * 1000)
+        return int(self.redis.xtrim(self.stream, minid=f"{max(cutoff_ms, 0)}-0", approximate=False))
 
     def latest(self, count: int = 10) -> list[AuditEntry]:
         """The newest ``count`` entries, newest first."""
