@@ -70,8 +70,14 @@ def create_http_app(
     *,
     socket_connected: Callable[[], bool] | None = None,
     extra_routes: Sequence[BaseRoute] = (),
+    ready_checks: Sequence[Callable[[], str | None]] = (),
+    live_checks: Sequence[Callable[[], str | None]] = (),
 ) -> Starlette:
-    """The Starlette app; ``bolt_app`` None means Socket Mode carries the Slack traffic."""
+    """The Starlette app; ``bolt_app`` None means Socket Mode carries the Slack traffic.
+
+    ``ready_checks``/``live_checks`` each return a one-line problem or None; any problem makes
+    ``/readyz`` (respectively ``/healthz``) answer 503 with it.
+    """
 
     async def slack_events(request: Request) -> Response:
         assert bolt_app is not None
@@ -94,12 +100,17 @@ def create_http_app(
         return to_starlette_response(bolt_response)
 
     async def healthz(request: Request) -> Response:
+        problem = next((found for check in live_checks if (found := check())), None)
+        if problem is not None:
+            return PlainTextResponse(f"not alive: {problem}\n", status_code=503)
         return PlainTextResponse("ok\n")
 
     async def readyz(request: Request) -> Response:
         problem = await run_in_threadpool(redis_problem, bot.redis)
         if problem is None and socket_connected is not None and not socket_connected():
             problem = "socket mode not connected to Slack"
+        if problem is None:
+            problem = next((found for check in ready_checks if (found := check())), None)
         if problem is not None:
             return PlainTextResponse(f"not ready: {problem}\n", status_code=503)
         return PlainTextResponse("ready\n")
@@ -122,7 +133,8 @@ def create_http_app(
 
 
 def build(
-    settings: Settings, *, extra_routes: Sequence[BaseRoute] = ()
+    settings: Settings, *, extra_routes: Sequence[BaseRoute] = (),
+    ready_checks: Sequence[Callable[[], str | None]] = (), live_checks: Sequence[Callable[[], str | None]] = (),
 ) -> tuple[Starlette, BotContext, Callable[[], None]]:
     """Everything ``serve`` runs: the HTTP app, the bot context and a function starting Socket Mode.
 
@@ -155,10 +167,13 @@ def build(
         ) from exc
 
     if not socket_mode:
-        return create_http_app(bot, bolt_app, extra_routes=extra_routes), bot, lambda: None
+        app = create_http_app(bot, bolt_app, extra_routes=extra_routes, ready_checks=ready_checks,
+                              live_checks=live_checks)
+        return app, bot, lambda: None
     assert settings.SLACK_APP_TOKEN is not None
     runner = SocketModeRunner(bolt_app, settings.SLACK_APP_TOKEN)
-    http_app = create_http_app(bot, None, socket_connected=runner.connected, extra_routes=extra_routes)
+    http_app = create_http_app(bot, None, socket_connected=runner.connected, extra_routes=extra_routes,
+                               ready_checks=ready_checks, live_checks=live_checks)
     return http_app, bot, runner.start
 
 
@@ -174,7 +189,8 @@ def _slack_error(exc: BoltError) -> str:
 def serve(settings: Settings, host: str = "0.0.0.0", port: int | None = None) -> int:
     """Run the server until interrupted; returns the exit status."""
     alerts = build_alert_service(settings, redis_client(settings))
-    http_app, _bot, start_socket_mode = build(settings, extra_routes=alerts.routes)
+    http_app, _bot, start_socket_mode = build(settings, extra_routes=alerts.routes, ready_checks=[alerts.ready_problem],
+                                              live_checks=[alerts.liveness_problem])
     start_socket_mode()
     alerts.start()
     port = port or settings.PORT
