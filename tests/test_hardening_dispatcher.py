@@ -37,7 +37,9 @@ def stopped_redis() -> Iterator[RedisServer]:
     server.stop()
 
 
-def test_alert_posted_after_redis_comes_up_reaches_slack(stopped_redis: RedisServer, fake_slack: FakeSlackServer) -> None:
+def test_alert_posted_after_redis_comes_up_reaches_slack(
+    stopped_redis: RedisServer, fake_slack: FakeSlackServer
+) -> None:
     serve = ServeProcess(process_env(
         SLACK_BOT_TOKEN="xoxb-dispatch", SLACK_SIGNING_SECRET="s" * 32, SLACK_API_URL=fake_slack.url,
         REDIS_URL=stopped_redis.url, ALERTS_TOKEN=TOKEN, CLUSTERDOC_ALERT_CHANNEL="C0ALERTS",
