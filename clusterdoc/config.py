@@ -87,6 +87,8 @@ class Settings(BaseSettings):
     CLUSTERDOC_CONFIG: str | None = None
     CLUSTERDOC_RUNBOOKS: str | None = None
     PORT: int = 3000
+    CLUSTERDOC_WORKER_HEARTBEAT_SECONDS: int = Field(default=10, ge=1, le=300)
+    """How often a busy worker beats; a job silent for 3 beats belongs to a dead worker and is retried."""
 
     @field_validator("SLACK_BOT_TOKEN")
     @classmethod

@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from types import TracebackType
 from typing import Any
 
+from rq.exceptions import AbandonedJobError
 from rq.job import Job
 from rq.timeouts import JobTimeoutException
 
@@ -32,6 +33,10 @@ log = logging.getLogger(__name__)
 FAILED_TEXT = (
     ":x: The diagnosis failed after {attempts} attempt(s) (error id `{error_id}`); "
     "the worker log has the traceback under that id."
+)
+WORKER_DIED_TEXT = (
+    ":skull: The worker running this diagnosis died (killed or lost) after {attempts} attempt(s) "
+    "(error id `{error_id}`); ask again to run it anew."
 )
 TIMED_OUT_TEXT = ":hourglass: The diagnosis did not finish within {seconds} s and was stopped (error id `{error_id}`)."
 WRONG_CLUSTER_TEXT = "This job was meant for cluster `{wanted}` but reached a worker of cluster `{actual}`; not run."
@@ -165,6 +170,8 @@ def diagnosis_failed(
     log.error("diagnosis job %s failed for good [error %s]", job.id, ident, exc_info=exc_info)
     if isinstance(exc_value, JobTimeoutException):
         text = TIMED_OUT_TEXT.format(seconds=job.timeout, error_id=ident)
+    elif isinstance(exc_value, AbandonedJobError):
+        text = WORKER_DIED_TEXT.format(attempts=job.meta.get("max_attempts", 1), error_id=ident)
     else:
         text = FAILED_TEXT.format(attempts=job.meta.get("max_attempts", 1), error_id=ident)
     try:

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 
 from redis import Redis
 from redis.exceptions import RedisError
@@ -22,12 +23,13 @@ from clusterdoc.config import ConfigError, Settings
 from clusterdoc.queue import SWEEP_INTERVAL_SECONDS, cluster_queue, enqueue_sweep, worker_for
 from clusterdoc.slack.client import paced_web_client
 from clusterdoc.slack.publisher import SlackPublisher
-from clusterdoc.workers import jobs
+from clusterdoc.workers import jobs, recovery
 from clusterdoc.workers.approvals import jobs as approval_jobs
 from clusterdoc.workers.approvals.jobs import ServiceOffers
 from clusterdoc.workers.cluster.base import ClusterError
 from clusterdoc.workers.cluster.factory import open_cluster
 from clusterdoc.workers.publish import Publisher
+from clusterdoc.workers.recovery import Timings
 from clusterdoc.workers.runbook.loader import Catalogue
 
 log = logging.getLogger(__name__)
@@ -73,22 +75,52 @@ def _approvals(settings: Settings) -> ServiceOffers | None:
 
 
 def run_worker(settings: Settings, cluster: str | None, burst: bool) -> int:
-    """Work the queue of ``cluster`` (default ``CLUSTERDOC_CLUSTER``); returns the exit status."""
+    """Work the queue of ``cluster`` (default ``CLUSTERDOC_CLUSTER``); returns the exit status.
+
+    A continuous worker survives Redis going away: when RQ's loop gives up on a lost connection
+    it waits for Redis with backoff and starts a fresh RQ worker (:func:`_work_until_stopped`);
+    a reaper thread hands jobs of dead workers back to RQ within about 3 heartbeats.
+    """
     name = prepare_worker(settings, cluster)
     connection = redis_connection.connect(settings, socket_timeout=None)
+    where = redis_connection.describe(settings)
     try:
         connection.ping()
     except RedisError as exc:
-        raise ConfigError(f"REDIS_URL: cannot reach Redis at {redis_connection.describe(settings)}: {exc}") from exc
+        raise ConfigError(f"REDIS_URL: cannot reach Redis at {where}: {exc}") from exc
     queue = cluster_queue(connection, name)
-    worker = worker_for([queue], connection, burst=burst)
     log.info("worker for cluster %s on queue %s (%s)", name, queue.name, "burst" if burst else "continuous")
     stop = threading.Event()
-    if not burst and settings.SLACK_BOT_TOKEN:
-        threading.Thread(target=_sweep_timer, args=(connection, queue, stop), name="sweep", daemon=True).start()
+    timings = Timings(settings.CLUSTERDOC_WORKER_HEARTBEAT_SECONDS)
+    if not burst:
+        side = redis_connection.connect(settings)
+        side_queue = cluster_queue(side, name)
+        threading.Thread(target=recovery.reaper, args=(side_queue, timings, stop), name="reaper", daemon=True).start()
+        if settings.SLACK_BOT_TOKEN:
+            threading.Thread(target=_sweep_timer, args=(side, side_queue, stop), name="sweep", daemon=True).start()
     try:
-        worker.work(burst=burst, with_scheduler=not burst,
-                    logging_level=logging.getLevelName(log.getEffectiveLevel()))
+        _work_until_stopped(connection, queue, burst, timings, where)
     finally:
         stop.set()
     return 0
+
+
+def _work_until_stopped(connection: Redis, queue: Queue, burst: bool, timings: Timings, where: str) -> None:
+    """Run RQ workers one after another until one stops on request (or a burst empties the queue)."""
+    level = logging.getLevelName(log.getEffectiveLevel())
+    while True:
+        options = {} if burst else timings.worker_options()
+        worker = worker_for([queue], connection, burst=burst, **options)
+        try:
+            worker.work(burst=burst, with_scheduler=not burst, logging_level=level)
+        except RedisError as exc:  # RQ's own teardown needs Redis too
+            log.warning("worker %s stopped on a Redis error: %s", worker.name, type(exc).__name__)
+        if getattr(worker, "_stop_requested", False) or getattr(worker, "_shutdown_requested_date", None):
+            return  # SIGTERM/SIGINT: a warm shutdown was asked for
+        if recovery.redis_answers(connection):
+            if burst:
+                return
+            log.warning("worker %s left its loop; starting a new one", worker.name)
+            time.sleep(1.0)
+            continue
+        recovery.wait_for_redis(connection, where)

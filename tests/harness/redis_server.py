@@ -117,7 +117,7 @@ class RedisServer:
             args += ["--port", str(self.port)]
         if self.password is not None:
             args += ["--requirepass", self.password]
-        return args + self.extra_args
+        return args
 
     def start(self, *, same_port: bool = False) -> RedisServer:
         """Start the process (no-op when running); retries on a port taken between pick and bind.
@@ -141,6 +141,7 @@ class RedisServer:
                     "--dir", str(self.dir),
                     "--logfile", str(log_file),
                     "--daemonize", "no",
+                    *self.extra_args,  # last: they may override the defaults above (e.g. --appendonly yes)
                 ],
                 stdin=subprocess.DEVNULL,
                 stdout=subprocess.DEVNULL,
