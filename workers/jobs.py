@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from types import TracebackType
 from typing import Any
 
+from rq import get_current_job
 from rq.exceptions import AbandonedJobError
 from rq.job import Job
 from rq.timeouts import JobTimeoutException
@@ -71,6 +72,21 @@ def context() -> WorkerContext:
     if _context is None:
         raise RuntimeError("workers.jobs.configure() was not called in this worker process")
     return _context
+
+
+def budget_seconds(job_timeout: float | None) -> float | None:
+    """How long a job's cluster reads may take: its RQ timeout minus time kept to post the report."""
+    if not job_timeout or job_timeout <= 0:
+        return None
+    return job_timeout - min(30.0, max(5.0, job_timeout * 0.2))
+
+
+def start_budget(cluster: Cluster) -> None:
+    """Give the cluster backend this job's budget, so a hanging API server is named in time."""
+    job = get_current_job()
+    start = getattr(cluster, "start_budget", None)
+    if callable(start):
+        start(budget_seconds(job.timeout if job is not None else None))
 
 
 def read_thread(thread: Any) -> ThreadRef:
@@ -133,6 +149,7 @@ def diagnose(request: dict[str, Any], thread: dict[str, Any]) -> dict[str, Any]:
         ctx.publisher.publish_error(WRONG_CLUSTER_TEXT.format(wanted=parsed.cluster, actual=ctx.cluster.name), where)
         return {"runbook": parsed.runbook, "run": False, "reason": "wrong cluster"}
     before = ctx.cluster.request_count()
+    start_budget(ctx.cluster)
     report = run_request(ctx.catalogue, parsed, ctx.cluster)
     ctx.publisher.publish(report, where)
     offered = approvable(ctx.cluster, report) if ctx.offers is not None else []

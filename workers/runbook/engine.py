@@ -19,7 +19,7 @@ from pydantic import ValidationError
 
 from clusterdoc.queue import DiagnosisRequest, refusal
 from clusterdoc.report import Finding, Report, Severity, Target, Verdict, worst
-from clusterdoc.workers.cluster.base import Cluster, ClusterError, Forbidden, NotFound, Obj, Unavailable
+from clusterdoc.workers.cluster.base import Cluster, ClusterError, Forbidden, Hung, NotFound, Obj, Unavailable
 from clusterdoc.workers.runbook.loader import Catalogue, Runbook, resolve_step_params
 from clusterdoc.workers.runbook.registry import STEPS, StepContext, StepResult, load_builtin_steps
 from clusterdoc.workers.runbook.schema import error_lines
@@ -65,9 +65,14 @@ def _close_matches(cluster: Cluster, target: Target) -> list[str]:
     return difflib.get_close_matches(target.name, names, n=CLOSE_MATCHES, cutoff=0.6)
 
 
+HUNG_TITLE = "API server not answering"
+
+
 def _error_finding(step_id: str, exc: ClusterError) -> Finding:
     if isinstance(exc, Forbidden):
         return Finding(step_id, Severity.WARNING, f"Permission missing: {exc.verb} {exc.resource}", str(exc))
+    if isinstance(exc, Hung):
+        return Finding(step_id, Severity.CRITICAL, HUNG_TITLE, str(exc))
     if isinstance(exc, Unavailable):
         return Finding(step_id, Severity.CRITICAL, "API server unreachable", str(exc))
     return Finding(step_id, Severity.WARNING, "Cluster read failed", str(exc))
@@ -108,7 +113,7 @@ def _combine_verdict(
     if severity.rank <= Severity.INFO.rank:
         return Verdict("none", severity, "Nothing wrong found.")
     worst_finding = next(f for f in findings if f.severity == severity)
-    layer = "apiserver" if worst_finding.title == "API server unreachable" else "unknown"
+    layer = "apiserver" if worst_finding.title in ("API server unreachable", HUNG_TITLE) else "unknown"
     return Verdict(layer, severity, worst_finding.title)
 
 
