@@ -16,6 +16,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from clusterdoc.access import AccessPolicy
 from clusterdoc.alert_config import AlertSettings
 from clusterdoc.approvals.policy import ApprovalPolicy
 from clusterdoc.workers.runbook.schema import error_lines
@@ -54,6 +55,7 @@ class FileConfig(BaseModel):
     jobs: JobSettings = Field(default_factory=JobSettings)
     alerts: AlertSettings = Field(default_factory=AlertSettings)
     approvals: ApprovalPolicy = Field(default_factory=ApprovalPolicy)
+    access: AccessPolicy = Field(default_factory=AccessPolicy)
 
 
 class Settings(BaseSettings):
