@@ -58,6 +58,18 @@ def redis_problem(redis: Redis) -> str | None:
     return None
 
 
+def _shape_problem(body: object) -> str | None:
+    """Why a (signed) body cannot be a Slack request Bolt handles, else None (Bolt's matchers would 500)."""
+    if not isinstance(body, dict):
+        return "request body is not a Slack payload"
+    if body.get("type") == "block_actions":
+        actions = body.get("actions")
+        if not isinstance(actions, list) or not actions or not all(
+                isinstance(action, dict) and isinstance(action.get("action_id"), str) for action in actions):
+            return "block_actions payload without well-formed actions"
+    return None
+
+
 def _small_number(value: str) -> bool:
     """True for a plain ASCII decimal of at most 18 digits (header values int() reads safely)."""
     value = value.strip()
@@ -96,6 +108,11 @@ def create_http_app(
             bolt_request = to_bolt_request(request, bytes(body))
         except UnicodeDecodeError:
             return PlainTextResponse("request body is not UTF-8", status_code=400)
+        except (AttributeError, TypeError, ValueError, KeyError, IndexError):  # Bolt reads the payload's shape
+            return PlainTextResponse("request body is not a Slack payload", status_code=400)
+        problem = _shape_problem(bolt_request.body)
+        if problem is not None:
+            return PlainTextResponse(problem, status_code=400)
         bolt_response = await run_in_threadpool(bolt_app.dispatch, bolt_request)
         return to_starlette_response(bolt_response)
 
