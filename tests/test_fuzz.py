@@ -67,7 +67,7 @@ json_values = st.recursive(json_scalars, lambda inner: st.lists(inner, max_size=
 # -- /k8s --------------------------------------------------------------------------------------
 VERBS = ["why-pending", "describe", "events", "crashloop", "node", "help", "runbooks", "audit", "run", "health",
          "rollout", "deploy"]
-WORDS = st.sampled_from(VERBS + ["-n", "-c", "--namespace", "--cluster", "pod/web-0", "deploy/api", "node/n1",
+WORDS = st.sampled_from([*VERBS, "-n", "-c", "--namespace", "--cluster", "pod/web-0", "deploy/api", "node/n1",
                                  "secret/x", "web-0", "shop", "prod", "k=v", "log_lines=5", "'quoted word'", '"',
                                  "'", "<@U1>", "<#C1|x>", "-", "--", "=", "é", "x" * 300, "50", "0", "-1"])
 k8s_texts = st.text(max_size=200) | st.lists(WORDS | st.text(max_size=12), max_size=12).map(" ".join)
