@@ -1,4 +1,7 @@
-"""The Slack side of clusterdoc: Bolt app, /k8s parsing, webhooks, rendering and the CLI.
+"""What ``clusterdoc serve`` runs: the Bolt app, ``/k8s`` parsing, Alertmanager intake and dispatch,
+and the Approve/Dismiss listeners.
 
-``bot`` never talks to Kubernetes itself; it enqueues jobs that ``workers`` run.
+This package never holds cluster credentials and never imports the ``kubernetes`` client, a cluster
+backend, remediation code or the worker's jobs (import-linter contracts in ``pyproject.toml``): it
+enqueues jobs through :mod:`clusterdoc.queue` that ``clusterdoc.workers`` runs.
 """

@@ -25,13 +25,14 @@ from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 from slack_sdk.models.blocks import ContextBlock, MarkdownTextObject, SectionBlock
 
+from clusterdoc import metrics
 from clusterdoc.access import decide_access
 from clusterdoc.approvals.audit import audit_reply
 from clusterdoc.approvals.usergroups import UserGroupCache
 from clusterdoc.bot import messages
 from clusterdoc.bot.approvals.listeners import register_approval_listeners
-from clusterdoc.bot.commands import CommandError, ParsedCommand, parse_command
-from clusterdoc.bot.metrics import COMMANDS, Counters
+from clusterdoc.bot.commands import VERB_BY_NAME, CommandError, ParsedCommand, parse_command
+from clusterdoc.bot.metrics import BotMetrics
 from clusterdoc.config import FileConfig, Settings
 from clusterdoc.queue import DiagnosisRequest, ThreadRef, enqueue_diagnosis, listening_workers, queue_name
 from clusterdoc.workers.runbook.loader import Catalogue
@@ -53,7 +54,7 @@ class BotContext:
     file_config: FileConfig
     catalogue: Catalogue
     redis: Redis
-    counters: Counters = field(default_factory=Counters)
+    counters: BotMetrics = field(default_factory=BotMetrics)
     follow_ups: ThreadPoolExecutor = field(
         default_factory=lambda: ThreadPoolExecutor(max_workers=FOLLOW_UP_THREADS, thread_name_prefix="follow-up")
     )
@@ -117,7 +118,7 @@ def start_diagnosis(
     except SlackApiError as exc:
         error = str(exc.response.get("error", "unknown_error"))
         log.warning("cannot post the root message in channel %s: %s", channel, error)
-        bot.counters.inc(COMMANDS, "root_failed")
+        bot.counters.command(verb_of(command), "root_failed")
         respond(text=messages.cannot_post_root(error, channel), response_type="ephemeral")
         return
     thread = ThreadRef(channel, str(posted["ts"]))
@@ -127,13 +128,14 @@ def start_diagnosis(
         _queue_failed(bot, request, channel, exc, respond)
         _update_root(client, thread, text, messages.root_queue_failed())
         return
-    bot.counters.inc(COMMANDS, "queued")
+    bot.counters.command(verb_of(command), "queued")
+    metrics.JOBS_ENQUEUED.labels(runbook=metrics.label(request.runbook)).inc()
     log.info("queued job %s (%s) on %s for thread %s/%s", job_id, request.runbook, queue, channel, thread.ts)
 
 
 def _queue_failed(bot: BotContext, request: DiagnosisRequest, channel: str, exc: RedisError, respond: Respond) -> None:
     log.error("cannot enqueue %s for channel %s: redis: %s", request.runbook, channel, exc)
-    bot.counters.inc(COMMANDS, "queue_failed")
+    bot.counters.command(request.runbook if request.runbook in VERB_BY_NAME else "run", "queue_failed")
     respond(text=messages.queue_unreachable(request.runbook, request.target), response_type="ephemeral")
 
 
@@ -144,6 +146,13 @@ def _update_root(client: WebClient, thread: ThreadRef, text: str, status: str) -
         log.warning("cannot update the root message in channel %s: %s", thread.channel, exc.response.get("error"))
 
 
+def verb_of(command: dict[str, Any]) -> str:
+    """The verb of a slash command for the metrics: a known verb, else ``unknown`` (never free text)."""
+    words = str(command.get("text", "")).split(maxsplit=1)
+    verb = words[0].lower() if words else "help"
+    return verb if verb in VERB_BY_NAME else "unknown"
+
+
 def register_listeners(app: App, bot: BotContext) -> None:
     """Attach the slash-command listener (any command name routes to the /k8s language)."""
 
@@ -152,20 +161,20 @@ def register_listeners(app: App, bot: BotContext) -> None:
         try:
             parsed = bot.parse(command.get("text", ""), command.get("channel_id", ""))
         except CommandError as exc:
-            bot.counters.inc(COMMANDS, "rejected")
+            bot.counters.command(verb_of(command), "rejected")
             ack(text=str(exc), response_type="ephemeral")
             return
         if parsed.reply is not None:
-            bot.counters.inc(COMMANDS, "answered" if parsed.ok else "unavailable")
+            bot.counters.command(verb_of(command), "answered" if parsed.ok else "unavailable")
             ack(text=parsed.reply, response_type="ephemeral")
             return
         refused = bot.access_refusal(parsed, command.get("channel_id", ""), command.get("user_id", ""), client)
         if refused is not None:
-            bot.counters.inc(COMMANDS, "refused")
+            bot.counters.command(verb_of(command), "refused")
             ack(text=refused, response_type="ephemeral")
             return
         if parsed.verb == "audit":
-            bot.counters.inc(COMMANDS, "answered")
+            bot.counters.command("audit", "answered")
             ack(text=audit_reply(bot.redis, parsed.audit_count), response_type="ephemeral")
             return
         ack()
@@ -181,7 +190,7 @@ def _follow_up(
     except Exception:  # never a traceback to the user; the log has it under the id
         error_id = uuid.uuid4().hex[:8]
         log.exception("slash command failed after ack [error %s]", error_id)
-        bot.counters.inc(COMMANDS, "error")
+        bot.counters.command(verb_of(command), "error")
         respond(text=messages.internal_error(error_id), response_type="ephemeral")
 
 
@@ -204,7 +213,6 @@ def create_app(bot: BotContext, client: WebClient, *, token_verification: bool =
         token_verification_enabled=token_verification,
         listener_executor=ThreadPoolExecutor(max_workers=LISTENER_THREADS, thread_name_prefix="bolt-listener"),
     )
-    bot.counters.describe(COMMANDS, "Slash commands by outcome (queued, rejected, answered, unavailable, ...)")
     register_listeners(app, bot)
     register_approval_listeners(app, bot.redis, bot.follow_ups.submit)
     return app

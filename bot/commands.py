@@ -1,6 +1,6 @@
 """The ``/k8s`` command language: text in, a :class:`ParsedCommand` out (pure Python, no Slack).
 
-``why-pending web-0 -n shop`` becomes a :class:`~workers.request.DiagnosisRequest` for the
+``why-pending web-0 -n shop`` becomes a :class:`~clusterdoc.queue.DiagnosisRequest` for the
 ``why-pending`` runbook; ``help`` and ``runbooks`` become an immediate reply; anything wrong
 raises :class:`CommandError` whose text names the problem and ends with the usage line of the
 verb, so nothing bad is ever enqueued. Object names are checked with the same rules the API
@@ -103,7 +103,7 @@ GENERAL_USAGE = messages.general_usage(VERB_BY_NAME)
 
 
 class CatalogueLike(Protocol):
-    """What the parser needs from :class:`workers.runbook.loader.Catalogue`."""
+    """What the parser needs from :class:`clusterdoc.workers.runbook.loader.Catalogue`."""
 
     def get(self, name: str) -> Runbook | None: ...
 

@@ -2,8 +2,8 @@
 
 Routes: ``POST /slack/events`` (signed Slack requests, dispatched to Bolt off the event loop),
 ``GET /healthz`` (the process is up), ``GET /readyz`` (503 with the reason when Redis is
-unreachable, or Socket Mode is not connected), ``GET /metrics`` (counters in Prometheus' text
-format). With ``SLACK_APP_TOKEN`` set, Slack traffic comes over Socket Mode instead and
+unreachable, or Socket Mode is not connected), ``GET /metrics`` (``bot/metrics.py``, Prometheus'
+text format). With ``SLACK_APP_TOKEN`` set, Slack traffic comes over Socket Mode instead and
 ``/slack/events`` is not served; the probes stay on HTTP. Run as ``python -m bot.server``.
 """
 
@@ -35,6 +35,8 @@ from clusterdoc.bot.alerts.stats import alert_metrics
 from clusterdoc.bot.app import BotContext, create_app
 from clusterdoc.bot.socket_mode import SocketModeRunner
 from clusterdoc.config import ConfigError, Settings, load_settings
+from clusterdoc.logs import LogSettingError, setup_logging
+from clusterdoc.metrics import CONTENT_TYPE
 from clusterdoc.slack.client import build_web_client
 from clusterdoc.workers.runbook.loader import Catalogue, RunbookError
 
@@ -133,10 +135,8 @@ def create_http_app(
         return PlainTextResponse("ready\n")
 
     async def metrics(request: Request) -> Response:
-        up = 0.0 if await run_in_threadpool(redis_problem, bot.redis) else 1.0
-        alerts = await run_in_threadpool(alert_metrics, bot.redis) if up else {}
-        body = bot.counters.render({"clusterdoc_redis_up": up, **alerts})
-        return PlainTextResponse(body, media_type="text/plain; version=0.0.4")
+        body = await run_in_threadpool(bot.counters.render, bot.redis, alert_metrics)
+        return Response(body, media_type=CONTENT_TYPE)
 
     routes: list[BaseRoute] = [
         Route("/healthz", healthz, methods=["GET"]),
@@ -225,7 +225,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--host", default="0.0.0.0")
     parser.add_argument("--port", type=int, default=None, help="default $PORT or 3000")
     args = parser.parse_args(argv)
-    logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    try:
+        setup_logging()
+    except LogSettingError as exc:
+        print(f"clusterdoc: {exc}", file=sys.stderr)
+        return 2
     try:
         return serve(load_settings(), args.host, args.port)
     except ConfigError as exc:

@@ -9,8 +9,9 @@ from __future__ import annotations
 
 import argparse
 import json
-import logging
+import os
 import sys
+import tempfile
 from datetime import datetime
 from importlib import resources
 from pathlib import Path
@@ -19,6 +20,7 @@ from typing import Any
 import yaml
 
 from clusterdoc.config import ConfigError, Settings, load_settings
+from clusterdoc.logs import LogSettingError, setup_logging
 from clusterdoc.workers.cluster.base import Cluster, ClusterError
 from clusterdoc.workers.runbook.loader import Catalogue, RunbookError, load_file, runbook_files
 
@@ -192,9 +194,14 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_worker(args: argparse.Namespace, settings: Settings) -> int:
+    port = args.metrics_port if args.metrics_port is not None else os.environ.get("CLUSTERDOC_METRICS_PORT")
+    if port is not None and not (str(port).isdigit() and 0 < int(port) < 65536):
+        return _fail(f"CLUSTERDOC_METRICS_PORT: must be a port number, got {port!r}")
+    if not args.burst:  # RQ forks a child per job: count its metrics in files the parent adds up
+        os.environ.setdefault("PROMETHEUS_MULTIPROC_DIR", tempfile.mkdtemp(prefix="clusterdoc-metrics-"))
     from clusterdoc.workers.process import run_worker
 
-    return run_worker(settings, args.cluster, args.burst) or 0
+    return run_worker(settings, args.cluster, args.burst, metrics_port=int(port) if port else None) or 0
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -210,6 +217,8 @@ def build_parser() -> argparse.ArgumentParser:
     worker = sub.add_parser("worker", help="run a diagnostic worker for one cluster's queue")
     worker.add_argument("--burst", action="store_true", help="exit when the queue is empty")
     worker.add_argument("--cluster", default=None, help="default $CLUSTERDOC_CLUSTER")
+    worker.add_argument("--metrics-port", type=int, default=None,
+                        help="serve /metrics and /healthz on this port (default $CLUSTERDOC_METRICS_PORT; none: off)")
     worker.set_defaults(func=cmd_worker)
 
     ask = sub.add_parser("ask", help="run one /k8s command here and print the report")
@@ -239,10 +248,10 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    logging.basicConfig(
-        level=logging.DEBUG if args.verbose else logging.WARNING,
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-    )
+    try:
+        setup_logging(args.verbose)
+    except LogSettingError as exc:
+        return _fail(str(exc))
     try:
         settings = load_settings()
         return int(args.func(args, settings) or 0)

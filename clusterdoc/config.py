@@ -177,7 +177,7 @@ def load_settings(environ: dict[str, str] | None = None) -> Settings:
     try:
         if environ is None:
             return Settings()
-        return Settings(**{k: v for k, v in source.items() if k in Settings.model_fields})
+        return Settings.model_validate({k: v for k, v in source.items() if k in Settings.model_fields})
     except ValidationError as exc:
         error = exc.errors()[0]
         name = str(error["loc"][0]) if error["loc"] else "configuration"

@@ -244,12 +244,16 @@ def cluster_queue(connection: Redis, cluster: str) -> Queue:
     return named_queue(connection, queue_name(cluster))
 
 
-def worker_for(queues: Sequence[Queue], connection: Redis, *, burst: bool = False, **options: Any) -> BaseWorker:
-    """The RQ worker for ``queues``: JSON serializer and :class:`Job`, like the queues (burst: no fork)."""
+def worker_for(queues: Sequence[Queue], connection: Redis, *, burst: bool = False,
+               worker_class: type[BaseWorker] | None = None, **options: Any) -> BaseWorker:
+    """The RQ worker for ``queues``: JSON serializer and :class:`Job`, like the queues (burst: no fork).
+
+    ``worker_class`` replaces RQ's ``SimpleWorker``/``Worker`` (the worker process passes its observed ones).
+    """
     from rq import SimpleWorker
 
-    worker_class = SimpleWorker if burst else Worker
-    return worker_class(list(queues), connection=connection, serializer=JSONSerializer, job_class=Job, **options)
+    chosen = worker_class or (SimpleWorker if burst else Worker)
+    return chosen(list(queues), connection=connection, serializer=JSONSerializer, job_class=Job, **options)
 
 
 def listening_workers(connection: Redis, cluster: str) -> int:

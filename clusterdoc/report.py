@@ -1,6 +1,6 @@
 """The report a runbook run yields: verdict, findings, remediations — data, never markup.
 
-Renderers (``bot.render_*``) turn a :class:`Report` into Block Kit, terminal text or the JSON
+Renderers (:mod:`clusterdoc.render`) turn a :class:`Report` into Block Kit, terminal text or the JSON
 report whose shape DESIGN.md fixes. Steps build findings from the small block types below
 (text, key/value facts, tables, preformatted logs) so every sink can render them its own way.
 """

@@ -19,4 +19,5 @@ fi
 . scripts/_venv.sh -e '.[dev]'
 .venv/bin/ruff check .
 .venv/bin/lint-imports
+.venv/bin/mypy
 exec .venv/bin/python -m pytest -q "$@"

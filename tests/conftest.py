@@ -75,3 +75,50 @@ def examples_dir() -> Path:
 def data_dir() -> Path:
     """``tests/data/``: the small snapshots the harness and backend tests use."""
     return REPO_ROOT / "tests" / "data"
+
+
+# -- the Slack scopes the suite needed (tests/harness/slack_scopes.py) ------------------------------
+
+def _whole_suite_ran(session: pytest.Session) -> bool:
+    """Every test file was collected, nothing deselected, and every collected test ran to the end."""
+    config = session.config
+    if config.option.keyword or config.option.markexpr or session.shouldstop or session.shouldfail:
+        return False
+    if getattr(config, "_clusterdoc_deselected", 0):
+        return False
+    files = {item.path.name for item in session.items}
+    wanted = {path.name for path in (REPO_ROOT / "tests").glob("test_*.py")}
+    reporter = config.pluginmanager.get_plugin("terminalreporter")
+    ran = sum(len(reporter.stats.get(key, [])) for key in ("passed", "failed", "skipped", "xfailed", "xpassed")) \
+        if reporter is not None else 0
+    return wanted <= files and ran >= len(session.items)
+
+
+def pytest_deselected(items: list[pytest.Item]) -> None:
+    if items:
+        config = items[0].config
+        config._clusterdoc_deselected = getattr(config, "_clusterdoc_deselected", 0) + len(items)  # type: ignore[attr-defined]
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    """Write down the Slack methods the suite called, and fail the session when slack/scopes.yaml (and so
+    the manifests' scopes) disagrees with them: a called method missing always, an unneeded one after a
+    complete run."""
+    from tests.harness import fake_slack, slack_scopes
+
+    called = set(fake_slack.SESSION_METHODS)
+    if not called:
+        return
+    complete = _whole_suite_ran(session)
+    slack_scopes.RESULT_FILE.parent.mkdir(exist_ok=True)
+    slack_scopes.RESULT_FILE.write_text("\n".join(sorted(called)) + "\n", encoding="utf-8")
+    problems = slack_scopes.session_problems(called, complete=complete)
+    reporter = session.config.pluginmanager.get_plugin("terminalreporter")
+    if reporter is not None:
+        scopes = sorted(slack_scopes.needed_bot_scopes(called))
+        reporter.write_line(f"slack: {len(called)} Web API methods called, needing bot scopes {scopes}"
+                            f"{'' if complete else ' (partial run: only missing methods are checked)'}")
+        for problem in problems:
+            reporter.write_line(f"slack scopes: {problem}", red=True)
+    if problems and session.exitstatus == 0:
+        session.exitstatus = pytest.ExitCode.TESTS_FAILED

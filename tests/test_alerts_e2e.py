@@ -4,8 +4,8 @@ triage drawn from the fake API server's scenario, nothing new on Alertmanager's 
 root edited when the alerts resolve.
 
 Processes as an operator runs them: Debian's ``prometheus-alertmanager`` (clustering off, short
-group_wait/group_interval/repeat_interval), ``python -m bot.cli serve`` and
-``python -m bot.cli worker --burst``, with a real redis-server; Slack and Kubernetes are faked
+group_wait/group_interval/repeat_interval), ``python -m clusterdoc serve`` and
+``python -m clusterdoc worker --burst``, with a real redis-server; Slack and Kubernetes are faked
 at the HTTP level (the Kubernetes side serves ``examples/crashloop``).
 """
 

@@ -16,7 +16,7 @@ from clusterdoc.bot.alerts.endpoint import AlertsEndpoint
 from clusterdoc.bot.alerts.intake import INBOX, recorded_alert, recorded_count
 from clusterdoc.bot.alerts.payload import label_fingerprint
 from clusterdoc.bot.alerts.stats import alert_metrics
-from clusterdoc.bot.metrics import Counters
+from clusterdoc.bot.metrics import BotMetrics
 from tests.harness.alertmanager import alert, webhook_payload
 from tests.harness.ports import free_port
 
@@ -111,8 +111,10 @@ def test_alert_metrics_count_what_was_received_and_what_waits(redis: Redis) -> N
     figures = alert_metrics(redis)
     assert figures["clusterdoc_alerts_received_total"] == 6 and figures["clusterdoc_alerts_recorded"] == 3
     assert figures["clusterdoc_alert_deliveries_queued"] == 2
-    text = Counters().render(figures)
-    assert "# TYPE clusterdoc_alerts_received_total counter\nclusterdoc_alerts_received_total 6" in text
+    assert figures["clusterdoc_alerts_deduplicated_total"] == 3
+    text = BotMetrics().render(redis, alert_metrics).decode()
+    assert "# TYPE clusterdoc_alerts_received_total counter\nclusterdoc_alerts_received_total 6.0" in text
+    assert "clusterdoc_alerts_deduplicated_total 3.0" in text
     assert "# TYPE clusterdoc_alerts_recorded gauge" in text
 
 

@@ -212,7 +212,7 @@ def test_redis_down_tells_the_user_and_readyz_fails(fake_slack: FakeSlackServer)
     assert ready.status_code == 503
     assert ready.text.startswith("not ready: redis unreachable:")
     assert health.status_code == 200
-    assert 'clusterdoc_slash_commands_total{outcome="queue_failed"} 1' in metrics
+    assert 'clusterdoc_slash_commands_total{outcome="queue_failed",verb="describe"} 1.0' in metrics
     assert "clusterdoc_redis_up 0" in metrics
 
 
@@ -223,7 +223,7 @@ def test_probes_and_metrics_with_redis_up(stack: SlashClient) -> None:
     stack.post("nonsense")
     metrics = stack.client.get("/metrics")
     assert metrics.headers["content-type"].startswith("text/plain")
-    assert 'clusterdoc_slash_commands_total{outcome="rejected"} 1' in metrics.text
+    assert 'clusterdoc_slash_commands_total{outcome="rejected",verb="unknown"} 1.0' in metrics.text
     assert "clusterdoc_redis_up 1" in metrics.text
     assert "clusterdoc_alerts_received_total 0" in metrics.text
 

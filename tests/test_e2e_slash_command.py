@@ -1,8 +1,8 @@
 """End to end: a signed /k8s command to a running ``clusterdoc serve``, a burst ``clusterdoc worker``,
 and the findings in the Slack thread.
 
-Both processes are started the way an operator starts them (``python -m bot.cli serve`` and
-``python -m bot.cli worker --burst``), against a real redis-server, the fake Slack Web API and
+Both processes are started the way an operator starts them (``python -m clusterdoc serve`` and
+``python -m clusterdoc worker --burst``), against a real redis-server, the fake Slack Web API and
 the fake Kubernetes API server serving ``examples/taint-pending`` (pod shop/web-0 Pending on an
 untolerated ``dedicated=gpu`` taint).
 """

@@ -12,7 +12,7 @@ from clusterdoc.report import Finding, Severity, Target, Verdict
 from clusterdoc.workers.cluster.snapshot import SnapshotCluster
 from clusterdoc.workers.runbook.engine import run_request, run_runbook
 from clusterdoc.workers.runbook.loader import Catalogue, RunbookError, load_file
-from clusterdoc.workers.runbook.registry import STEPS, StepContext, StepParams, StepResult, step
+from clusterdoc.workers.runbook.registry import StepContext, StepKind, StepParams, StepResult, register
 
 EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
 
@@ -23,14 +23,14 @@ class VerdictParams(StepParams):
     fail: bool = False
 
 
-if "test-verdict" not in STEPS:
+def _verdict_step(ctx: StepContext, params: VerdictParams) -> StepResult:
+    if params.fail:
+        raise ZeroDivisionError("boom")
+    return StepResult([Finding("test-verdict", params.severity, f"{params.layer} says so")],
+                      Verdict(params.layer, params.severity, f"{params.layer} is broken"))
 
-    @step("test-verdict", VerdictParams, "emits a fixed verdict (tests only)")
-    def _verdict_step(ctx: StepContext, params: VerdictParams) -> StepResult:
-        if params.fail:
-            raise ZeroDivisionError("boom")
-        return StepResult([Finding("test-verdict", params.severity, f"{params.layer} says so")],
-                          Verdict(params.layer, params.severity, f"{params.layer} is broken"))
+
+register(StepKind("test-verdict", VerdictParams, _verdict_step, "emits a fixed verdict (tests only)"))
 
 
 def runbook(tmp_path: Path, body: str):

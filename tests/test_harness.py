@@ -346,6 +346,7 @@ def test_generated_store_and_node_index(fake_kube: FakeKubeFactory) -> None:
 
 @pytest.fixture
 def slack(fake_slack: FakeSlackServer) -> WebClient:
+    fake_slack.session_record = False  # these tests exercise the fake, not clusterdoc's Slack calls
     return WebClient(token="xoxb-test", base_url=fake_slack.url)
 
 

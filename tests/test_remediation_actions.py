@@ -1,7 +1,7 @@
 """Every remediation action against the fake API server, through the real ``kubernetes`` client.
 
 Each test records the target's identity at "diagnosis" through the read-only LiveCluster, then
-runs the action with :func:`workers.remediation.runner.execute` and checks what the API server
+runs the action with :func:`clusterdoc.workers.remediation.runner.execute` and checks what the API server
 saw (its mutation log) and the state it is left in.
 """
 

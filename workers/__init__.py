@@ -1,5 +1,3 @@
-"""The diagnostic side of clusterdoc: cluster access, runbooks, steps and analysis.
-
-Nothing in this package imports ``bot`` or any ``slack_*`` module; findings reach Slack through
-the publishing interface in :mod:`workers.publish`, supplied by the process wiring.
+"""What ``clusterdoc worker`` runs: cluster access, runbooks, steps, analysis, remediation, and the
+RQ jobs that post findings (through :mod:`clusterdoc.slack`). Nothing here imports ``clusterdoc.bot``.
 """

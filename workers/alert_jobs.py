@@ -5,7 +5,7 @@ built from the alert's labels, the thread (channel and root ``ts``) and the aler
 on the cluster's queue, bounded by the triage queue's concurrency limit. The job picks the
 runbook (``pod-not-ready`` becomes why-pending for a Pending pod and crashloop otherwise;
 ``alert-object`` is the describe + events triage for alerts no runbook knows), runs it, posts the
-report through the process's :class:`~workers.publish.Publisher` and, whatever happens, leaves
+report through the process's :class:`~clusterdoc.workers.publish.Publisher` and, whatever happens, leaves
 the in-flight set so the next triage can start. Like every worker module it never imports Slack.
 """
 

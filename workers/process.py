@@ -1,7 +1,7 @@
 """``clusterdoc worker``: an RQ worker for one cluster's queue, wired to Slack (the worker process's entry point).
 
 It opens the cluster (live API server, or ``CLUSTERDOC_SNAPSHOT``), loads the runbook
-catalogue, hands :mod:`workers.jobs` a Slack publisher, and works the queue
+catalogue, hands :mod:`clusterdoc.workers.jobs` a Slack publisher, and works the queue
 ``clusterdoc:<cluster>``. With ``burst`` it uses RQ's ``SimpleWorker`` (no fork: the jobs run in
 this process) and exits when the queue is empty; otherwise a forking ``Worker`` with the
 scheduler, so retries with intervals are picked up, and a timer that has the approval
@@ -20,6 +20,7 @@ from rq import Queue
 
 from clusterdoc import redis_connection
 from clusterdoc.config import ConfigError, Settings
+from clusterdoc.metrics import clear_multiprocess_dir
 from clusterdoc.queue import SWEEP_INTERVAL_SECONDS, cluster_queue, enqueue_sweep, worker_for
 from clusterdoc.slack.client import paced_web_client
 from clusterdoc.slack.publisher import SlackPublisher
@@ -28,6 +29,7 @@ from clusterdoc.workers.approvals import jobs as approval_jobs
 from clusterdoc.workers.approvals.jobs import ServiceOffers
 from clusterdoc.workers.cluster.base import ClusterError
 from clusterdoc.workers.cluster.factory import open_cluster
+from clusterdoc.workers.observe import ObservedSimpleWorker, ObservedWorker, serve_metrics
 from clusterdoc.workers.publish import Publisher
 from clusterdoc.workers.recovery import Timings
 from clusterdoc.workers.runbook.loader import Catalogue
@@ -43,10 +45,10 @@ def _sweep_timer(connection: Redis, queue: Queue, stop: threading.Event) -> None
 
 
 def prepare_worker(settings: Settings, cluster: str | None, publisher: Publisher | None = None) -> str:
-    """Open the cluster, load runbooks and configure :mod:`workers.jobs`; returns the cluster name.
+    """Open the cluster, load runbooks and configure :mod:`clusterdoc.workers.jobs`; returns the cluster name.
 
     Raises :class:`ConfigError` (one line naming the problem) when the cluster cannot be opened;
-    ``workers.runbook.loader.RunbookError`` lists broken runbook files.
+    ``clusterdoc.workers.runbook.loader.RunbookError`` lists broken runbook files.
     """
     name = cluster or settings.CLUSTERDOC_CLUSTER
     if publisher is None:
@@ -74,12 +76,13 @@ def _approvals(settings: Settings) -> ServiceOffers | None:
     return ServiceOffers(service)
 
 
-def run_worker(settings: Settings, cluster: str | None, burst: bool) -> int:
+def run_worker(settings: Settings, cluster: str | None, burst: bool, metrics_port: int | None = None) -> int:
     """Work the queue of ``cluster`` (default ``CLUSTERDOC_CLUSTER``); returns the exit status.
 
-    A continuous worker survives Redis going away: when RQ's loop gives up on a lost connection
-    it waits for Redis with backoff and starts a fresh RQ worker (:func:`_work_until_stopped`);
-    a reaper thread hands jobs of dead workers back to RQ within about 3 heartbeats.
+    ``metrics_port``: serve ``/metrics`` and ``/healthz`` there (``workers.observe``). A continuous
+    worker survives Redis going away: when RQ's loop gives up on a lost connection it waits for
+    Redis with backoff and starts a fresh RQ worker (:func:`_work_until_stopped`); a reaper thread
+    hands jobs of dead workers back to RQ within about 3 heartbeats.
     """
     name = prepare_worker(settings, cluster)
     connection = redis_connection.connect(settings, socket_timeout=None)
@@ -89,6 +92,9 @@ def run_worker(settings: Settings, cluster: str | None, burst: bool) -> int:
     except RedisError as exc:
         raise ConfigError(f"REDIS_URL: cannot reach Redis at {where}: {exc}") from exc
     queue = cluster_queue(connection, name)
+    clear_multiprocess_dir()
+    if metrics_port:
+        serve_metrics(metrics_port)
     log.info("worker for cluster %s on queue %s (%s)", name, queue.name, "burst" if burst else "continuous")
     stop = threading.Event()
     timings = Timings(settings.CLUSTERDOC_WORKER_HEARTBEAT_SECONDS)
@@ -110,7 +116,8 @@ def _work_until_stopped(connection: Redis, queue: Queue, burst: bool, timings: T
     level = logging.getLevelName(log.getEffectiveLevel())
     while True:
         options = {} if burst else timings.worker_options()
-        worker = worker_for([queue], connection, burst=burst, **options)
+        worker_class = ObservedSimpleWorker if burst else ObservedWorker
+        worker = worker_for([queue], connection, burst=burst, worker_class=worker_class, **options)
         try:
             worker.work(burst=burst, with_scheduler=not burst, logging_level=level)
         except RedisError as exc:  # RQ's own teardown needs Redis too

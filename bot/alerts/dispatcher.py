@@ -1,7 +1,7 @@
 """Applies recorded deliveries to incidents: roots, edits, thread lines, triage — the alert brain.
 
 Runs in ``clusterdoc serve`` as a background thread (:meth:`Dispatcher.run_forever`), reading
-delivery ids from the inbox that :mod:`bot.alerts.intake` fills (``BLMOVE`` into a processing
+delivery ids from the inbox that :mod:`clusterdoc.bot.alerts.intake` fills (``BLMOVE`` into a processing
 list, removed only after the delivery is applied; start-up puts unfinished ones back). For each
 incident of a delivery, under the incident's lock:
 
@@ -14,6 +14,7 @@ incident of a delivery, under the incident's lock:
 
 from __future__ import annotations
 
+import functools
 import json
 import logging
 import threading
@@ -28,12 +29,14 @@ from redis.exceptions import RedisError
 from rq import Callback, Retry
 from slack_sdk import WebClient
 
+from clusterdoc import metrics
 from clusterdoc.alert_config import AlertSettings
 from clusterdoc.bot.alerts import threads
 from clusterdoc.bot.alerts.incidents import Incident, IncidentStore, incident_id, parse_iso
 from clusterdoc.bot.alerts.intake import DELIVERY_PREFIX, INBOX, PROCESSING
 from clusterdoc.bot.alerts.routing import Router, target_from_labels
 from clusterdoc.bot.alerts.storm import Storm, StormTracker, TriageQueue
+from clusterdoc.bot.metrics import beat
 from clusterdoc.queue import DIAGNOSIS_FAILED, TRIAGE_ALERT, TRIAGE_INFLIGHT_KEY, DiagnosisRequest, cluster_queue
 from clusterdoc.slack.pacing import deliver, replay_failed
 
@@ -64,8 +67,8 @@ class _Change:
     """The root could not be posted before: post it now (then triage every firing alert)."""
 
 
-def _text(value: bytes | str) -> str:
-    return value.decode() if isinstance(value, bytes) else value
+def _text(value: bytes | str | float) -> str:
+    return value.decode() if isinstance(value, bytes) else str(value)
 
 
 def enqueue_triage(connection: Redis, timeout_seconds: int) -> Callable[[dict[str, Any]], str]:
@@ -85,6 +88,7 @@ def enqueue_triage(connection: Redis, timeout_seconds: int) -> Callable[[dict[st
             description=f"triage {alert.get('alertname')} {request.get('runbook')}",
             meta={"max_attempts": 2},
         )
+        metrics.JOBS_ENQUEUED.labels(runbook=metrics.label(str(request.get("runbook", "")))).inc()
         return str(job.id)
 
     return enqueue
@@ -200,6 +204,7 @@ class Dispatcher:
         recovered = False
         delay = BACKOFF_SECONDS
         while not stop.is_set():
+            beat()  # liveness for /metrics (clusterdoc_dispatcher_last_beat_timestamp_seconds)
             try:
                 if not recovered:
                     self.recover()
@@ -419,9 +424,12 @@ class Dispatcher:
     def _thread_line(self, incident: Incident, text: str) -> None:
         if incident.storm or not incident.ts:
             return
-        payload = {"channel": incident.channel, "thread_ts": incident.ts, "text": text}
+        payload: dict[str, Any] = {"channel": incident.channel, "thread_ts": incident.ts, "text": text}
         deliver(self.redis, "chat.postMessage", incident.channel, payload,
                 lambda: self.slack.chat_postMessage(**payload))
+
+    def _update(self, payload: dict[str, Any]) -> Any:
+        return self.slack.chat_update(**payload)
 
     def _refresh_storms(self) -> None:
         for storm in self.storms.due_updates(self.clock()):
@@ -429,9 +437,8 @@ class Dispatcher:
                 continue
             message = threads.storm_message(storm.counts, storm.incidents,
                                             datetime.fromtimestamp(storm.started_at, UTC), storm.triaged, storm.skipped)
-            payload = {"channel": storm.channel, "ts": storm.ts, **message}
-            deliver(self.redis, "chat.update", storm.channel, payload,
-                    lambda payload=payload: self.slack.chat_update(**payload))
+            payload: dict[str, Any] = {"channel": storm.channel, "ts": storm.ts, **message}
+            deliver(self.redis, "chat.update", storm.channel, payload, functools.partial(self._update, payload))
 
     # -- triage ----------------------------------------------------------------------------
 

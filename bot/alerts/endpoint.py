@@ -2,7 +2,7 @@
 
 Checks, in order: the ``Authorization`` header (401), the body size (413, before reading more
 than the limit), JSON and the payload shape (400 naming the field). Then every alert is
-recorded in Redis and the delivery queued (:mod:`bot.alerts.intake`); only then 200. Redis
+recorded in Redis and the delivery queued (:mod:`clusterdoc.bot.alerts.intake`); only then 200. Redis
 down → 503, so Alertmanager retries the notification and nothing is lost.
 """
 

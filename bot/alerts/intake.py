@@ -22,6 +22,8 @@ from clusterdoc.bot.alerts.payload import WebhookPayload
 ALERT_PREFIX = "clusterdoc:alert:"
 ALERT_INDEX = "clusterdoc:alerts:index"
 RECEIVED_COUNTER = "clusterdoc:alerts:received"
+DEDUPLICATED_COUNTER = "clusterdoc:alerts:deduplicated"
+"""Alerts received again while already recorded (a repeat notification): zadd added nothing."""
 DELIVERY_PREFIX = "clusterdoc:alerts:delivery:"
 INBOX = "clusterdoc:alerts:inbox"
 PROCESSING = "clusterdoc:alerts:processing"
@@ -68,7 +70,10 @@ def record_delivery(redis: Redis, payload: WebhookPayload, ttl_seconds: int, now
     pipe.incrby(RECEIVED_COUNTER, len(payload.alerts))
     pipe.set(DELIVERY_PREFIX + delivery_id, json.dumps(delivery_record(payload, received_at)), ex=ttl_seconds)
     pipe.lpush(INBOX, delivery_id)
-    pipe.execute()
+    answers = pipe.execute()
+    repeats = sum(1 for index in range(len(payload.alerts)) if answers[3 * index + 2] == 0)
+    if repeats:
+        redis.incrby(DEDUPLICATED_COUNTER, repeats)
     return delivery_id
 
 

@@ -12,14 +12,14 @@ from __future__ import annotations
 
 import json
 from datetime import UTC, datetime
-from typing import Any, Literal
+from typing import Any, Final, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from clusterdoc.workers.runbook.schema import error_lines
 
-FIRING = "firing"
-RESOLVED = "resolved"
+FIRING: Final = "firing"
+RESOLVED: Final = "resolved"
 Status = Literal["firing", "resolved"]
 
 ZERO_TIME = datetime(1, 1, 1, tzinfo=UTC)

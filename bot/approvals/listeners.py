@@ -1,7 +1,7 @@
 """The Bolt listeners for Approve and Dismiss: acknowledge at once, enqueue, nothing else.
 
 The click is acknowledged before anything else happens; then (in the app's follow-up pool) the
-pending action's cluster is read from Redis and :func:`bot.approvals.jobs.handle_click` is
+pending action's cluster is read from Redis and :func:`clusterdoc.workers.approvals.jobs.handle_click` is
 enqueued on that cluster's queue, where the decision and the execution happen. An unknown or
 already-removed offer is answered ephemerally right away.
 """

@@ -23,6 +23,7 @@ from datetime import UTC, datetime
 
 import redis
 
+from clusterdoc import metrics
 from clusterdoc.approvals.pending import PendingAction
 
 STREAM = "clusterdoc:audit"
@@ -105,6 +106,7 @@ class AuditLog:
         )
         entry.id = self.redis.xadd(self.stream, entry.fields(), maxlen=MAX_ENTRIES, approximate=True).decode()
         self.trim(entry.at)
+        metrics.APPROVALS.labels(outcome=event).inc()
         _emit(json.dumps({"audit": event, **{k: v for k, v in entry.__dict__.items() if v not in ("", [], {})}},
                          sort_keys=True))
         return entry

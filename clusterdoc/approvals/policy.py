@@ -98,9 +98,9 @@ class ApprovalPolicy(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     expiry_minutes: float = Field(default=15, gt=0, le=24 * 60)
-    open_risks: list[RiskName] = Field(default_factory=lambda: ["low"])
+    open_risks: list[RiskName] = Field(default_factory=lambda: list[RiskName](["low"]))
     two_person: dict[RiskName, TwoPersonRule] = Field(
-        default_factory=lambda: {"high": TwoPersonRule(forbid_self=True, approvers=1)}
+        default_factory=lambda: dict[RiskName, TwoPersonRule]({"high": TwoPersonRule(forbid_self=True, approvers=1)})
     )
     rules: list[ApprovalRule] = Field(default_factory=list)
     kubernetes_identities: dict[str, KubernetesIdentity] = Field(default_factory=dict)

@@ -1,9 +1,9 @@
-"""Renderers: turn a :class:`workers.report.Report` into Slack Block Kit, terminal text or JSON.
+"""Renderers: turn a :class:`clusterdoc.report.Report` into Slack Block Kit, terminal text or JSON.
 
-* :mod:`bot.render.blocks` — ``render_report`` (messages + files to upload), ``render_error``;
-* :mod:`bot.render.terminal` — ``render_terminal`` for ``clusterdoc ask`` and ``demo``;
-* :mod:`bot.render.json_report` — ``render_json``, the JSON report of DESIGN.md;
-* :mod:`bot.render.text` — the wrapping, splitting and table layout they share.
+* :mod:`clusterdoc.render.blocks` — ``render_report`` (messages + files to upload), ``render_error``;
+* :mod:`clusterdoc.render.terminal` — ``render_terminal`` for ``clusterdoc ask`` and ``demo``;
+* :mod:`clusterdoc.render.json_report` — ``render_json``, the JSON report of DESIGN.md;
+* :mod:`clusterdoc.render.text` — the wrapping, splitting and table layout they share.
 """
 
 from __future__ import annotations

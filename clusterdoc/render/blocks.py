@@ -1,4 +1,4 @@
-"""Render a :class:`~workers.report.Report` as Slack Block Kit messages plus file uploads.
+"""Render a :class:`~clusterdoc.report.Report` as Slack Block Kit messages plus file uploads.
 
 Blocks are built with ``slack_sdk.models.blocks`` and serialised with ``to_dict()``, so
 slack_sdk checks Slack's limits as they are built. On top of that this module keeps every

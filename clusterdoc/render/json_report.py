@@ -1,4 +1,4 @@
-"""Render a :class:`~workers.report.Report` as the JSON report DESIGN.md fixes (``ask --json``).
+"""Render a :class:`~clusterdoc.report.Report` as the JSON report DESIGN.md fixes (``ask --json``).
 
 The shape comes from ``Report.to_json()``; this module guarantees the keys other tools rely
 on (``runbook``, ``target{kind,namespace,name}``, ``verdict{layer,severity,summary}``,

@@ -1,4 +1,4 @@
-"""Render a :class:`~workers.report.Report` as readable terminal text (``clusterdoc ask``/``demo``).
+"""Render a :class:`~clusterdoc.report.Report` as readable terminal text (``clusterdoc ask``/``demo``).
 
 Verdict first, then numbered findings with their evidence (facts as aligned key/value lines,
 tables aligned within the width with long cells wrapped, preformatted text behind a ``|``

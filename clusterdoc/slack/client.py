@@ -8,11 +8,15 @@ one pace per channel. Both talk to ``SLACK_API_URL`` when it is set (tests point
 
 from __future__ import annotations
 
+from typing import Any
+
 from redis import Redis
 from slack_sdk import WebClient
+from slack_sdk.errors import SlackApiError
 from slack_sdk.http_retry.builtin_handlers import ConnectionErrorRetryHandler, RateLimitErrorRetryHandler
 from slack_sdk.http_retry.handler import RetryHandler
 
+from clusterdoc import metrics
 from clusterdoc.alert_config import PacingSettings
 from clusterdoc.config import Settings
 from clusterdoc.slack.pacing import ChannelPacer, PacedWebClient
@@ -21,6 +25,26 @@ SLACK_API_URL = "https://slack.com/api/"
 HTTP_TIMEOUT_SECONDS = 15
 RATE_LIMIT_RETRIES = 5
 CONNECTION_RETRIES = 3
+
+
+class MeteredWebClient(WebClient):
+    """Counts every Web API call by method, and failures by method and Slack error (``clusterdoc.metrics``)."""
+
+    def api_call(self, api_method: str, **kwargs: Any) -> Any:
+        metrics.SLACK_CALLS.labels(method=metrics.label(api_method)).inc()
+        try:
+            return super().api_call(api_method, **kwargs)
+        except SlackApiError as exc:
+            error = str(exc.response.get("error", "")) if exc.response is not None and exc.response.data else ""
+            metrics.slack_error(api_method, error or f"http_{exc.response.status_code}")
+            raise
+        except Exception as exc:
+            metrics.slack_error(api_method, type(exc).__name__.lower())
+            raise
+
+
+class MeteredPacedWebClient(PacedWebClient, MeteredWebClient):  # type: ignore[misc]
+    """The paced client, each attempt counted."""
 
 
 def api_base_url(settings: Settings) -> str:
@@ -39,8 +63,8 @@ def retry_handlers() -> list[RetryHandler]:
 
 def build_web_client(settings: Settings) -> WebClient:
     """A Web API client for the bot token, with retries."""
-    return WebClient(token=settings.SLACK_BOT_TOKEN, base_url=api_base_url(settings), timeout=HTTP_TIMEOUT_SECONDS,
-                     retry_handlers=retry_handlers())
+    return MeteredWebClient(token=settings.SLACK_BOT_TOKEN, base_url=api_base_url(settings),
+                            timeout=HTTP_TIMEOUT_SECONDS, retry_handlers=retry_handlers())
 
 
 def paced_web_client(settings: Settings, redis: Redis, pacing: PacingSettings | None = None, *,
@@ -51,6 +75,6 @@ def paced_web_client(settings: Settings, redis: Redis, pacing: PacingSettings | 
     kept for retry instead) so one rate-limited channel does not hold up the others.
     """
     pacing = pacing or settings.file_config().alerts.pacing
-    return PacedWebClient(pacer=ChannelPacer(redis, pacing), token=settings.SLACK_BOT_TOKEN,
+    return MeteredPacedWebClient(pacer=ChannelPacer(redis, pacing), token=settings.SLACK_BOT_TOKEN,
                           base_url=api_base_url(settings), timeout=HTTP_TIMEOUT_SECONDS,
                           max_wait_seconds=pacing.dispatcher_max_wait_seconds if dispatcher else None)

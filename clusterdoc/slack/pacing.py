@@ -134,7 +134,7 @@ class PacedWebClient(WebClient):
         self.pacer = pacer
         self.max_wait_seconds = max_wait_seconds
 
-    def api_call(  # type: ignore[override]
+    def api_call(
         self,
         api_method: str,
         *,

@@ -1,4 +1,4 @@
-"""Posts rendered reports into a Slack thread: the worker side's :class:`~workers.publish.Publisher`.
+"""Posts rendered reports into a Slack thread: the worker side's :class:`~clusterdoc.workers.publish.Publisher`.
 
 Every message of a report goes to the thread with ``thread_ts``; long output the renderer put
 into files is uploaded with ``files_upload_v2`` into the same thread. The Web API client
@@ -19,6 +19,7 @@ and never ambiguous.
 
 from __future__ import annotations
 
+import functools
 import logging
 import time
 import uuid
@@ -32,7 +33,7 @@ from slack_sdk.errors import SlackApiError, SlackClientError
 
 from clusterdoc.queue import DELIVERED_PREFIX, ThreadRef
 from clusterdoc.redact import redact, redact_report
-from clusterdoc.render.blocks import SlackMessage, render_error, render_report
+from clusterdoc.render.blocks import SlackFile, SlackMessage, render_error, render_report
 from clusterdoc.report import Report
 
 log = logging.getLogger(__name__)
@@ -75,7 +76,7 @@ def call_slack(method: str, channel: str, call: Callable[[], Any]) -> Any:
 
 
 class SlackPublisher:
-    """:class:`workers.publish.Publisher` over the Slack Web API."""
+    """:class:`clusterdoc.workers.publish.Publisher` over the Slack Web API."""
 
     def __init__(self, client: WebClient, redis: Redis | None = None) -> None:
         self.client = client
@@ -100,19 +101,19 @@ class SlackPublisher:
                     self._mark(delivered, f"message:{index}")
                     continue
             self._once(delivered, f"message:{index}",
-                       lambda message=message, part_id=part_id: self._post_part(message, thread, part_id, delivered))
+                       functools.partial(self._post_part, message, thread, part_id, delivered))
         for index, file in enumerate(rendering.files):
-            self._once(delivered, f"file:{index}", lambda file=file: call_slack(
-                "files.uploadV2",
-                thread.channel,
-                lambda: self.client.files_upload_v2(
-                    channel=thread.channel,
-                    thread_ts=thread.ts,
-                    content=file.content,
-                    filename=file.filename,
-                    title=file.title,
-                ),
-            ))
+            self._once(delivered, f"file:{index}", functools.partial(self._upload, file, thread))
+
+    def _upload(self, file: SlackFile, thread: ThreadRef) -> None:
+        call_slack(
+            "files.uploadV2",
+            thread.channel,
+            lambda: self.client.files_upload_v2(
+                channel=thread.channel, thread_ts=thread.ts, content=file.content, filename=file.filename,
+                title=file.title,
+            ),
+        )
 
     def _post_part(self, message: SlackMessage, thread: ThreadRef, part_id: str, delivered: str | None) -> None:
         """Post one tagged part. After an ambiguous failure the thread is read: a copy found there

@@ -1,6 +1,6 @@
 """A fake Kubernetes API server that serves a snapshot over the real REST paths.
 
-The real ``kubernetes`` client (and so :class:`workers.cluster.live.LiveCluster`) talks to it
+The real ``kubernetes`` client (and so :class:`clusterdoc.workers.cluster.live.LiveCluster`) talks to it
 unmodified: core ``/api/v1/...`` and group ``/apis/<group>/<version>/...`` paths, namespaced
 and cluster-wide LISTs with ``labelSelector``, ``fieldSelector`` (only the field labels the real
 server supports for each kind), ``limit``/``continue`` paging with opaque tokens, GET of one

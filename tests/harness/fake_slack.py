@@ -35,6 +35,10 @@ whether the client sent JSON or a form."""
 
 Params = dict[str, Any]
 
+SESSION_METHODS: set[str] = set()
+"""Every Web API method any fake Slack answered (not 429) in this test process: the session's record,
+compared with slack/scopes.yaml and the manifests at the end of the session (tests/conftest.py)."""
+
 
 @dataclass
 class SlackCall:
@@ -156,6 +160,8 @@ class FakeSlackServer(HTTPFake):
 
     def __init__(self) -> None:
         self.calls: list[SlackCall] = []
+        self.session_record = True
+        """False for tests of this fake itself, whose calls are not clusterdoc's (SESSION_METHODS)."""
         self.responses: list[ResponsePost] = []
         self.messages: dict[tuple[str, str], Params] = {}
         self.uploads: dict[str, UploadedFile] = {}
@@ -324,6 +330,8 @@ class FakeSlackServer(HTTPFake):
             if retry_after is not None:
                 call.status = 429
             self.calls.append(call)
+            if retry_after is None and self.session_record:
+                SESSION_METHODS.add(method)
             self._condition.notify_all()
         if retry_after is not None:
             return 429, {"ok": False, "error": "ratelimited"}, {"Retry-After": f"{retry_after:g}"}

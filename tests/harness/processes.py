@@ -1,4 +1,4 @@
-"""``python -m bot.cli`` as an operator starts it, for end-to-end tests; plus waiting and stopping helpers.
+"""``python -m clusterdoc`` as an operator starts it, for end-to-end tests; plus waiting and stopping helpers.
 
 :func:`process_env` is this environment without the machine's Slack/cluster settings;
 :class:`ServeProcess` runs ``clusterdoc serve`` on a loopback port and returns once it answers its

@@ -1,6 +1,6 @@
 """The approval side of a worker process: the click job RQ runs, and where offers are posted.
 
-``bot.approvals.listeners`` enqueues :func:`handle_click` on the queue of the cluster the
+``clusterdoc.bot.approvals.listeners`` enqueues :func:`handle_click` on the queue of the cluster the
 pending action is for, so the decision and the execution happen on that cluster's worker, off
 the request path. :func:`configure` (called by the worker process wiring) sets the process's
 :class:`ApprovalService`; :func:`build_service` makes one from the settings.
@@ -35,7 +35,7 @@ _service: ApprovalService | None = None
 
 
 class ServiceOffers:
-    """:class:`workers.remediation.offers.OfferSink` posting offers through an :class:`ApprovalService`."""
+    """:class:`clusterdoc.workers.remediation.offers.OfferSink` posting offers through an :class:`ApprovalService`."""
 
     def __init__(self, service: ApprovalService) -> None:
         self.service = service

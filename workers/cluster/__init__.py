@@ -1,4 +1,4 @@
-"""Cluster access: one interface (:class:`workers.cluster.base.Cluster`), two backends.
+"""Cluster access: one interface (:class:`clusterdoc.workers.cluster.base.Cluster`), two backends.
 
 ``live`` talks to an API server through the ``kubernetes`` client; ``snapshot`` answers from
 files in DESIGN.md's snapshot format. Steps only ever see the interface.

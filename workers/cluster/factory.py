@@ -12,7 +12,7 @@ from clusterdoc.workers.cluster.snapshot import SnapshotCluster
 def open_cluster(name: str, *, snapshot: str | Path | None = None, kubeconfig: str | None = None) -> Cluster:
     """A :class:`SnapshotCluster` for ``snapshot``, else a :class:`LiveCluster` (kubeconfig or in-cluster).
 
-    Raises ``workers.cluster.base.ClusterError`` with a readable message when neither works.
+    Raises ``clusterdoc.workers.cluster.base.ClusterError`` with a readable message when neither works.
     """
     if snapshot:
         return SnapshotCluster.from_path(snapshot, name)

@@ -92,7 +92,7 @@ def load_configuration(kubeconfig: str | None = None, context: str | None = None
 
 
 class LiveCluster:
-    """:class:`workers.cluster.base.Cluster` over a real (or fake) API server."""
+    """:class:`clusterdoc.workers.cluster.base.Cluster` over a real (or fake) API server."""
 
     def __init__(
         self,

@@ -22,7 +22,9 @@ class SelectorError(ValueError):
 
 def _split_terms(selector: str) -> list[str]:
     """Split on commas that are not inside parentheses."""
-    terms, depth, current = [], 0, []
+    terms: list[str] = []
+    current: list[str] = []
+    depth = 0
     for char in selector:
         if char == "(":
             depth += 1
@@ -37,30 +39,54 @@ def _split_terms(selector: str) -> list[str]:
     return [term.strip() for term in terms if term.strip()]
 
 
+LabelCheck = Callable[[dict[str, str]], bool]
+
+
+def _in_set(key: str, values: set[str]) -> LabelCheck:
+    return lambda labels: labels.get(key) in values
+
+
+def _not_in_set(key: str, values: set[str]) -> LabelCheck:
+    return lambda labels: labels.get(key) not in values
+
+
+def _equal(key: str, value: str) -> LabelCheck:
+    return lambda labels: labels.get(key) == value
+
+
+def _not_equal(key: str, value: str) -> LabelCheck:
+    return lambda labels: labels.get(key) != value
+
+
+def _present(key: str) -> LabelCheck:
+    return lambda labels: key in labels
+
+
+def _absent(key: str) -> LabelCheck:
+    return lambda labels: key not in labels
+
+
 def label_matcher(selector: str | None) -> Matcher:
     """A predicate over objects for a label selector (everything matches when empty)."""
     if not selector:
         return lambda obj: True
-    checks: list[Callable[[dict[str, str]], bool]] = []
+    checks: list[LabelCheck] = []
     for term in _split_terms(selector):
         set_match = _SET_TERM.match(term)
         if set_match:
             key, op, raw_values = set_match.groups()
             values = {v.strip() for v in raw_values.split(",") if v.strip()}
-            if op == "in":
-                checks.append(lambda labels, k=key, vs=values: labels.get(k) in vs)
-            else:
-                checks.append(lambda labels, k=key, vs=values: labels.get(k) not in vs)
+            checks.append(_in_set(key, values) if op == "in" else _not_in_set(key, values))
         elif "!=" in term:
             key, value = (part.strip() for part in term.split("!=", 1))
-            checks.append(lambda labels, k=key, v=value: labels.get(k) != v)
+            checks.append(_not_equal(key, value))
         elif "=" in term:
             key, value = (part.strip() for part in term.replace("==", "=").split("=", 1))
-            checks.append(lambda labels, k=key, v=value: labels.get(k) == v)
+            checks.append(_equal(key, value))
         elif term.startswith("!"):
-            checks.append(lambda labels, k=term[1:].strip(): k not in labels)
+            checks.append(_absent(term[1:].strip()))
         elif re.fullmatch(r"[A-Za-z0-9._/-]+", term):
-            checks.append(lambda labels, k=term: k in labels)
+            checks.append(_present(term))
         else:
             raise SelectorError(f"cannot parse label selector term {term!r}")
 

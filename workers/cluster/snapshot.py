@@ -170,7 +170,7 @@ def _timestamps(value: Any) -> Iterator[str]:
 
 
 class SnapshotCluster:
-    """:class:`workers.cluster.base.Cluster` over a :class:`SnapshotStore`."""
+    """:class:`clusterdoc.workers.cluster.base.Cluster` over a :class:`SnapshotStore`."""
 
     def __init__(self, store: SnapshotStore, name: str = "snapshot") -> None:
         self.store = store

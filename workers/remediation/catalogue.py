@@ -2,23 +2,10 @@
 
 from __future__ import annotations
 
-from clusterdoc.workers.remediation.actions.cordon_node import CordonNode
-from clusterdoc.workers.remediation.actions.delete_pod import DeletePod
-from clusterdoc.workers.remediation.actions.drain_node import DrainNode
-from clusterdoc.workers.remediation.actions.etcd_defrag import EtcdDefrag
-from clusterdoc.workers.remediation.actions.rollback_deployment import RollbackDeployment
-from clusterdoc.workers.remediation.actions.rollout_restart import RolloutRestart
-from clusterdoc.workers.remediation.actions.scale import Scale
-from clusterdoc.workers.remediation.actions.uncordon_node import UncordonNode
+from clusterdoc.workers.remediation import actions
 from clusterdoc.workers.remediation.base import Action
 
-ACTIONS: dict[str, Action] = {
-    action.name: action
-    for action in (
-        DeletePod(), RolloutRestart(), Scale(), CordonNode(), UncordonNode(), DrainNode(), RollbackDeployment(),
-        EtcdDefrag(),
-    )
-}
+ACTIONS: dict[str, Action] = {action.name: action for action in actions.ACTIONS}
 
 
 def get(name: str) -> Action:

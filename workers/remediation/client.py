@@ -1,7 +1,7 @@
 """The mutating cluster client remediations use: GET, PATCH, DELETE, Eviction, access reviews.
 
 Built on the official ``kubernetes`` client's ``ApiClient`` (configuration, TLS, auth, pool),
-reading raw JSON like :mod:`workers.cluster.live`. Every write takes ``dry_run``: the request
+reading raw JSON like :mod:`clusterdoc.workers.cluster.live`. Every write takes ``dry_run``: the request
 then carries ``dryRun=All`` so the API server runs validation and admission without persisting
 anything. Writes are never retried (a second DELETE or eviction is not harmless); reads retry
 429/5xx a few times. With ``impersonate_user`` set, every request carries ``Impersonate-User``
@@ -10,6 +10,7 @@ and one ``Impersonate-Group`` header per group, so the cluster's RBAC judges the
 
 from __future__ import annotations
 
+import builtins
 import json
 import logging
 import time
@@ -168,7 +169,8 @@ class RemediationClient:
                 return items
 
     def _read(
-        self, path: str, query: list[tuple[str, Any]], resource: str, name: str, namespace: str | None, kind: str
+        self, path: str, query: builtins.list[tuple[str, Any]], resource: str, name: str, namespace: str | None,
+        kind: str,
     ) -> Obj:
         status, data = 0, b""
         for attempt in range(1, self.read_attempts + 1):

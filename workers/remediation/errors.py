@@ -1,6 +1,6 @@
 """Typed errors of the mutating client and the actions; ``str()`` is fit to show a user.
 
-They extend the read-side errors of :mod:`workers.cluster.base` so a step or action can catch
+They extend the read-side errors of :mod:`clusterdoc.workers.cluster.base` so a step or action can catch
 ``ClusterError`` for both.
 """
 

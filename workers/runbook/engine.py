@@ -22,7 +22,7 @@ from clusterdoc.report import Finding, Report, Severity, Target, Verdict, worst
 from clusterdoc.workers.cluster.base import Cluster, ClusterError, Forbidden, Hung, NotFound, Obj, Unavailable
 from clusterdoc.workers.runbook.loader import Catalogue, Runbook, resolve_step_params
 from clusterdoc.workers.runbook.registry import STEPS, StepContext, StepResult, load_builtin_steps
-from clusterdoc.workers.runbook.schema import error_lines
+from clusterdoc.workers.runbook.schema import StepSpec, error_lines
 
 log = logging.getLogger(__name__)
 
@@ -120,72 +120,96 @@ def _combine_verdict(
 def run_runbook(
     runbook: Runbook, request: DiagnosisRequest, cluster: Cluster, now: datetime | None = None
 ) -> Report:
-    """Run ``runbook`` for ``request`` against ``cluster``; always returns a report."""
+    """Run ``runbook`` for ``request`` against ``cluster``; always returns a report.
+
+    Three parts: :func:`_refused` decides whether the request can run at all, :func:`_read_target`
+    fetches the target, :func:`_run_step` runs one step (turning any failure into a finding); this
+    function only strings them together and combines the verdict.
+    """
     load_builtin_steps()
-    now = now or datetime.now(UTC)
-    target = request.target
-    fallback_target = target or Target("Cluster", request.cluster)
-    try:
-        params = run_parameters(runbook, request.params)
-    except ValueError as exc:
-        return Report(
-            runbook.name, fallback_target, Verdict("none", Severity.WARNING, str(exc)),
-            [Finding("params", Severity.WARNING, "Bad parameter", str(exc))],
-            cluster=request.cluster, command=request.command,
-        )
-    target_problem = _target_problem(runbook, target)
-    if target_problem:
-        return Report(
-            runbook.name, fallback_target, Verdict("none", Severity.WARNING, target_problem),
-            [Finding("target", Severity.WARNING, "Target not accepted", target_problem)],
-            cluster=request.cluster, command=request.command,
-        )
-    target_object: Obj | None = None
-    if target is not None:
-        try:
-            target_object = cluster.get(target.kind, target.name, target.namespace)
-        except NotFound as exc:
-            return _target_missing_report(request, runbook.name, exc, cluster)
-        except ClusterError as exc:
-            finding = _error_finding("target", exc)
-            return Report(
-                runbook.name, target, _combine_verdict([], [finding]), [finding],
-                cluster=request.cluster, command=request.command,
-            )
-    context = StepContext(cluster, target, target_object, params, runbook.name, now)
-    findings: list[Finding] = []
+    refused = _refused(runbook, request)
+    if refused is not None:
+        return refused
+    params = run_parameters(runbook, request.params)
+    target_object, problem = _read_target(runbook, request, cluster)
+    if problem is not None:
+        return problem
+    context = StepContext(cluster, request.target, target_object, params, runbook.name, now or datetime.now(UTC))
+    report = _empty_report(runbook.name, request, primary_step=runbook.spec.verdict_step)
     results: list[StepResult] = []
     primary: StepResult | None = None
-    report = Report(runbook.name, fallback_target, Verdict("none", Severity.OK, ""), cluster=request.cluster,
-                    command=request.command, primary_step=runbook.spec.verdict_step)
     for step_spec in runbook.spec.steps:
-        step_id = step_spec.step_id
-        kind = STEPS[step_spec.kind]
-        try:
-            step_params = kind.params.model_validate(resolve_step_params(step_spec.with_, params))
-            result = kind.run(context, step_params)
-        except ValidationError as exc:
-            result = StepResult([Finding(step_id, Severity.WARNING, "Bad step parameters",
-                                         "; ".join(error_lines(exc)))])
-        except ClusterError as exc:
-            result = StepResult([_error_finding(step_id, exc)])
-        except Exception as exc:  # a bug in one step must not hide the others' findings
-            error_id = uuid.uuid4().hex[:8]
-            log.exception("step %s of runbook %s failed [error %s]", step_id, runbook.name, error_id)
-            result = StepResult([Finding(
-                step_id, Severity.WARNING, f"Step {step_id} failed",
-                f"{type(exc).__name__} inside the step; the worker log has the traceback under error id {error_id}.",
-                error_id=error_id,
-            )])
+        result = _run_step(runbook.name, step_spec, context, params)
         results.append(result)
-        if step_id == runbook.spec.verdict_step:
+        if step_spec.step_id == runbook.spec.verdict_step:
             primary = result
-        findings.extend(result.findings)
+        report.findings.extend(result.findings)
         report.remediations.extend(result.remediations)
         report.extra.update(result.extra)
-    report.findings = findings
-    report.verdict = _combine_verdict(results, findings, primary)
+    report.verdict = _combine_verdict(results, report.findings, primary)
     return report
+
+
+def _empty_report(runbook: str, request: DiagnosisRequest, **extra: Any) -> Report:
+    target = request.target or Target("Cluster", request.cluster)
+    return Report(runbook, target, Verdict("none", Severity.OK, ""), cluster=request.cluster,
+                  command=request.command, **extra)
+
+
+def _refusal_report(runbook: str, request: DiagnosisRequest, step: str, title: str, reason: str) -> Report:
+    report = _empty_report(runbook, request)
+    report.verdict = Verdict("none", Severity.WARNING, reason)
+    report.findings = [Finding(step, Severity.WARNING, title, reason)]
+    return report
+
+
+def _refused(runbook: Runbook, request: DiagnosisRequest) -> Report | None:
+    """A report saying why the request cannot run (bad parameters, a target not taken), or None."""
+    try:
+        run_parameters(runbook, request.params)
+    except ValueError as exc:
+        return _refusal_report(runbook.name, request, "params", "Bad parameter", str(exc))
+    target_problem = _target_problem(runbook, request.target)
+    if target_problem:
+        return _refusal_report(runbook.name, request, "target", "Target not accepted", target_problem)
+    return None
+
+
+def _read_target(runbook: Runbook, request: DiagnosisRequest, cluster: Cluster) -> tuple[Obj | None, Report | None]:
+    """The target object (None without a target), or the report saying why it could not be read."""
+    target = request.target
+    if target is None:
+        return None, None
+    try:
+        return cluster.get(target.kind, target.name, target.namespace), None
+    except NotFound as exc:
+        return None, _target_missing_report(request, runbook.name, exc, cluster)
+    except ClusterError as exc:
+        finding = _error_finding("target", exc)
+        report = _empty_report(runbook.name, request)
+        report.verdict, report.findings = _combine_verdict([], [finding]), [finding]
+        return None, report
+
+
+def _run_step(runbook: str, step_spec: StepSpec, context: StepContext, params: dict[str, str]) -> StepResult:
+    """Run one step; a bad parameter, a cluster error or a bug becomes a finding, never an exception."""
+    step_id = step_spec.step_id
+    kind = STEPS[step_spec.kind]
+    try:
+        step_params = kind.params.model_validate(resolve_step_params(step_spec.with_, params))
+        return kind.run(context, step_params)
+    except ValidationError as exc:
+        return StepResult([Finding(step_id, Severity.WARNING, "Bad step parameters", "; ".join(error_lines(exc)))])
+    except ClusterError as exc:
+        return StepResult([_error_finding(step_id, exc)])
+    except Exception as exc:  # a bug in one step must not hide the others' findings
+        error_id = uuid.uuid4().hex[:8]
+        log.exception("step %s of runbook %s failed [error %s]", step_id, runbook, error_id)
+        return StepResult([Finding(
+            step_id, Severity.WARNING, f"Step {step_id} failed",
+            f"{type(exc).__name__} inside the step; the worker log has the traceback under error id {error_id}.",
+            error_id=error_id,
+        )])
 
 
 def run_request(

@@ -1,8 +1,8 @@
 """The step registry: each step kind names its parameter model and its function.
 
-A step module registers itself with :func:`step`; runbook validation checks every step's
-``with:`` block against the model registered for its kind, so a typo in a runbook is found at
-load time, not halfway through an incident.
+Each step module exposes one ``STEP_KIND`` (listed in :data:`clusterdoc.workers.steps.STEP_KINDS`);
+runbook validation checks every step's ``with:`` block against the model registered for its
+kind, so a typo in a runbook is found at load time, not halfway through an incident.
 """
 
 from __future__ import annotations
@@ -60,22 +60,23 @@ class StepKind:
 
 
 STEPS: dict[str, StepKind] = {}
+"""Every step kind by name: the built-in ones (:data:`clusterdoc.workers.steps.STEP_KINDS`) and any
+registered with :func:`register`."""
 
 
-def step(name: str, params: type[StepParams], summary: str) -> Callable[[StepFunction], StepFunction]:
-    """Register ``function`` as the step kind ``name`` with parameter model ``params``."""
-
-    def register(function: StepFunction) -> StepFunction:
-        if name in STEPS:
-            raise ValueError(f"step kind {name!r} registered twice")
-        STEPS[name] = StepKind(name, params, function, summary)
-        return function
-
-    return register
+def register(kind: StepKind) -> StepKind:
+    """Add ``kind`` to :data:`STEPS`; a second kind of the same name is an error."""
+    known = STEPS.get(kind.name)
+    if known is not None and known is not kind:
+        raise ValueError(f"step kind {kind.name!r} registered twice")
+    STEPS[kind.name] = kind
+    return kind
 
 
 def load_builtin_steps() -> dict[str, StepKind]:
-    """Import the step modules so they register; returns the registry."""
-    import clusterdoc.workers.steps  # noqa: F401  (registers on import)
+    """Register the built-in step kinds (once); returns the registry."""
+    from clusterdoc.workers.steps import STEP_KINDS
 
+    for kind in STEP_KINDS:
+        register(kind)
     return STEPS

@@ -102,7 +102,7 @@ def _prefilters(pod: PodInfo, state: ClusterState, node_only: bool | None = None
 
 
 def candidates_of(pods: list[PodInfo]) -> Callable[[ClusterState], list[NodeInfo]]:
-    """The node-only filters as :func:`workers.scheduling.snapshot.gather` wants them."""
+    """The node-only filters as :func:`clusterdoc.workers.scheduling.snapshot.gather` wants them."""
 
     def candidates(state: ClusterState) -> list[NodeInfo]:
         prepared = [(pod, _prefilters(pod, state, node_only=True)) for pod in pods]

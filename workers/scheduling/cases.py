@@ -84,7 +84,8 @@ def newest(events: list[Obj], reason: str) -> Obj | None:
 def _condition(pod: Obj, kind: str) -> dict[str, Any]:
     for condition in (pod.get("status") or {}).get("conditions") or ():
         if condition.get("type") == kind:
-            return condition
+            found: dict[str, Any] = condition
+            return found
     return {}
 
 
@@ -219,12 +220,12 @@ def explain_not_started(cluster: Cluster, pod: Obj, events: list[Obj]) -> CaseRe
     try:
         node = cluster.get("Node", node_name)
     except NotFound:
-        node = None
         summary = (f"{name} is bound to node {node_name}, which no longer exists: the pod will never start "
                    "there; delete it so its controller (if any) recreates it")
         return CaseResult(SCHEDULED_NOT_STARTED, "workload", Severity.CRITICAL, summary,
                           [Finding(STEP, Severity.CRITICAL, "Bound to a node that is gone", summary)])
-    ready = next((c for c in (node.get("status") or {}).get("conditions") or () if c.get("type") == "Ready"), {})
+    conditions: list[dict[str, Any]] = (node.get("status") or {}).get("conditions") or []
+    ready: dict[str, Any] = next((c for c in conditions if c.get("type") == "Ready"), {})
     if ready.get("status") != "True":
         summary = (f"{name} is bound to node {node_name}, which is NotReady "
                    f"({ready.get('reason') or 'no Ready condition'}: {ready.get('message') or 'no message'})")

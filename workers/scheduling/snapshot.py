@@ -14,6 +14,7 @@ listing every pod, and otherwise in one paged list of all pods.
 
 from __future__ import annotations
 
+import functools
 import math
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
@@ -210,6 +211,10 @@ def _index(objects: Iterable[Obj], namespaced: bool = False) -> dict[str, Obj]:
     return index
 
 
+def _claims_in(cluster: Cluster, namespace: str) -> dict[str, Obj]:
+    return _index(cluster.list("PersistentVolumeClaim", namespace, page_size=PAGE_SIZE), namespaced=True)
+
+
 def _optional(state: ClusterState, what: str, read: Callable[[], dict[str, Obj]]) -> dict[str, Obj]:
     """Read an auxiliary list; a 403 becomes a note instead of failing the whole analysis."""
     try:
@@ -236,8 +241,8 @@ def gather(
     if needs_claims:
         namespaces = sorted({pod.namespace for pod in pods})
         for namespace in namespaces:
-            state.pvcs.update(_optional(state, "persistentvolumeclaims", lambda ns=namespace: _index(
-                cluster.list("PersistentVolumeClaim", ns, page_size=PAGE_SIZE), namespaced=True)))
+            state.pvcs.update(_optional(state, "persistentvolumeclaims", functools.partial(
+                _claims_in, cluster, namespace)))
         state.pvs = _optional(state, "persistentvolumes", lambda: _index(
             cluster.list("PersistentVolume", page_size=PAGE_SIZE, allow_stale=True)))
         state.storage_classes = _optional(state, "storageclasses", lambda: _index(

@@ -25,7 +25,7 @@ MAX_OWNER_DEPTH = 4
 def parse_quantity(value: str | int | float | None) -> Decimal:
     """A Kubernetes quantity (``500m``, ``2Gi``, ``1e3``, ``128974848``) as a number; ValueError if malformed.
 
-    The parsing itself is :func:`workers.scheduling.quantities.parse` (one parser for the whole
+    The parsing itself is :func:`clusterdoc.workers.scheduling.quantities.parse` (one parser for the whole
     code base); this adds only that a missing quantity counts as zero.
     """
     if value is None:
@@ -215,6 +215,6 @@ def _fetch_members(cluster: Cluster, workload: Obj) -> Members:
 
 
 def is_workload(obj: Obj | None) -> bool:
-    return bool(obj) and obj.get("kind") in kinds.WORKLOAD_KINDS  # type: ignore[union-attr]
+    return obj is not None and bool(obj) and obj.get("kind") in kinds.WORKLOAD_KINDS
 
 

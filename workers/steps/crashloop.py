@@ -19,7 +19,7 @@ from pydantic import Field
 from clusterdoc.humanize import human_duration, one_line, parse_time
 from clusterdoc.report import Facts, Finding, Preformatted, Remediation, Severity, Table, Target, Verdict
 from clusterdoc.workers.cluster.base import ClusterError, Obj
-from clusterdoc.workers.runbook.registry import StepContext, StepParams, StepResult, step
+from clusterdoc.workers.runbook.registry import StepContext, StepKind, StepParams, StepResult
 from clusterdoc.workers.steps.common import controller_of, target_of_kind
 
 STEP = "crashloop"
@@ -219,10 +219,13 @@ def diagnose_pod(ctx: StepContext, pod: Obj, params: CrashloopParams, step_id: s
     return out
 
 
-@step(STEP, CrashloopParams, "Why a pod's containers restart: exit codes, OOM, previous logs, probes, rollout")
 def crashloop_step(ctx: StepContext, params: CrashloopParams) -> StepResult:
     pod, refusal = target_of_kind(ctx, STEP, "Pod")
     if pod is None:
         return refusal or StepResult()
     diagnosis = diagnose_pod(ctx, pod, params)
     return StepResult(diagnosis.findings, diagnosis.verdict, diagnosis.remediations)
+
+
+STEP_KIND = StepKind(STEP, CrashloopParams, crashloop_step,
+                     "Why a pod's containers restart: exit codes, OOM, previous logs, probes, rollout")

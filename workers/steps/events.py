@@ -19,7 +19,7 @@ from pydantic import Field
 from clusterdoc.humanize import human_duration, one_line, parse_time
 from clusterdoc.report import Finding, Severity, Table, Text
 from clusterdoc.workers.cluster.base import Obj
-from clusterdoc.workers.runbook.registry import StepContext, StepParams, StepResult, step
+from clusterdoc.workers.runbook.registry import StepContext, StepKind, StepParams, StepResult
 from clusterdoc.workers.steps.common import ago, is_workload, short_ref, workload_members
 
 FIELD_SELECTOR_MAX = 3
@@ -108,7 +108,7 @@ def fetch_events(ctx: StepContext, objects: list[Obj]) -> list[Obj]:
     Cached for the run in ``ctx.shared``: the scheduling and events steps of why-pending ask
     for the same objects' events, and the API server should be asked once.
     """
-    wanted = {(obj.get("kind"), (obj.get("metadata") or {}).get("name")) for obj in objects}
+    wanted = {(str(obj.get("kind") or ""), str((obj.get("metadata") or {}).get("name") or "")) for obj in objects}
     namespace = (objects[0].get("metadata") or {}).get("namespace")
     cache: dict[tuple[object, ...], list[Obj]] = ctx.shared.setdefault("fetched_events", {})
     key = (namespace, *sorted(wanted, key=str))
@@ -117,7 +117,7 @@ def fetch_events(ctx: StepContext, objects: list[Obj]) -> list[Obj]:
     return cache[key]
 
 
-def _read_events(ctx: StepContext, wanted: set[tuple[object, object]], namespace: str | None, count: int) -> list[Obj]:
+def _read_events(ctx: StepContext, wanted: set[tuple[str, str]], namespace: str | None, count: int) -> list[Obj]:
     if count <= FIELD_SELECTOR_MAX or not namespace:
         found: list[Obj] = []
         for kind, name in sorted(wanted, key=str):
@@ -150,7 +150,6 @@ def _subject(ctx: StepContext, target_obj: Obj, replicasets: int, pods: int) -> 
     return subject + (f" and its {' and '.join(parts)}" if parts else "")
 
 
-@step("events", EventsParams, "Events for the target (and a workload's ReplicaSets and pods), de-duplicated")
 def events_step(ctx: StepContext, params: EventsParams) -> StepResult:
     target_obj = ctx.target_object
     if target_obj is None:
@@ -191,3 +190,7 @@ def events_step(ctx: StepContext, params: EventsParams) -> StepResult:
     if notes:
         detail = " ".join([detail, *notes]).strip()
     return StepResult([Finding("events", severity, title, detail, list(blocks))])
+
+
+STEP_KIND = StepKind("events", EventsParams, events_step,
+                     "Events for the target (and a workload's ReplicaSets and pods), de-duplicated")

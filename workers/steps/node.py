@@ -10,13 +10,14 @@ cluster's size. The node's events come from the ``events`` step that follows in 
 from __future__ import annotations
 
 from collections import Counter
+from typing import Any
 
 from pydantic import Field
 
 from clusterdoc.humanize import human_duration, one_line, parse_time
 from clusterdoc.report import Facts, Finding, Severity, Table, Verdict
 from clusterdoc.workers.cluster.base import ClusterError, NotFound
-from clusterdoc.workers.runbook.registry import StepContext, StepParams, StepResult, step
+from clusterdoc.workers.runbook.registry import StepContext, StepKind, StepParams, StepResult
 from clusterdoc.workers.steps.common import target_of_kind
 
 STEP = "node"
@@ -37,7 +38,6 @@ class NodeParams(StepParams):
     grace_seconds: int = Field(40, ge=1, description="node-monitor-grace-period: a heartbeat older than this is stale")
 
 
-@step(STEP, NodeParams, "Node health: conditions, heartbeat Lease, taints, pressure, pods by phase")
 def node_step(ctx: StepContext, params: NodeParams) -> StepResult:
     node, refusal = target_of_kind(ctx, STEP, "Node")
     if node is None:
@@ -53,7 +53,7 @@ def node_step(ctx: StepContext, params: NodeParams) -> StepResult:
          human_duration(ctx.now - t) + " ago" if (t := parse_time(c.get("lastTransitionTime"))) else "?")
         for c in conditions
     )
-    ready = next((c for c in conditions if c.get("type") == "Ready"), {})
+    ready: dict[str, Any] = next((c for c in conditions if c.get("type") == "Ready"), {})
 
     lease_age: float | None = None
     try:
@@ -109,3 +109,7 @@ def node_step(ctx: StepContext, params: NodeParams) -> StepResult:
     if not_running:
         findings.append(Finding(STEP, Severity.WARNING, f"{not_running} pods on node {name} are Pending or Unknown"))
     return StepResult(findings, verdict)
+
+
+STEP_KIND = StepKind(STEP, NodeParams, node_step,
+                     "Node health: conditions, heartbeat Lease, taints, pressure, pods by phase")

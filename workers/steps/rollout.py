@@ -15,7 +15,7 @@ from pydantic import Field
 from clusterdoc.humanize import human_duration, one_line, parse_time
 from clusterdoc.report import Facts, Finding, Severity, Table, Verdict
 from clusterdoc.workers.cluster.base import ClusterError, Obj
-from clusterdoc.workers.runbook.registry import StepContext, StepParams, StepResult, step
+from clusterdoc.workers.runbook.registry import StepContext, StepKind, StepParams, StepResult
 from clusterdoc.workers.steps.common import target_of_kind, workload_members
 from clusterdoc.workers.steps.crashloop import REVISION, CrashloopParams, diagnose_pod
 
@@ -41,7 +41,6 @@ def _pod_available(pod: Obj) -> bool:
     return any(c.get("type") == "Ready" and c.get("status") == "True" for c in conditions)
 
 
-@step(STEP, RolloutParams, "Deployment rollout: status, ReplicaSets old/new, unavailable pods, FailedCreate")
 def rollout_step(ctx: StepContext, params: RolloutParams) -> StepResult:
     deployment, refusal = target_of_kind(ctx, STEP, "Deployment")
     if deployment is None:
@@ -135,3 +134,7 @@ def rollout_step(ctx: StepContext, params: RolloutParams) -> StepResult:
         unique = {remedy.action: remedy for remedy in remediations}
         return StepResult(findings, verdict, list(unique.values()))
     return StepResult(findings, verdict)
+
+
+STEP_KIND = StepKind(STEP, RolloutParams, rollout_step,
+                     "Deployment rollout: status, ReplicaSets old/new, unavailable pods, FailedCreate")

@@ -1,6 +1,6 @@
 """The ``scheduling`` step: why a pod (or a workload's pods) is Pending, answered like the scheduler would.
 
-It tells the five cases apart (``workers.scheduling.cases``); for a pod the scheduler rejected it
+It tells the five cases apart (``clusterdoc.workers.scheduling.cases``); for a pod the scheduler rejected it
 parses the ``FailedScheduling`` message, replays the filter plugins over every node from the
 live state, groups the nodes by cause, names the closest fit, reconciles with the message and
 offers fixes. The JSON section ``scheduling`` of the report carries it all (DESIGN.md's fields
@@ -18,7 +18,7 @@ from pydantic import Field
 from clusterdoc.humanize import one_line
 from clusterdoc.report import Facts, Finding, Severity, Table, Target, Text, Verdict
 from clusterdoc.workers.cluster.base import ClusterError, Obj
-from clusterdoc.workers.runbook.registry import StepContext, StepParams, StepResult, step
+from clusterdoc.workers.runbook.registry import StepContext, StepKind, StepParams, StepResult
 from clusterdoc.workers.scheduling import analysis as analysis_mod
 from clusterdoc.workers.scheduling import cases, remediate
 from clusterdoc.workers.scheduling import categories as cat
@@ -174,7 +174,6 @@ def _signature(pod: PodInfo) -> str:
     return repr(sorted(spec.items()))
 
 
-@step("scheduling", SchedulingParams, "Why a pod is Pending: the scheduler's filters replayed node by node")
 def scheduling(ctx: StepContext, params: SchedulingParams) -> StepResult:
     obj, target = ctx.target_object, ctx.target
     if obj is None or target is None:
@@ -323,3 +322,7 @@ def _workload(ctx: StepContext, obj: Obj, target: Target, params: SchedulingPara
     section["pods"] = [{"name": name, "case": case, "cause": cause} for (case, cause), names in ordered
                        for name in names]
     return StepResult(findings, verdict, remediations, extra={"scheduling": section})
+
+
+STEP_KIND = StepKind("scheduling", SchedulingParams, scheduling,
+                     "Why a pod is Pending: the scheduler's filters replayed node by node")

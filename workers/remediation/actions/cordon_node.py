@@ -44,3 +44,6 @@ class CordonNode(Action):
         set_unschedulable(ctx, target.name, True, dry_run=dry_run)
         verb = "would be cordoned" if dry_run else "cordoned"
         return Applied(f"node {target.name} {verb}", [f"node {target.name}: spec.unschedulable=true"])
+
+
+ACTION = CordonNode()

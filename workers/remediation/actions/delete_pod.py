@@ -40,3 +40,6 @@ class DeletePod(Action):
         by = f"; {owner['kind']} {owner['name']} will recreate it" if owner else ""
         verb = "would be deleted" if dry_run else "deleted"
         return Applied(f"pod {target.ref()} {verb}{by}", [f"deleted pod {target.ref()} (uid {uid})"])
+
+
+ACTION = DeletePod()

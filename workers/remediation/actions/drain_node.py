@@ -188,3 +188,6 @@ def _incomplete_summary(node: str, state: dict[str, Any], timed_out: int | None 
         parts.append(f"not attempted: {', '.join(remaining)}")
     parts.append("uncordon the node or retry the drain once the cause is fixed")
     return "; ".join(parts)
+
+
+ACTION = DrainNode()

@@ -97,3 +97,6 @@ class EtcdDefrag(Action):
             [f"defragmented etcd member {target.name} ({params.endpoint})"],
             {"db_size_before": size, "db_size_after": after["db_size"]},
         )
+
+
+ACTION = EtcdDefrag()

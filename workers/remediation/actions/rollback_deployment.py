@@ -96,3 +96,6 @@ class RollbackDeployment(Action):
             [f"deployment {target.ref()}: pod template of revision {revision} ({previous['metadata']['name']})"],
             {"revision": revision},
         )
+
+
+ACTION = RollbackDeployment()

@@ -45,3 +45,6 @@ class RolloutRestart(Action):
             [f"set {RESTARTED_AT}={stamp} on {target.kind.lower()} {target.ref()}"],
             {"generation": generation},
         )
+
+
+ACTION = RolloutRestart()

@@ -53,3 +53,6 @@ class Scale(Action):
             [f"spec.replicas {before} -> {params.replicas} on {target.kind.lower()} {target.ref()}"],
             {"before": before},
         )
+
+
+ACTION = Scale()

@@ -37,3 +37,6 @@ class UncordonNode(Action):
         set_unschedulable(ctx, target.name, False, dry_run=dry_run)
         verb = "would be uncordoned" if dry_run else "uncordoned"
         return Applied(f"node {target.name} {verb}", [f"node {target.name}: spec.unschedulable removed"])
+
+
+ACTION = UncordonNode()

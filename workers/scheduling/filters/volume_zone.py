@@ -28,10 +28,10 @@ TOPOLOGY_LABELS = (
 
 def prefilter(pod: PodInfo, state: ClusterState) -> list[tuple[str, str, dict[str, set[str]]]]:
     """``(claim, pv name, {label: allowed values})`` for every bound PV with topology labels."""
-    found = []
+    found: list[tuple[str, str, dict[str, set[str]]]] = []
     for claim in pod.claim_names:
         pvc = state.pvcs.get(f"{pod.namespace}/{claim}") or {}
-        volume_name = (pvc.get("spec") or {}).get("volumeName")
+        volume_name = str((pvc.get("spec") or {}).get("volumeName") or "")
         pv = state.pvs.get(volume_name) if volume_name else None
         if pv is None:
             continue

@@ -21,7 +21,7 @@ from pydantic import Field
 
 from clusterdoc import kinds
 from clusterdoc.report import Block, Facts, Finding, Severity, Table, Text
-from clusterdoc.workers.runbook.registry import StepContext, StepParams, StepResult, step
+from clusterdoc.workers.runbook.registry import StepContext, StepKind, StepParams, StepResult
 from clusterdoc.workers.steps.describe.node import (
     NODE_LEASE_NAMESPACE,
     NODE_MONITOR_GRACE_SECONDS,
@@ -102,7 +102,6 @@ def _finding(described: Described, max_lines: int) -> Finding:
                    cap_blocks(described.blocks, max_lines))
 
 
-@step("describe", DescribeParams, "State of the target: status, conditions, containers, owners, taints")
 def describe_step(ctx: StepContext, params: DescribeParams) -> StepResult:
     obj = ctx.target_object
     if obj is None:
@@ -120,3 +119,7 @@ def describe_step(ctx: StepContext, params: DescribeParams) -> StepResult:
         described = [describe_other(ctx, obj)]
     verdict = described[0].verdict or next((d.verdict for d in described if d.verdict), None)
     return StepResult([_finding(d, params.max_lines) for d in described], verdict=verdict)
+
+
+STEP_KIND = StepKind("describe", DescribeParams, describe_step,
+                     "State of the target: status, conditions, containers, owners, taints")

@@ -44,7 +44,7 @@ Container = tuple[bool, dict[str, Any], dict[str, Any]]
 def containers_of(pod: Obj) -> list[Container]:
     """(is_init, spec, status) for every init and app container, in spec order."""
     spec, status = pod.get("spec") or {}, pod.get("status") or {}
-    result = []
+    result: list[Container] = []
     for is_init, specs, statuses in (
         (True, spec.get("initContainers") or [], status.get("initContainerStatuses") or []),
         (False, spec.get("containers") or [], status.get("containerStatuses") or []),
