@@ -36,13 +36,16 @@ logging.getLogger("clusterdoc.other").info("this ordinary INFO line stays hidden
 @pytest.mark.parametrize("setup", [
     'logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(levelname)s %(name)s: %(message)s")',
     "",
-], ids=["warning-level-like-serve", "no-logging-configured"])
+    "from clusterdoc.logs import setup_logging\n"
+    "setup_logging(environ={'CLUSTERDOC_LOG_LEVEL': 'ERROR', 'CLUSTERDOC_LOG_FORMAT': 'json'})",
+], ids=["warning-level-like-serve", "no-logging-configured", "json-logs-at-error-level"])
 def test_audit_line_written_whatever_the_level(redis_url: str, setup: str) -> None:
     done = subprocess.run([sys.executable, "-c", SCRIPT.format(setup=setup), redis_url], cwd=REPO_ROOT,
                           capture_output=True, text=True, timeout=60)
     assert done.returncode == 0, done.stderr
-    lines = [line for line in done.stderr.splitlines() if '"audit": "approved"' in line]
+    lines = [line.replace('\\"', '"') for line in done.stderr.splitlines() if "approved" in line]
     assert len(lines) == 1, done.stderr
+    assert '"audit": "approved"' in lines[0]
     assert '"pending_id": "p1"' in lines[0] and '"actor": "U2"' in lines[0]
     assert "ordinary INFO line" not in done.stderr
 

@@ -25,6 +25,7 @@ import redis
 
 from clusterdoc import metrics
 from clusterdoc.approvals.pending import PendingAction
+from clusterdoc.render.text import escape_mrkdwn
 
 STREAM = "clusterdoc:audit"
 EVENTS = ("requested", "approved", "dismissed", "refused", "expired", "executed", "failed")
@@ -137,14 +138,15 @@ def format_latest(entries: list[AuditEntry]) -> str:
     for entry in entries:
         when = datetime.fromtimestamp(entry.at, UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
         who = f" by <@{entry.actor}>" if entry.actor else ""
-        line = f"• {when} *{entry.event}*{who}: `{entry.action}` {entry.target} ({entry.cluster})"
+        line = (f"• {when} *{entry.event}*{who}: `{escape_mrkdwn(entry.action)}` {escape_mrkdwn(entry.target)} "
+                f"({escape_mrkdwn(entry.cluster)})")
         line += f", asked by <@{entry.requester}>"
         if entry.approvers:
             line += ", approvers " + ", ".join(f"<@{a}>" for a in entry.approvers)
         if entry.rule:
-            line += f", rule: {entry.rule}"
+            line += f", rule: {escape_mrkdwn(entry.rule)}"
         if entry.outcome:
-            line += f" — {entry.outcome[:200]}"
+            line += f" — {escape_mrkdwn(entry.outcome[:200])}"  # may quote the API server's words
         lines.append(line)
     return "\n".join(lines)
 
