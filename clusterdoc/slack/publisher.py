@@ -14,7 +14,8 @@ message. Every message is therefore tagged with message metadata naming its part
 — in this attempt or an earlier one — the thread is read (``conversations.replies`` with
 ``include_all_metadata``) and a part found there counts as delivered instead of being posted
 again. A 500 that stored nothing finds nothing and is posted once; a 429 is retried by the client
-and never ambiguous.
+and never ambiguous. Reading the thread needs ``channels:history`` (``groups:history`` in private
+channels); without it the part is posted again, as before.
 """
 
 from __future__ import annotations
@@ -94,7 +95,7 @@ class SlackPublisher:
             part_id = f"{tag}:message:{index}"
             if delivered and self.redis is not None and self.redis.sismember(delivered, AMBIGUOUS_MARK) \
                     and not self.redis.sismember(delivered, f"message:{index}"):
-                seen = self._parts_in_thread(thread) if seen is None else seen
+                seen = self._readable_parts(thread) if seen is None else seen
                 if part_id in seen:
                     log.info("part %s is already in the thread (an earlier answer was lost); not posted again",
                              part_id)
@@ -128,16 +129,21 @@ class SlackPublisher:
                     raise
                 if delivered is not None:
                     self._mark(delivered, AMBIGUOUS_MARK)
-                try:
-                    found = part_id in self._parts_in_thread(thread)
-                except PublishError:
-                    raise exc from None
-                if found:
+                if part_id in self._readable_parts(thread):
                     log.warning("slack answered %s but stored part %s: not posting it again", exc, part_id)
                     return
                 if attempt == POST_ATTEMPTS:
                     raise
                 time.sleep(POST_BACKOFF_SECONDS * attempt)
+
+    def _readable_parts(self, thread: ThreadRef) -> set[str]:
+        """:meth:`_parts_in_thread`, or nothing when the thread cannot be read (no ``channels:history``
+        for this channel, Slack down): then a part may be posted twice, as before this check existed."""
+        try:
+            return self._parts_in_thread(thread)
+        except PublishError as exc:
+            log.warning("cannot check the thread for parts already posted (%s); posting again", exc)
+            return set()
 
     def _parts_in_thread(self, thread: ThreadRef) -> set[str]:
         """Part ids of the clusterdoc messages in ``thread`` (reads every page of ``conversations.replies``)."""
