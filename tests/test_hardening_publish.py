@@ -95,3 +95,15 @@ def test_fake_slack_replies_pages_and_hides_metadata_unless_asked(fake_slack: Fa
     assert "metadata" in second["messages"][-1]
     plain = client.conversations_replies(channel="C1", ts=root)
     assert all("metadata" not in m for m in plain["messages"])
+
+
+def test_without_history_scope_a_lost_answer_is_posted_again_not_failed(
+    redis_url: str, fake_slack: FakeSlackServer, fake_kube: FakeKubeFactory, examples_dir: Path, tmp_path: Path
+) -> None:
+    def fault() -> None:
+        fake_slack.fail_after_delivery("chat.postMessage", times=1)
+        fake_slack.server_error("conversations.replies", times=10)  # the thread cannot be read
+
+    _job_id, replies = _run(redis_url, fake_slack, fake_kube, examples_dir, tmp_path, fault)
+    parts = _parts(replies)
+    assert parts.count(parts[0]) == 2  # at least once, as before the check existed; the job still finished
