@@ -124,9 +124,11 @@ def _work_until_stopped(connection: Redis, queue: Queue, burst: bool, timings: T
             log.warning("worker %s stopped on a Redis error: %s", worker.name, type(exc).__name__)
         if getattr(worker, "_stop_requested", False) or getattr(worker, "_shutdown_requested_date", None):
             return  # SIGTERM/SIGINT: a warm shutdown was asked for
+        if burst:
+            if not recovery.redis_answers(connection):
+                log.error("Redis at %s stopped answering during a burst run; the queue is left as it is", where)
+            return
         if recovery.redis_answers(connection):
-            if burst:
-                return
             log.warning("worker %s left its loop; starting a new one", worker.name)
             time.sleep(1.0)
             continue
