@@ -26,7 +26,9 @@ from slack_sdk.errors import SlackApiError
 from slack_sdk.models.blocks import ContextBlock, MarkdownTextObject, SectionBlock
 
 from clusterdoc import metrics
+from clusterdoc.access import decide_access
 from clusterdoc.approvals.audit import audit_reply
+from clusterdoc.approvals.usergroups import UserGroupCache
 from clusterdoc.bot import messages
 from clusterdoc.bot.approvals.listeners import register_approval_listeners
 from clusterdoc.bot.commands import VERB_BY_NAME, CommandError, ParsedCommand, parse_command
@@ -56,6 +58,20 @@ class BotContext:
     follow_ups: ThreadPoolExecutor = field(
         default_factory=lambda: ThreadPoolExecutor(max_workers=FOLLOW_UP_THREADS, thread_name_prefix="follow-up")
     )
+    usergroups: UserGroupCache | None = None
+    """Slack user-group members for the ``access:`` policy (made on first use)."""
+
+    def access_refusal(self, parsed: ParsedCommand, channel: str, user: str, client: WebClient) -> str | None:
+        """The ephemeral refusal when the ``access:`` policy does not let ``user`` run ``parsed``, else None."""
+        policy = self.file_config.access
+        if not policy.rules and policy.default == "allow":
+            return None
+        if self.usergroups is None and policy.uses_groups:
+            self.usergroups = UserGroupCache(client)
+        members = self.usergroups.members if self.usergroups is not None else (lambda group: set())
+        cluster = parsed.request.cluster if parsed.request is not None else self.default_cluster(channel)
+        decision = decide_access(policy, parsed.verb, cluster, channel, user, members)
+        return None if decision.allowed else decision.message
 
     def default_cluster(self, channel_id: str) -> str:
         """The channel's cluster from the config file, else ``CLUSTERDOC_CLUSTER``."""
@@ -151,6 +167,11 @@ def register_listeners(app: App, bot: BotContext) -> None:
         if parsed.reply is not None:
             bot.counters.command(verb_of(command), "answered" if parsed.ok else "unavailable")
             ack(text=parsed.reply, response_type="ephemeral")
+            return
+        refused = bot.access_refusal(parsed, command.get("channel_id", ""), command.get("user_id", ""), client)
+        if refused is not None:
+            bot.counters.command(verb_of(command), "refused")
+            ack(text=refused, response_type="ephemeral")
             return
         if parsed.verb == "audit":
             bot.counters.command("audit", "answered")

@@ -55,6 +55,8 @@ CLUSTER_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$")
 CLUSTER_RULE = "a cluster name is letters, digits, '-', '_' or '.' (at most 63 characters)"
 PARAM_KEY = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 MAX_PARAM_VALUE = 256
+MAX_COMMAND_CHARS = 2000
+"""Longer /k8s texts are refused before any parsing (a 1 MB text used to cost seconds of CPU)."""
 
 #: Kinds whose names are DNS-1123 labels or DNS-1035 labels; every other kind uses subdomains.
 LABEL_NAMED_KINDS = frozenset({"Namespace"})
@@ -428,6 +430,8 @@ def parse_command(
     options), deciding (verb, runbook, target, parameters, cluster) and wording (:mod:`messages`)
     are separate functions; this one only puts them in order.
     """
+    if len(text) > MAX_COMMAND_CHARS:
+        raise CommandError(f"The command is {len(text)} characters long; the limit is {MAX_COMMAND_CHARS}.")
     split = _split(text, GENERAL_USAGE)
     words = _read_options(split, _usage_of_first_verb(split))
     if not words.positional:

@@ -29,6 +29,7 @@ from starlette.requests import Request
 from starlette.responses import PlainTextResponse, Response
 from starlette.routing import BaseRoute, Route
 
+from clusterdoc import redis_connection
 from clusterdoc.bot import messages
 from clusterdoc.bot.alerts.service import build_alert_service
 from clusterdoc.bot.alerts.stats import alert_metrics
@@ -48,13 +49,8 @@ REDIS_TIMEOUT_SECONDS = 2.0
 
 
 def redis_client(settings: Settings) -> Redis:
-    """The bot's Redis connection: short timeouts, so a dead Redis fails a command fast."""
-    return Redis.from_url(
-        settings.REDIS_URL,
-        socket_connect_timeout=REDIS_TIMEOUT_SECONDS,
-        socket_timeout=REDIS_TIMEOUT_SECONDS,
-        health_check_interval=30,
-    )
+    """The bot's Redis connection (AUTH, TLS, Sentinel as configured): short timeouts, so a dead Redis fails fast."""
+    return redis_connection.connect(settings, socket_timeout=REDIS_TIMEOUT_SECONDS)
 
 
 def redis_problem(redis: Redis) -> str | None:
@@ -66,37 +62,76 @@ def redis_problem(redis: Redis) -> str | None:
     return None
 
 
+def _shape_problem(body: object) -> str | None:
+    """Why a (signed) body cannot be a Slack request Bolt handles, else None (Bolt's matchers would 500)."""
+    if not isinstance(body, dict):
+        return "request body is not a Slack payload"
+    if body.get("type") == "block_actions":
+        actions = body.get("actions")
+        if not isinstance(actions, list) or not actions or not all(
+                isinstance(action, dict) and isinstance(action.get("action_id"), str) for action in actions):
+            return "block_actions payload without well-formed actions"
+    return None
+
+
+def _small_number(value: str) -> bool:
+    """True for a plain ASCII decimal of at most 18 digits (header values int() reads safely)."""
+    value = value.strip()
+    return value.isascii() and value.isdigit() and len(value) <= 18
+
+
 def create_http_app(
     bot: BotContext,
     bolt_app: App | None,
     *,
     socket_connected: Callable[[], bool] | None = None,
     extra_routes: Sequence[BaseRoute] = (),
+    ready_checks: Sequence[Callable[[], str | None]] = (),
+    live_checks: Sequence[Callable[[], str | None]] = (),
 ) -> Starlette:
-    """The Starlette app; ``bolt_app`` None means Socket Mode carries the Slack traffic."""
+    """The Starlette app; ``bolt_app`` None means Socket Mode carries the Slack traffic.
+
+    ``ready_checks``/``live_checks`` each return a one-line problem or None; any problem makes
+    ``/readyz`` (respectively ``/healthz``) answer 503 with it.
+    """
 
     async def slack_events(request: Request) -> Response:
         assert bolt_app is not None
         length = request.headers.get("content-length")
-        if length is not None and length.isdigit() and int(length) > MAX_BODY_BYTES:
+        if length is not None and (not _small_number(length) or int(length) > MAX_BODY_BYTES):
             return PlainTextResponse("request body too large", status_code=413)
-        body = await request.body()
-        if len(body) > MAX_BODY_BYTES:
-            return PlainTextResponse("request body too large", status_code=413)
+        stamp = request.headers.get("x-slack-request-timestamp")
+        if stamp is not None and not _small_number(stamp):
+            return PlainTextResponse("X-Slack-Request-Timestamp is not a number", status_code=400)
+        body = bytearray()
+        async for chunk in request.stream():  # chunked bodies too: stop reading at the limit
+            body.extend(chunk)
+            if len(body) > MAX_BODY_BYTES:
+                return PlainTextResponse("request body too large", status_code=413)
         try:
-            bolt_request = to_bolt_request(request, body)
+            bolt_request = to_bolt_request(request, bytes(body))
         except UnicodeDecodeError:
             return PlainTextResponse("request body is not UTF-8", status_code=400)
+        except (AttributeError, TypeError, ValueError, KeyError, IndexError):  # Bolt reads the payload's shape
+            return PlainTextResponse("request body is not a Slack payload", status_code=400)
+        problem = _shape_problem(bolt_request.body)
+        if problem is not None:
+            return PlainTextResponse(problem, status_code=400)
         bolt_response = await run_in_threadpool(bolt_app.dispatch, bolt_request)
         return to_starlette_response(bolt_response)
 
     async def healthz(request: Request) -> Response:
+        problem = next((found for check in live_checks if (found := check())), None)
+        if problem is not None:
+            return PlainTextResponse(f"not alive: {problem}\n", status_code=503)
         return PlainTextResponse("ok\n")
 
     async def readyz(request: Request) -> Response:
         problem = await run_in_threadpool(redis_problem, bot.redis)
         if problem is None and socket_connected is not None and not socket_connected():
             problem = "socket mode not connected to Slack"
+        if problem is None:
+            problem = next((found for check in ready_checks if (found := check())), None)
         if problem is not None:
             return PlainTextResponse(f"not ready: {problem}\n", status_code=503)
         return PlainTextResponse("ready\n")
@@ -117,7 +152,8 @@ def create_http_app(
 
 
 def build(
-    settings: Settings, *, extra_routes: Sequence[BaseRoute] = ()
+    settings: Settings, *, extra_routes: Sequence[BaseRoute] = (),
+    ready_checks: Sequence[Callable[[], str | None]] = (), live_checks: Sequence[Callable[[], str | None]] = (),
 ) -> tuple[Starlette, BotContext, Callable[[], None]]:
     """Everything ``serve`` runs: the HTTP app, the bot context and a function starting Socket Mode.
 
@@ -149,10 +185,13 @@ def build(
         raise ConfigError(messages.slack_unreachable(client.base_url, reason, bool(settings.SLACK_API_URL))) from exc
 
     if not socket_mode:
-        return create_http_app(bot, bolt_app, extra_routes=extra_routes), bot, lambda: None
+        app = create_http_app(bot, bolt_app, extra_routes=extra_routes, ready_checks=ready_checks,
+                              live_checks=live_checks)
+        return app, bot, lambda: None
     assert settings.SLACK_APP_TOKEN is not None
     runner = SocketModeRunner(bolt_app, settings.SLACK_APP_TOKEN)
-    http_app = create_http_app(bot, None, socket_connected=runner.connected, extra_routes=extra_routes)
+    http_app = create_http_app(bot, None, socket_connected=runner.connected, extra_routes=extra_routes,
+                               ready_checks=ready_checks, live_checks=live_checks)
     return http_app, bot, runner.start
 
 
@@ -168,7 +207,8 @@ def _slack_error(exc: BoltError) -> str:
 def serve(settings: Settings, host: str = "0.0.0.0", port: int | None = None) -> int:
     """Run the server until interrupted; returns the exit status."""
     alerts = build_alert_service(settings, redis_client(settings))
-    http_app, _bot, start_socket_mode = build(settings, extra_routes=alerts.routes)
+    http_app, _bot, start_socket_mode = build(settings, extra_routes=alerts.routes, ready_checks=[alerts.ready_problem],
+                                              live_checks=[alerts.liveness_problem])
     start_socket_mode()
     alerts.start()
     port = port or settings.PORT

@@ -17,6 +17,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
+from clusterdoc.access import AccessPolicy
 from clusterdoc.alert_config import AlertSettings
 from clusterdoc.approvals.policy import ApprovalPolicy
 from clusterdoc.workers.runbook.schema import error_lines
@@ -66,6 +67,7 @@ class FileConfig(BaseModel):
     alerts: AlertSettings = Field(default_factory=AlertSettings)
     approvals: ApprovalPolicy = Field(default_factory=ApprovalPolicy)
     prometheus: PrometheusSettings = Field(default_factory=PrometheusSettings)
+    access: AccessPolicy = Field(default_factory=AccessPolicy)
 
 
 class Settings(BaseSettings):
@@ -78,6 +80,14 @@ class Settings(BaseSettings):
     SLACK_APP_TOKEN: str | None = None
     SLACK_API_URL: str | None = None
     REDIS_URL: str = "redis://localhost:6379/0"
+    REDIS_USERNAME: str | None = None
+    REDIS_PASSWORD: str | None = None
+    REDIS_CACERT: str | None = None
+    REDIS_CERT: str | None = None
+    REDIS_KEY: str | None = None
+    REDIS_SENTINELS: str | None = None
+    REDIS_SENTINEL_MASTER: str | None = None
+    REDIS_SENTINEL_PASSWORD: str | None = None
     CLUSTERDOC_CLUSTER: str = "default"
     CLUSTERDOC_SNAPSHOT: str | None = None
     KUBECONFIG: str | None = None
@@ -99,6 +109,8 @@ class Settings(BaseSettings):
     CLUSTERDOC_CONFIG: str | None = None
     CLUSTERDOC_RUNBOOKS: str | None = None
     PORT: int = 3000
+    CLUSTERDOC_WORKER_HEARTBEAT_SECONDS: int = Field(default=10, ge=1, le=300)
+    """How often a busy worker beats; a job silent for 3 beats belongs to a dead worker and is retried."""
 
     @field_validator("SLACK_BOT_TOKEN")
     @classmethod
@@ -135,8 +147,10 @@ class Settings(BaseSettings):
             raise ValueError("must be a short name of letters, digits, '-', '_' or '.'")
         return value
 
-    @field_validator("CLUSTERDOC_SNAPSHOT", "CLUSTERDOC_CONFIG", "ETCD_CACERT", "ETCD_CERT", "ETCD_KEY",
-                     "PROMETHEUS_CACERT")
+    @field_validator(
+        "CLUSTERDOC_SNAPSHOT", "CLUSTERDOC_CONFIG", "ETCD_CACERT", "ETCD_CERT", "ETCD_KEY",
+        "PROMETHEUS_CACERT", "REDIS_CACERT", "REDIS_CERT", "REDIS_KEY",
+    )
     @classmethod
     def _path_exists(cls, value: str | None) -> str | None:
         if value is not None and not Path(value).exists():

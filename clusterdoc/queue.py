@@ -11,14 +11,17 @@ previous release carry are kept as aliases for one release (:data:`LEGACY_JOB_PA
 
 from __future__ import annotations
 
+import json
 import uuid
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
 from typing import Any, Literal
 
 from redis import Redis
 from rq import Callback, Queue, Retry, Worker
-from rq.job import Job
+from rq.job import Job as RQJob
+from rq.utils import import_attribute
+from rq.worker import BaseWorker
 
 from clusterdoc import kinds
 from clusterdoc.approvals.store import CLAIM_TIMEOUT_SECONDS
@@ -61,6 +64,14 @@ SWEEP_LOCK_PREFIX = "clusterdoc:sweep:"
 """One stalled-claims sweep per cluster queue per interval."""
 
 
+JOB_PATHS: frozenset[str] = frozenset({DIAGNOSE, DIAGNOSIS_FAILED, TRIAGE_ALERT, HANDLE_CLICK, SWEEP_STALLED})
+"""The only functions a clusterdoc worker runs (jobs and callbacks); anything else in Redis is refused."""
+
+
+class UnknownJobPath(ValueError):
+    """A job (or callback) names a function that is not one of :data:`JOB_PATHS` (nor a legacy alias)."""
+
+
 def queue_name(cluster: str) -> str:
     """``clusterdoc:prod`` for cluster ``prod``."""
     return f"{QUEUE_PREFIX}{cluster}"
@@ -69,6 +80,70 @@ def queue_name(cluster: str) -> str:
 def resolve_job_path(path: str) -> str:
     """The current job path for ``path`` (legacy aliases mapped; other paths unchanged)."""
     return LEGACY_JOB_PATHS.get(path, path)
+
+
+# -- serialization and the job class (both processes; never pickle) ---------------------------------
+class JSONSerializer:
+    """RQ serializer that only speaks strict JSON: no pickle, so nothing in Redis can run code.
+
+    ``loads`` refuses anything that is not UTF-8 JSON (a pickled job fails to load and is never
+    unpickled) and the non-standard constants ``NaN``/``Infinity``; ``dumps`` refuses objects JSON
+    cannot carry (jobs take and return primitives only).
+    """
+
+    @staticmethod
+    def dumps(obj: Any) -> bytes:
+        return json.dumps(obj, allow_nan=False, separators=(",", ":")).encode("utf-8")
+
+    @staticmethod
+    def loads(data: bytes | str) -> Any:
+        text = data.decode("utf-8") if isinstance(data, bytes) else data
+        return json.loads(text, parse_constant=_refuse_constant)
+
+
+def _refuse_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not JSON")
+
+
+def allowed_function(path: str | None) -> Callable[..., Any] | None:
+    """The function a job (or callback) path names, legacy aliases resolved; only :data:`JOB_PATHS`."""
+    if path is None:
+        return None
+    current = resolve_job_path(path)
+    if current not in JOB_PATHS:
+        raise UnknownJobPath(f"job function {path!r} is not a clusterdoc job")
+    function: Callable[..., Any] = import_attribute(current)
+    return function
+
+
+class Job(RQJob):
+    """RQ's job, resolved the clusterdoc way: JSON only, known functions only, legacy paths mapped.
+
+    A job whose ``func_name`` is a 0.1 path (``workers.jobs.diagnose``) runs the current function;
+    a job or callback naming any other function (``os.system``) raises :class:`UnknownJobPath` and
+    fails without running anything; jobs carrying an instance (method jobs) are refused too.
+    """
+
+    def __init__(self, id: str | None = None, connection: Redis | None = None, serializer: Any = None) -> None:
+        super().__init__(id, connection=connection, serializer=JSONSerializer)
+
+    @property
+    def func(self) -> Any:
+        if self.instance is not None:
+            raise UnknownJobPath("method jobs are not clusterdoc jobs")
+        return allowed_function(self.func_name)
+
+    @property
+    def success_callback(self) -> Any:
+        return allowed_function(self._success_callback_name) if self._success_callback_name else None
+
+    @property
+    def failure_callback(self) -> Any:
+        return allowed_function(self._failure_callback_name) if self._failure_callback_name else None
+
+    @property
+    def stopped_callback(self) -> Any:
+        return allowed_function(self._stopped_callback_name) if self._stopped_callback_name else None
 
 
 def refusal(kind: str, *, runbook: str = "", accepted: Sequence[str] = ()) -> str | None:
@@ -166,8 +241,25 @@ class Click:
 
 
 # -- enqueueing ------------------------------------------------------------------------------------
+def named_queue(connection: Redis, name: str) -> Queue:
+    """An RQ queue the clusterdoc way (JSON serializer, :class:`Job`); every queue is opened here."""
+    return Queue(name, connection=connection, serializer=JSONSerializer, job_class=Job)
+
+
 def cluster_queue(connection: Redis, cluster: str) -> Queue:
-    return Queue(queue_name(cluster), connection=connection)
+    return named_queue(connection, queue_name(cluster))
+
+
+def worker_for(queues: Sequence[Queue], connection: Redis, *, burst: bool = False,
+               worker_class: type[BaseWorker] | None = None, **options: Any) -> BaseWorker:
+    """The RQ worker for ``queues``: JSON serializer and :class:`Job`, like the queues (burst: no fork).
+
+    ``worker_class`` replaces RQ's ``SimpleWorker``/``Worker`` (the worker process passes its observed ones).
+    """
+    from rq import SimpleWorker
+
+    chosen = worker_class or (SimpleWorker if burst else Worker)
+    return chosen(list(queues), connection=connection, serializer=JSONSerializer, job_class=Job, **options)
 
 
 def listening_workers(connection: Redis, cluster: str) -> int:
@@ -181,7 +273,7 @@ def retry_policy(jobs: JobSettings) -> Retry | None:
 
 def enqueue_diagnosis(
     connection: Redis, request: DiagnosisRequest, thread: ThreadRef, jobs: JobSettings, *, job_id: str | None = None
-) -> Job:
+) -> RQJob:
     """Enqueue :data:`DIAGNOSE` for ``request``; raises redis errors when Redis is down."""
     queue = cluster_queue(connection, request.cluster)
     return queue.enqueue(
@@ -198,7 +290,7 @@ def enqueue_diagnosis(
     )
 
 
-def enqueue_click(connection: Redis, cluster: str, click: Click, *, description: str = "") -> Job:
+def enqueue_click(connection: Redis, cluster: str, click: Click, *, description: str = "") -> RQJob:
     """Enqueue :data:`HANDLE_CLICK` on the queue of the cluster the pending action is for."""
     return cluster_queue(connection, cluster).enqueue(
         HANDLE_CLICK, args=(click.to_json(),), job_timeout=CLICK_JOB_TIMEOUT_SECONDS,

@@ -14,11 +14,12 @@ from urllib.parse import parse_qs
 
 import pytest
 from redis import Redis
-from rq import Queue, Worker
+from rq import Queue
 from starlette.testclient import TestClient
 
 from clusterdoc.bot.server import build
 from clusterdoc.config import ConfigError, Settings, load_settings
+from clusterdoc.queue import named_queue, worker_for
 from clusterdoc.workers.runbook.loader import Catalogue
 from tests.harness.fake_slack import FakeSlackServer
 from tests.harness.ports import free_port
@@ -41,7 +42,7 @@ def make_settings(redis_url: str, fake_slack: FakeSlackServer, **extra: str) -> 
 
 def queued(redis_url: str, cluster: str = "default") -> list[str]:
     """Ids of the jobs waiting on the cluster's queue."""
-    return Queue(f"clusterdoc:{cluster}", connection=Redis.from_url(redis_url)).job_ids
+    return named_queue(Redis.from_url(redis_url), f"clusterdoc:{cluster}").job_ids
 
 
 def all_queued(redis_url: str) -> int:
@@ -80,7 +81,7 @@ def test_valid_command_is_acked_then_root_posted_and_job_enqueued(
     assert root.params["text"] == "describe shop/web-0, asked by <@U123> · cluster default"
     assert "thread_ts" not in root.params
     wait_until(lambda: len(queued(redis_url)) == 1)
-    job = Queue("clusterdoc:default", connection=Redis.from_url(redis_url)).fetch_job(queued(redis_url)[0])
+    job = named_queue(Redis.from_url(redis_url), "clusterdoc:default").fetch_job(queued(redis_url)[0])
     assert job is not None
     request, thread = job.args
     assert request["runbook"] == "describe"
@@ -109,7 +110,7 @@ def test_job_timeout_and_retry_come_from_the_config_file(
         unknown = stack.post("events deploy/web -c qa", channel="C999")
     assert "Unknown cluster `qa` (configured clusters: prod, staging)" in unknown.json()["text"]
     connection = Redis.from_url(redis_url)
-    job = Queue("clusterdoc:staging", connection=connection).fetch_job(queued(redis_url, "staging")[0])
+    job = named_queue(connection, "clusterdoc:staging").fetch_job(queued(redis_url, "staging")[0])
     assert job is not None
     assert job.timeout == 60 and job.retries_left == 3 and job.retry_intervals == [5, 10, 20]
     roots = [call.params["text"] for call in fake_slack.calls_to("chat.postMessage")]
@@ -232,7 +233,7 @@ def test_root_says_whether_a_worker_listens(stack: SlashClient, fake_slack: Fake
     idle = fake_slack.wait_for("chat.postMessage", 1)[0]
     assert "no worker is listening on `clusterdoc:default`" in str(idle.params["blocks"])
     connection = Redis.from_url(redis_url)
-    worker = Worker([Queue("clusterdoc:default", connection=connection)], connection=connection)
+    worker = worker_for([named_queue(connection, "clusterdoc:default")], connection)
     worker.register_birth()
     try:
         stack.post("describe web-1 -n shop")

@@ -16,13 +16,13 @@ from urllib.parse import urlencode
 
 import pytest
 from redis import Redis
-from rq import Queue, SimpleWorker
 from starlette.testclient import TestClient
 
 from clusterdoc.approvals.audit import AuditLog
 from clusterdoc.approvals.blocks import APPROVE_ACTION_ID
 from clusterdoc.bot.server import build
 from clusterdoc.config import Settings, load_settings
+from clusterdoc.queue import named_queue, worker_for
 from clusterdoc.workers.process import prepare_worker
 from tests.harness.fake_kube import FakeKubeServer, live_cluster, write_kubeconfig
 from tests.harness.fake_slack import FakeSlackServer
@@ -71,12 +71,12 @@ class Stack:
         return self.client.post("/slack/events", content=body, headers=signed_headers(SECRET, body)).status_code
 
     def queued(self) -> int:
-        return Queue("clusterdoc:default", connection=self.redis).count
+        return named_queue(self.redis, "clusterdoc:default").count
 
     def work(self) -> None:
         """One burst of the cluster's worker (in this process; the same wiring as ``clusterdoc worker``)."""
-        queue = Queue("clusterdoc:default", connection=self.redis)
-        SimpleWorker([queue], connection=self.redis).work(burst=True)
+        queue = named_queue(self.redis, "clusterdoc:default")
+        worker_for([queue], self.redis, burst=True).work(burst=True)
 
 
 @pytest.fixture

@@ -18,6 +18,7 @@ import pytest
 from redis import Redis
 from rq import Queue
 
+from clusterdoc.queue import named_queue
 from clusterdoc.workers.runbook.loader import Catalogue
 from tests.conftest import FakeKubeFactory
 from tests.harness.fake_kube import write_kubeconfig
@@ -57,7 +58,7 @@ def post_command(server: ServeProcess, text: str, response_url: str, *, timestam
 
 
 def wait_for_queue(redis_url: str, count: int, timeout: float = 10.0) -> Queue:
-    queue = Queue("clusterdoc:default", connection=Redis.from_url(redis_url))
+    queue = named_queue(Redis.from_url(redis_url), "clusterdoc:default")
     wait_until(lambda: queue.count >= count, f"{count} job(s) on {queue.name}", timeout)
     return queue
 
@@ -118,7 +119,7 @@ def test_bad_input_is_answered_ephemerally_by_the_running_server(
     assert forged.status_code == 401
     ready = httpx.get(f"{server.url}/readyz", timeout=CLIENT_TIMEOUT)
     assert ready.status_code == 200
-    assert Queue("clusterdoc:default", connection=Redis.from_url(redis_url)).count == 0
+    assert named_queue(Redis.from_url(redis_url), "clusterdoc:default").count == 0
     assert fake_slack.calls_to("chat.postMessage") == []
 
 

@@ -13,12 +13,11 @@ from typing import Any
 
 import pytest
 from redis import Redis
-from rq import Queue
 from rq.job import JobStatus
 from slack_sdk import WebClient
 
 from clusterdoc.config import ConfigError, JobSettings, Settings, load_settings
-from clusterdoc.queue import DiagnosisRequest, ThreadRef, enqueue_diagnosis, listening_workers, queue_name
+from clusterdoc.queue import DiagnosisRequest, ThreadRef, enqueue_diagnosis, listening_workers, named_queue, queue_name
 from clusterdoc.report import Target
 from clusterdoc.workers.jobs import diagnosis_failed
 from clusterdoc.workers.process import enqueue_sweep, run_worker
@@ -73,11 +72,11 @@ def test_enqueue_declares_timeout_retry_and_failure_callback(redis_url: str) -> 
     job = enqueue_diagnosis(connection, pod_request(cluster="prod"), ThreadRef("C1", "1.000100"), jobs)
     assert queue_name("prod") == "clusterdoc:prod"
     assert listening_workers(connection, "prod") == 0
-    assert Queue("clusterdoc:prod", connection=connection).job_ids == [job.id]
+    assert named_queue(connection, "clusterdoc:prod").job_ids == [job.id]
     assert job.func_name == "clusterdoc.workers.jobs.diagnose"
     assert job.args == (pod_request(cluster="prod").to_json(), {"channel": "C1", "ts": "1.000100"})
     assert (job.timeout, job.retries_left, job.retry_intervals) == (90, 2, [10, 30])
-    stored = Queue("clusterdoc:prod", connection=connection).fetch_job(job.id)
+    stored = named_queue(connection, "clusterdoc:prod").fetch_job(job.id)
     assert stored is not None
     assert stored.failure_callback is diagnosis_failed
     assert job.meta["max_attempts"] == 3
@@ -292,7 +291,7 @@ def test_malformed_job_payload_is_answered_in_the_thread_and_the_worker_goes_on(
 ) -> None:
     connection = Redis.from_url(redis_url)
     bad_thread = post_root(fake_slack)
-    queue = Queue(queue_name("default"), connection=connection)
+    queue = named_queue(connection, queue_name("default"))
     bad = queue.enqueue("clusterdoc.workers.jobs.diagnose", args=(request_dict, bad_thread.to_json()), retry=None)
     good_thread = post_root(fake_slack)
     good = enqueue_diagnosis(connection, pod_request(), good_thread, QUICK_JOBS)
@@ -313,7 +312,7 @@ def test_malformed_job_payload_is_answered_in_the_thread_and_the_worker_goes_on(
 def test_job_with_an_unreadable_thread_is_logged_not_retried(
     redis_url: str, fake_slack: FakeSlackServer, taint_cluster: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
-    queue = Queue(queue_name("default"), connection=Redis.from_url(redis_url))
+    queue = named_queue(Redis.from_url(redis_url), queue_name("default"))
     job = queue.enqueue("clusterdoc.workers.jobs.diagnose", args=(pod_request().to_json(), {"channel": "C123"}))
     with caplog.at_level(logging.ERROR):
         run_worker(worker_settings(redis_url, fake_slack, taint_cluster), None, burst=True)
@@ -326,9 +325,9 @@ def test_job_with_an_unreadable_thread_is_logged_not_retried(
 
 def test_one_stalled_claims_sweep_per_interval_across_workers(redis_url: str) -> None:
     connection = Redis.from_url(redis_url)
-    queue = Queue(queue_name("prod"), connection=connection)
+    queue = named_queue(connection, queue_name("prod"))
     assert enqueue_sweep(connection, queue, interval=300) is True
-    assert enqueue_sweep(connection, Queue(queue_name("prod"), connection=Redis.from_url(redis_url)),
+    assert enqueue_sweep(connection, named_queue(Redis.from_url(redis_url), queue_name("prod")),
                          interval=300) is False  # a second worker in the same interval
     assert [job.func_name for job in queue.jobs] == ["clusterdoc.workers.approvals.jobs.sweep_stalled"]
-    assert enqueue_sweep(connection, Queue(queue_name("staging"), connection=connection), interval=300) is True
+    assert enqueue_sweep(connection, named_queue(connection, queue_name("staging")), interval=300) is True

@@ -26,6 +26,7 @@ from slack_sdk.socket_mode.builtin import SocketModeClient
 from slack_sdk.socket_mode.request import SocketModeRequest
 from slack_sdk.socket_mode.response import SocketModeResponse
 
+from clusterdoc.queue import named_queue
 from tests.harness.fake_slack import FakeSlackServer
 from tests.harness.fake_slack import SlackApiError as FakeSlackError
 from tests.harness.fake_socket_mode import FakeSocketModeServer
@@ -130,7 +131,7 @@ def serve(environment: dict[str, str]) -> Iterator[SocketModeServe]:
 
 
 def jobs(redis_url: str) -> Queue:
-    return Queue(QUEUE, connection=Redis.from_url(redis_url))
+    return named_queue(Redis.from_url(redis_url), QUEUE)
 
 
 def test_bad_command_is_acked_with_an_ephemeral_usage_answer(

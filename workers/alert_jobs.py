@@ -96,6 +96,7 @@ def triage_alert(request: dict[str, Any], thread: dict[str, Any], alert: dict[st
                 jobs.WRONG_CLUSTER_TEXT.format(wanted=parsed.cluster, actual=ctx.cluster.name), where)
             return {"run": False, "reason": "wrong cluster"}
         before = ctx.cluster.request_count()
+        jobs.start_budget(ctx.cluster)
         report = triage_report(ctx.catalogue, ctx.cluster, parsed, alert)
         ctx.publisher.publish(report, where)
         return {"run": True, "runbook": report.runbook, "verdict": report.verdict.to_json(),

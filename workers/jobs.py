@@ -17,6 +17,8 @@ from dataclasses import dataclass
 from types import TracebackType
 from typing import Any
 
+from rq import get_current_job
+from rq.exceptions import AbandonedJobError
 from rq.job import Job
 from rq.timeouts import JobTimeoutException
 
@@ -33,6 +35,10 @@ log = logging.getLogger(__name__)
 FAILED_TEXT = (
     ":x: The diagnosis failed after {attempts} attempt(s) (error id `{error_id}`); "
     "the worker log has the traceback under that id."
+)
+WORKER_DIED_TEXT = (
+    ":skull: The worker running this diagnosis died (killed or lost) after {attempts} attempt(s) "
+    "(error id `{error_id}`); ask again to run it anew."
 )
 TIMED_OUT_TEXT = ":hourglass: The diagnosis did not finish within {seconds} s and was stopped (error id `{error_id}`)."
 WRONG_CLUSTER_TEXT = "This job was meant for cluster `{wanted}` but reached a worker of cluster `{actual}`; not run."
@@ -67,6 +73,21 @@ def context() -> WorkerContext:
     if _context is None:
         raise RuntimeError("workers.jobs.configure() was not called in this worker process")
     return _context
+
+
+def budget_seconds(job_timeout: float | None) -> float | None:
+    """How long a job's cluster reads may take: its RQ timeout minus time kept to post the report."""
+    if not job_timeout or job_timeout <= 0:
+        return None
+    return job_timeout - min(30.0, max(5.0, job_timeout * 0.2))
+
+
+def start_budget(cluster: Cluster) -> None:
+    """Give the cluster backend this job's budget, so a hanging API server is named in time."""
+    job = get_current_job()
+    start = getattr(cluster, "start_budget", None)
+    if callable(start):
+        start(budget_seconds(job.timeout if job is not None else None))
 
 
 def read_thread(thread: Any) -> ThreadRef:
@@ -130,6 +151,7 @@ def diagnose(request: dict[str, Any], thread: dict[str, Any]) -> dict[str, Any]:
         ctx.publisher.publish_error(WRONG_CLUSTER_TEXT.format(wanted=parsed.cluster, actual=ctx.cluster.name), where)
         return {"runbook": parsed.runbook, "run": False, "reason": "wrong cluster"}
     before = ctx.cluster.request_count()
+    start_budget(ctx.cluster)
     report = run_request(ctx.catalogue, parsed, ctx.cluster)
     use_catalogue_risks(report)  # the thread and the Approve message show the same risk
     ctx.publisher.publish(report, where)
@@ -168,6 +190,8 @@ def diagnosis_failed(
     log.error("diagnosis job %s failed for good [error %s]", job.id, ident, exc_info=exc_info)
     if isinstance(exc_value, JobTimeoutException):
         text = TIMED_OUT_TEXT.format(seconds=job.timeout, error_id=ident)
+    elif isinstance(exc_value, AbandonedJobError):
+        text = WORKER_DIED_TEXT.format(attempts=job.meta.get("max_attempts", 1), error_id=ident)
     else:
         text = FAILED_TEXT.format(attempts=job.meta.get("max_attempts", 1), error_id=ident)
     try:

@@ -12,24 +12,27 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 
 from redis import Redis
 from redis.exceptions import RedisError
 from rq import Queue
 
+from clusterdoc import redis_connection
 from clusterdoc.config import ConfigError, Settings
 from clusterdoc.logs import announce
 from clusterdoc.metrics import clear_multiprocess_dir
-from clusterdoc.queue import SWEEP_INTERVAL_SECONDS, cluster_queue, enqueue_sweep
+from clusterdoc.queue import SWEEP_INTERVAL_SECONDS, cluster_queue, enqueue_sweep, worker_for
 from clusterdoc.slack.client import paced_web_client
 from clusterdoc.slack.publisher import SlackPublisher
-from clusterdoc.workers import jobs
+from clusterdoc.workers import jobs, recovery
 from clusterdoc.workers.approvals import jobs as approval_jobs
 from clusterdoc.workers.approvals.jobs import ServiceOffers
 from clusterdoc.workers.cluster.base import ClusterError
 from clusterdoc.workers.cluster.factory import open_cluster
 from clusterdoc.workers.observe import ObservedSimpleWorker, ObservedWorker, serve_metrics
 from clusterdoc.workers.publish import Publisher
+from clusterdoc.workers.recovery import Timings
 from clusterdoc.workers.runbook.loader import Catalogue
 
 log = logging.getLogger(__name__)
@@ -51,7 +54,7 @@ def prepare_worker(settings: Settings, cluster: str | None, publisher: Publisher
     name = cluster or settings.CLUSTERDOC_CLUSTER
     if publisher is None:
         settings.require("SLACK_BOT_TOKEN", why="by the worker to post findings")
-        connection = Redis.from_url(settings.REDIS_URL)
+        connection = redis_connection.connect(settings)
         publisher = SlackPublisher(paced_web_client(settings, connection), connection)
     catalogue = Catalogue.load(settings.runbook_folders())
     try:
@@ -66,7 +69,7 @@ def _approvals(settings: Settings) -> ServiceOffers | None:
     """Configure the approval click job of this process; the sink for offers (None without Slack)."""
     if not settings.SLACK_BOT_TOKEN:
         return None
-    connection = Redis.from_url(settings.REDIS_URL)
+    connection = redis_connection.connect(settings)
     service = approval_jobs.build_service(
         settings, settings.file_config().approvals, connection, paced_web_client(settings, connection)
     )
@@ -77,29 +80,60 @@ def _approvals(settings: Settings) -> ServiceOffers | None:
 def run_worker(settings: Settings, cluster: str | None, burst: bool, metrics_port: int | None = None) -> int:
     """Work the queue of ``cluster`` (default ``CLUSTERDOC_CLUSTER``); returns the exit status.
 
-    ``metrics_port``: serve ``/metrics`` and ``/healthz`` there (``workers.observe``)."""
+    ``metrics_port``: serve ``/metrics`` and ``/healthz`` there (``workers.observe``). A continuous
+    worker survives Redis going away: when RQ's loop gives up on a lost connection it waits for
+    Redis with backoff and starts a fresh RQ worker (:func:`_work_until_stopped`); a reaper thread
+    hands jobs of dead workers back to RQ within about 3 heartbeats.
+    """
     name = prepare_worker(settings, cluster)
-    connection = Redis.from_url(settings.REDIS_URL)
+    connection = redis_connection.connect(settings, socket_timeout=None)
+    where = redis_connection.describe(settings)
     try:
         connection.ping()
     except RedisError as exc:
-        raise ConfigError(f"REDIS_URL: cannot reach Redis: {exc}") from exc
+        raise ConfigError(f"REDIS_URL: cannot reach Redis at {where}: {exc}") from exc
     queue = cluster_queue(connection, name)
-    worker_class = ObservedSimpleWorker if burst else ObservedWorker
     clear_multiprocess_dir()
     if metrics_port:
         serve_metrics(metrics_port)
-    worker = worker_class([queue], connection=connection)
     source = f"snapshot {settings.CLUSTERDOC_SNAPSHOT}" if settings.CLUSTERDOC_SNAPSHOT else (
         f"kubeconfig {settings.KUBECONFIG}" if settings.KUBECONFIG else "kubeconfig or in-cluster credentials")
-    announce(f"clusterdoc worker: cluster {name} ({source}) · queue {queue.name} · redis {settings.redis_location()} · "
+    announce(f"clusterdoc worker: cluster {name} ({source}) · queue {queue.name} · redis {where} · "
              f"mode {'burst (exits when the queue is empty)' if burst else 'continuous'}")
     stop = threading.Event()
-    if not burst and settings.SLACK_BOT_TOKEN:
-        threading.Thread(target=_sweep_timer, args=(connection, queue, stop), name="sweep", daemon=True).start()
+    timings = Timings(settings.CLUSTERDOC_WORKER_HEARTBEAT_SECONDS)
+    if not burst:
+        side = redis_connection.connect(settings)
+        side_queue = cluster_queue(side, name)
+        threading.Thread(target=recovery.reaper, args=(side_queue, timings, stop), name="reaper", daemon=True).start()
+        if settings.SLACK_BOT_TOKEN:
+            threading.Thread(target=_sweep_timer, args=(side, side_queue, stop), name="sweep", daemon=True).start()
     try:
-        worker.work(burst=burst, with_scheduler=not burst,
-                    logging_level=logging.getLevelName(log.getEffectiveLevel()))
+        _work_until_stopped(connection, queue, burst, timings, where)
     finally:
         stop.set()
     return 0
+
+
+def _work_until_stopped(connection: Redis, queue: Queue, burst: bool, timings: Timings, where: str) -> None:
+    """Run RQ workers one after another until one stops on request (or a burst empties the queue)."""
+    level = logging.getLevelName(log.getEffectiveLevel())
+    while True:
+        options = {} if burst else timings.worker_options()
+        worker_class = ObservedSimpleWorker if burst else ObservedWorker
+        worker = worker_for([queue], connection, burst=burst, worker_class=worker_class, **options)
+        try:
+            worker.work(burst=burst, with_scheduler=not burst, logging_level=level)
+        except RedisError as exc:  # RQ's own teardown needs Redis too
+            log.warning("worker %s stopped on a Redis error: %s", worker.name, type(exc).__name__)
+        if getattr(worker, "_stop_requested", False) or getattr(worker, "_shutdown_requested_date", None):
+            return  # SIGTERM/SIGINT: a warm shutdown was asked for
+        if burst:
+            if not recovery.redis_answers(connection):
+                log.error("Redis at %s stopped answering during a burst run; the queue is left as it is", where)
+            return
+        if recovery.redis_answers(connection):
+            log.warning("worker %s left its loop; starting a new one", worker.name)
+            time.sleep(1.0)
+            continue
+        recovery.wait_for_redis(connection, where)

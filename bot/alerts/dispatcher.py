@@ -20,10 +20,12 @@ import logging
 import threading
 import time
 from collections.abc import Callable
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, Literal
 
 from redis import Redis
+from redis.exceptions import RedisError
 from rq import Callback, Retry
 from slack_sdk import WebClient
 
@@ -41,12 +43,28 @@ from clusterdoc.slack.pacing import deliver, replay_failed
 log = logging.getLogger(__name__)
 
 REPLAY_EVERY_SECONDS = 60.0
+BACKOFF_SECONDS = 0.5
+MAX_BACKOFF_SECONDS = 30.0
 ATTEMPTS = "clusterdoc:alerts:attempts"
 FAILED = "clusterdoc:alerts:failed"
 """Deliveries that failed ``MAX_ATTEMPTS`` times, kept for an operator (the alerts themselves are recorded)."""
 MAX_ATTEMPTS = 3
 ROOTLESS = "clusterdoc:incidents:rootless"
 """Ids of incidents whose root could not be posted yet; retried every ``REPLAY_EVERY_SECONDS``."""
+
+
+Transition = Literal["opened", "reopened", "resolved", "counts", "none"]
+
+
+@dataclass
+class _Change:
+    """What one delivery did to an incident, decided before anything is said in Slack."""
+
+    transition: Transition
+    new_firings: list[dict[str, Any]] = field(default_factory=list)
+    """Alerts firing for the first time (per fingerprint and ``startsAt``): each gets one triage."""
+    root_missing: bool = False
+    """The root could not be posted before: post it now (then triage every firing alert)."""
 
 
 def _text(value: bytes | str | float) -> str:
@@ -100,6 +118,8 @@ class Dispatcher:
         self.enqueue = enqueue or enqueue_triage(redis, settings.triage_timeout_seconds)
         self.clock = clock
         self._last_replay = clock()
+        self.problem: str | None = None
+        """Why the dispatcher loop is not working right now (None when it is): ``/readyz`` shows it."""
 
     # -- the loop --------------------------------------------------------------------------
 
@@ -175,12 +195,27 @@ class Dispatcher:
         replay_failed(self.redis, self.slack)
 
     def run_forever(self, stop: threading.Event) -> None:
-        """The background thread's body: recover, then loop until ``stop`` is set; errors are logged."""
-        self.recover()
+        """The background thread's body: recover, then loop until ``stop`` is set.
+
+        Nothing ends it but ``stop``: with Redis down (even at start) it retries with backoff
+        (:data:`BACKOFF_SECONDS` doubling up to :data:`MAX_BACKOFF_SECONDS`) and :attr:`problem`
+        says why it is not working, for ``/readyz``.
+        """
+        recovered = False
+        delay = BACKOFF_SECONDS
         while not stop.is_set():
             beat()  # liveness for /metrics (clusterdoc_dispatcher_last_beat_timestamp_seconds)
             try:
+                if not recovered:
+                    self.recover()
+                    recovered = True
                 self.run_once(timeout=0.5)
+                self.problem, delay = None, BACKOFF_SECONDS
+            except RedisError as exc:
+                self.problem = f"alert dispatcher cannot use Redis: {type(exc).__name__}"
+                log.warning("%s; retrying in %.1f s", self.problem, delay)
+                stop.wait(delay)
+                delay = min(delay * 2, MAX_BACKOFF_SECONDS)
             except Exception:
                 log.exception("alert dispatcher iteration failed")
                 stop.wait(1.0)
@@ -219,7 +254,22 @@ class Dispatcher:
 
     def _apply(self, ident: str, key: str, channel: str, cluster: str, alerts: list[dict[str, Any]],
                delivery: dict[str, Any]) -> None:
+        """One delivery's alerts applied to one incident: read it, decide what changed, say it in Slack."""
         now = self.clock()
+        read = self._read(ident, key, channel, cluster, alerts, delivery, now)
+        if read is None:
+            return
+        incident, fresh = read
+        change = self._decide(incident, fresh, alerts, delivery)
+        self._word(incident, change, now)
+        self.store.save(incident)
+        if not incident.ts:
+            self.redis.sadd(ROOTLESS, ident)
+        self._triage_new(incident, change.new_firings)
+
+    def _read(self, ident: str, key: str, channel: str, cluster: str, alerts: list[dict[str, Any]],
+              delivery: dict[str, Any], now: float) -> tuple[Incident, bool] | None:
+        """The incident this delivery belongs to and whether it is a new one (None: nothing to open)."""
         incident = self.store.get(ident)
         any_firing = any(alert["status"] == "firing" for alert in alerts)
         fresh = incident is None or (
@@ -227,21 +277,29 @@ class Dispatcher:
             and now - (parse_iso(incident.resolved_at) or datetime.now(UTC)).timestamp()
             > self.settings.reopen_minutes * 60
         )
-        if fresh:
-            if not any_firing:
-                log.info("resolved alerts for unknown incident %s; recorded, no thread", key[:80])
-                return
-            previous = incident
-            incident = Incident(ident, key, channel, cluster, opened_at=now,
-                                external_url=delivery.get("externalURL", ""),
-                                group_labels=delivery.get("groupLabels", {}),
-                                common_labels=delivery.get("commonLabels", {}),
-                                common_annotations=delivery.get("commonAnnotations", {}))
-            if previous is not None:
-                self.store.replace(incident)  # re-fired after the reopen window: a new thread
-            elif not self.store.create(incident):  # first seen wins (SET NX), even if a lock expired
-                incident, fresh = self.store.get(ident), False
-        assert incident is not None
+        if not fresh:
+            assert incident is not None
+            return incident, False
+        if not any_firing:
+            log.info("resolved alerts for unknown incident %s; recorded, no thread", key[:80])
+            return None
+        previous = incident
+        incident = Incident(ident, key, channel, cluster, opened_at=now,
+                            external_url=delivery.get("externalURL", ""),
+                            group_labels=delivery.get("groupLabels", {}),
+                            common_labels=delivery.get("commonLabels", {}),
+                            common_annotations=delivery.get("commonAnnotations", {}))
+        if previous is not None:
+            self.store.replace(incident)  # re-fired after the reopen window: a new thread
+        elif not self.store.create(incident):  # first seen wins (SET NX), even if a lock expired
+            existing = self.store.get(ident)
+            assert existing is not None
+            return existing, False
+        return incident, True
+
+    def _decide(self, incident: Incident, fresh: bool, alerts: list[dict[str, Any]],
+                delivery: dict[str, Any]) -> _Change:
+        """Merge the alerts into the incident's state and name what changed (no Slack call here)."""
         previous_status = incident.status
         previous_firing = len(incident.firing_alerts)
         previous_total = len(incident.alerts)
@@ -260,33 +318,43 @@ class Dispatcher:
         incident.started_at = incident.started_at or (min(starts) if starts else None)
         if fresh:
             incident.started_at = min(starts) if starts else datetime.now(UTC).isoformat()
-            self._open(incident, now)
-        elif not incident.ts and not incident.storm:
-            self._post_root(incident)  # the root could not be posted before: try again
+            return _Change("opened", new_firings)
+        transition: Transition = "none"
+        root_missing = not incident.ts and not incident.storm
+        if root_missing:
             new_firings = incident.firing_alerts
-        if not fresh:
-            if previous_status == "resolved" and firing_now:
-                incident.status, incident.resolved_at = "firing", None
-                self._edit_root(incident)
-                self._thread_line(incident, threads.reopened_line(len(incident.firing_alerts)))
-            elif previous_status == "firing" and not firing_now:
-                ends = [alert["endsAt"] for alert in incident.alerts.values() if alert.get("endsAt")]
-                incident.status = "resolved"
-                incident.resolved_at = max(ends) if ends else datetime.now(UTC).isoformat()
-                self._edit_root(incident)
-                self._thread_line(incident, threads.resolved_line(
-                    parse_iso(incident.started_at), parse_iso(incident.resolved_at), len(incident.alerts)))
-            elif (len(incident.firing_alerts) != previous_firing or len(incident.alerts) != previous_total
-                  or incident.truncated_alerts != previous_truncated):
-                self._edit_root(incident)
-            if incident.storm:
-                self.storms.change(incident.storm, self._alertname(incident),
-                                   len(incident.firing_alerts) - previous_firing,
-                                   len(incident.alerts) - previous_total)
-        self.store.save(incident)
-        if not incident.ts:
-            self.redis.sadd(ROOTLESS, ident)
-        self._triage_new(incident, new_firings)
+        if previous_status == "resolved" and firing_now:
+            incident.status, incident.resolved_at = "firing", None
+            transition = "reopened"
+        elif previous_status == "firing" and not firing_now:
+            ends = [alert["endsAt"] for alert in incident.alerts.values() if alert.get("endsAt")]
+            incident.status = "resolved"
+            incident.resolved_at = max(ends) if ends else datetime.now(UTC).isoformat()
+            transition = "resolved"
+        elif (len(incident.firing_alerts) != previous_firing or len(incident.alerts) != previous_total
+              or incident.truncated_alerts != previous_truncated):
+            transition = "counts"
+        if incident.storm:
+            self.storms.change(incident.storm, self._alertname(incident),
+                               len(incident.firing_alerts) - previous_firing, len(incident.alerts) - previous_total)
+        return _Change(transition, new_firings, root_missing)
+
+    def _word(self, incident: Incident, change: _Change, now: float) -> None:
+        """Say the change in Slack: the wording itself lives in :mod:`bot.alerts.threads`."""
+        if change.transition == "opened":
+            self._open(incident, now)
+            return
+        if change.root_missing:
+            self._post_root(incident)
+        if change.transition == "reopened":
+            self._edit_root(incident)
+            self._thread_line(incident, threads.reopened_line(len(incident.firing_alerts)))
+        elif change.transition == "resolved":
+            self._edit_root(incident)
+            self._thread_line(incident, threads.resolved_line(
+                parse_iso(incident.started_at), parse_iso(incident.resolved_at), len(incident.alerts)))
+        elif change.transition == "counts":
+            self._edit_root(incident)
 
     def _triage_new(self, incident: Incident, alerts: list[dict[str, Any]]) -> None:
         """Queue triage for alerts firing for the first time (once per alert and firing)."""

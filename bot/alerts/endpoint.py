@@ -45,7 +45,8 @@ class AlertsEndpoint:
                           {"WWW-Authenticate": 'Bearer realm="clusterdoc"'})
         limit = self.settings.max_body_bytes
         declared = request.headers.get("content-length")
-        if declared and declared.isdigit() and int(declared) > limit:
+        if declared and declared.strip().isascii() and declared.strip().isdigit() and len(declared) < 19 \
+                and int(declared) > limit:
             return _error(413, f"body of {declared} bytes is over the limit of {limit} bytes")
         body = bytearray()
         async for chunk in request.stream():

@@ -134,6 +134,10 @@ def parse_payload(body: bytes) -> WebhookPayload:
         data = json.loads(body)
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:
         raise PayloadError(f"body is not valid JSON ({exc})") from exc
+    except RecursionError as exc:
+        raise PayloadError("body is nested too deeply to be an Alertmanager payload") from exc
+    except ValueError as exc:  # Python's int limit: a number of thousands of digits
+        raise PayloadError(f"body has a number too long to read ({str(exc).split(':')[0]})") from exc
     if not isinstance(data, dict):
         raise PayloadError("(top level): expected a JSON object with receiver, status and alerts")
     try:

@@ -43,6 +43,16 @@ class AlertService:
             if not self.endpoint.token:
                 log.warning("ALERTS_TOKEN is not set: POST /alerts answers 503 until it is")
 
+    def ready_problem(self) -> str | None:
+        """For ``/readyz``: why alerts are not being dispatched right now (None when they are)."""
+        return self.liveness_problem() or self.dispatcher.problem
+
+    def liveness_problem(self) -> str | None:
+        """For ``/healthz``: the dispatcher thread was started and has died (only a restart helps)."""
+        if self._thread is not None and not self._thread.is_alive() and not self._stop.is_set():
+            return "alert dispatcher thread is not running"
+        return None
+
     def stop(self) -> None:
         self._stop.set()
         if self._thread is not None:

@@ -5,6 +5,10 @@ for firing by severity, green for resolved) and whose blocks hold the severity, 
 summary and description, key labels, the cluster, the alert count and links: the alert's
 ``generatorURL``, its ``runbook_url`` annotation and a prefilled silence in Alertmanager's UI
 (``externalURL``). Texts are capped to Block Kit's limits; nothing here talks to Slack.
+
+Everything an alert carries comes from outside (anyone who can make Alertmanager fire writes it),
+so every text is escaped for mrkdwn (:func:`_text`: no ``<!channel>``, ``<@U…>`` or disguised
+links) and links are made only from the link fields, labelled with their real host.
 """
 
 from __future__ import annotations
@@ -17,6 +21,7 @@ from typing import Any
 from urllib.parse import quote
 
 from clusterdoc.humanize import human_duration
+from clusterdoc.render.text import escape_mrkdwn, mrkdwn_link, one_line
 
 SECTION_LIMIT = 2900
 FIELD_LIMIT = 1900
@@ -37,6 +42,16 @@ def severity_rank(severity: str) -> int:
 
 def _cap(text: str, limit: int) -> str:
     return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def _text(value: object) -> str:
+    """Outside text made inert for mrkdwn (``<``, ``>``, ``&`` escaped; control characters shown)."""
+    return escape_mrkdwn(str(value))
+
+
+def _name(value: object) -> str:
+    """An outside name or label value: escaped and folded onto one line."""
+    return escape_mrkdwn(one_line(str(value)))
 
 
 @dataclass
@@ -81,15 +96,9 @@ def duration_text(start: datetime | None, end: datetime | None) -> str:
 
 
 def _links(view: RootView) -> list[str]:
-    links = []
-    if view.generator_url:
-        links.append(f"<{view.generator_url}|Source>")
-    if view.annotations.get("runbook_url"):
-        links.append(f"<{view.annotations['runbook_url']}|Runbook>")
-    silence = silence_url(view.external_url, view.labels)
-    if silence:
-        links.append(f"<{silence}|Silence>")
-    return links
+    candidates = [(view.generator_url, "Source"), (view.annotations.get("runbook_url") or "", "Runbook"),
+                  (silence_url(view.external_url, view.labels), "Silence")]
+    return [link for link in (mrkdwn_link(url, label) for url, label in candidates if url) if link]
 
 
 def root_message(view: RootView) -> dict[str, Any]:
@@ -101,20 +110,20 @@ def root_message(view: RootView) -> dict[str, Any]:
     else:
         headline = ":rotating_light: *FIRING*"
         colour = COLOURS.get(view.severity.lower(), DEFAULT_COLOUR)
-    title = f"{headline} · `{view.severity or 'none'}` · *{view.alertname}*"
+    title = f"{headline} · `{_name(view.severity or 'none')}` · *{_name(view.alertname)}*"
     if view.other_alertnames:
-        title += f" (+ {', '.join(sorted(view.other_alertnames))})"
+        title += f" (+ {', '.join(_name(name) for name in sorted(view.other_alertnames))})"
     blocks: list[dict[str, Any]] = [_section(title)]
     summary = view.annotations.get("summary") or ""
     description = view.annotations.get("description") or view.annotations.get("message") or ""
-    text = "\n".join(part for part in (f"*{summary}*" if summary else "", description) if part)
+    text = "\n".join(part for part in (f"*{_name(summary)}*" if summary else "", _text(description)) if part)
     if text:
         blocks.append(_section(text))
     count = f"*Alerts:* {view.firing} firing / {view.total}"
     if view.truncated:
         count += f" (+{view.truncated} alert{'s' if view.truncated != 1 else ''} truncated by Alertmanager)"
-    facts = [f"*Cluster:* {view.cluster}", count]
-    facts += [f"*{name}:* `{view.labels[name]}`" for name in KEY_LABELS if view.labels.get(name)]
+    facts = [f"*Cluster:* {_name(view.cluster)}", count]
+    facts += [f"*{name}:* `{_name(view.labels[name])}`" for name in KEY_LABELS if view.labels.get(name)]
     if view.started_at:
         facts.append(f"*Since:* <!date^{int(view.started_at.timestamp())}^{{date_short_pretty}} {{time}}|"
                      f"{view.started_at.isoformat(timespec='seconds')}>")
@@ -123,7 +132,8 @@ def root_message(view: RootView) -> dict[str, Any]:
     links = _links(view)
     if links:
         blocks.append({"type": "context", "elements": [{"type": "mrkdwn", "text": " · ".join(links)}]})
-    fallback = f"{'RESOLVED' if resolved else 'FIRING'} [{view.severity}] {view.alertname}: {summary or description}"
+    fallback = (f"{'RESOLVED' if resolved else 'FIRING'} [{_name(view.severity)}] {_name(view.alertname)}: "
+                f"{_name(summary or description)}")
     return {"text": _cap(fallback.strip(), SECTION_LIMIT), "attachments": [{"color": colour, "blocks": blocks}]}
 
 
@@ -143,7 +153,7 @@ def reopened_line(firing: int) -> str:
 
 def triage_note(alertname: str, target: str, runbook: str) -> str:
     """Shown when triage for one alert is queued (the report itself comes from the worker)."""
-    return f"Triage of *{alertname}* on `{target}` queued (runbook `{runbook}`)."
+    return f"Triage of *{_name(alertname)}* on `{_name(target)}` queued (runbook `{_name(runbook)}`)."
 
 
 def storm_message(
@@ -151,7 +161,7 @@ def storm_message(
 ) -> dict[str, Any]:
     """The storm root: incidents by alertname with firing/total counts (most first) and the triage counts."""
     rows = sorted(counts, key=lambda row: (-row[2], row[0]))
-    lines = [f"• *{name}*: {firing} firing / {total}" for name, firing, total in rows[:40]]
+    lines = [f"• *{_name(name)}*: {firing} firing / {total}" for name, firing, total in rows[:40]]
     if len(rows) > 40:
         lines.append(f"… and {len(rows) - 40} more alert names")
     firing_total = sum(row[1] for row in rows)

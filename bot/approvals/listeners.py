@@ -26,12 +26,25 @@ log = logging.getLogger(__name__)
 Submit = Callable[..., Any]
 
 
-def click_from(body: dict[str, Any], kind: str) -> Click:
-    """The :class:`Click` in a ``block_actions`` payload (only the opaque id is read from the button)."""
-    action = (body.get("actions") or [{}])[0]
-    channel = (body.get("channel") or {}).get("id") or (body.get("container") or {}).get("channel_id", "")
-    return Click(str(action.get("value", "")), str((body.get("user") or {}).get("id", "")), kind,  # type: ignore[arg-type]
-                 str(channel))
+def click_from(body: Any, kind: str) -> Click:
+    """The :class:`Click` in a ``block_actions`` payload (only the opaque id is read from the button).
+
+    Never raises: whatever shape the payload has, missing or mistyped parts read as empty, and an
+    empty pending id is answered as an unknown offer.
+    """
+    body = body if isinstance(body, dict) else {}
+    actions = body.get("actions")
+    action = actions[0] if isinstance(actions, list) and actions and isinstance(actions[0], dict) else {}
+    channel = _field(body.get("channel"), "id") or _field(body.get("container"), "channel_id")
+    return Click(_text(action.get("value")), _field(body.get("user"), "id"), kind, channel)  # type: ignore[arg-type]
+
+
+def _field(part: Any, key: str) -> str:
+    return _text(part.get(key)) if isinstance(part, dict) else ""
+
+
+def _text(value: Any) -> str:
+    return value if isinstance(value, str) else ""
 
 
 def submit_click(connection: Redis, click: Click, respond: Respond) -> None:

@@ -5,6 +5,12 @@ Events: ``requested`` (offered with buttons), ``approved``, ``dismissed``, ``ref
 the cluster and channel, the requester, the approvers, the person whose click caused it, the
 rule that applied, the dry-run result, the outcome and timings. Entries are only ever appended
 (``XADD``); ``/k8s audit [N]`` reads the newest N.
+
+Retention: the stream keeps at most :data:`MAX_ENTRIES` entries and none older than
+:data:`MAX_AGE_DAYS` days (trimmed on every append, ``XADD MAXLEN ~`` then ``XTRIM MINID ~``);
+docs/redis.md says so. The log line is written whatever the process's log level: the
+``clusterdoc.audit`` logger is pinned to INFO, and when the process configured no handler at all
+it writes to stderr through its own.
 """
 
 from __future__ import annotations
@@ -19,11 +25,27 @@ import redis
 
 from clusterdoc import metrics
 from clusterdoc.approvals.pending import PendingAction
+from clusterdoc.render.text import escape_mrkdwn
 
 STREAM = "clusterdoc:audit"
 EVENTS = ("requested", "approved", "dismissed", "refused", "expired", "executed", "failed")
 MAX_ENTRIES = 100_000
+MAX_AGE_DAYS = 400
+"""Entries older than this are trimmed (a year and a month: one yearly review back)."""
 log = logging.getLogger("clusterdoc.audit")
+log.setLevel(logging.INFO)  # audit lines are written whatever the level of the rest
+
+
+def _emit(line: str) -> None:
+    """Write one audit line: through the process's handlers, or to stderr when it has none."""
+    root = logging.getLogger()
+    if root.handlers or log.handlers:
+        log.info(line)
+        return
+    fallback = logging.StreamHandler()
+    fallback.setFormatter(logging.Formatter("%(asctime)s AUDIT %(message)s"))
+    log.addHandler(fallback)
+    log.info(line)
 
 
 @dataclass
@@ -84,10 +106,16 @@ class AuditLog:
             at=time.time(),
         )
         entry.id = self.redis.xadd(self.stream, entry.fields(), maxlen=MAX_ENTRIES, approximate=True).decode()
+        self.trim(entry.at)
         metrics.APPROVALS.labels(outcome=event).inc()
-        log.info(json.dumps({"audit": event, **{k: v for k, v in entry.__dict__.items() if v not in ("", [], {})}},
-                            sort_keys=True))
+        _emit(json.dumps({"audit": event, **{k: v for k, v in entry.__dict__.items() if v not in ("", [], {})}},
+                         sort_keys=True))
         return entry
+
+    def trim(self, now: float, max_age_days: float = MAX_AGE_DAYS) -> int:
+        """Drop entries older than ``max_age_days`` (stream ids are milliseconds since the epoch)."""
+        cutoff_ms = int((now - max_age_days * 86400) * 1000)
+        return int(self.redis.xtrim(self.stream, minid=f"{max(cutoff_ms, 0)}-0", approximate=False))
 
     def latest(self, count: int = 10) -> list[AuditEntry]:
         """The newest ``count`` entries, newest first."""
@@ -110,14 +138,15 @@ def format_latest(entries: list[AuditEntry]) -> str:
     for entry in entries:
         when = datetime.fromtimestamp(entry.at, UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
         who = f" by <@{entry.actor}>" if entry.actor else ""
-        line = f"• {when} *{entry.event}*{who}: `{entry.action}` {entry.target} ({entry.cluster})"
+        line = (f"• {when} *{entry.event}*{who}: `{escape_mrkdwn(entry.action)}` {escape_mrkdwn(entry.target)} "
+                f"({escape_mrkdwn(entry.cluster)})")
         line += f", asked by <@{entry.requester}>"
         if entry.approvers:
             line += ", approvers " + ", ".join(f"<@{a}>" for a in entry.approvers)
         if entry.rule:
-            line += f", rule: {entry.rule}"
+            line += f", rule: {escape_mrkdwn(entry.rule)}"
         if entry.outcome:
-            line += f" — {entry.outcome[:200]}"
+            line += f" — {escape_mrkdwn(entry.outcome[:200])}"  # may quote the API server's words
         lines.append(line)
     return "\n".join(lines)
 

@@ -15,6 +15,7 @@ import re
 import unicodedata
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from urllib.parse import quote, urlsplit
 
 from clusterdoc import humanize
 from clusterdoc.report import Verdict
@@ -48,6 +49,20 @@ def one_line(text: str) -> str:
 def escape_mrkdwn(text: str) -> str:
     """Escape the three characters Slack's mrkdwn reserves for its own markup."""
     return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+def mrkdwn_link(url: str, label: str) -> str:
+    """``<url|label (host)>`` for an http(s) URL from a field meant to be a link; ``""`` for anything else.
+
+    The label names the link's real host, so ``<https://evil.example|Runbook>`` cannot pass for
+    ours; characters that would end the link markup early are percent-encoded.
+    """
+    parsed = urlsplit(url.strip())
+    if parsed.scheme not in ("http", "https") or not parsed.hostname:
+        return ""
+    safe_url = quote(url.strip(), safe=":/?#[]@!$&'()*+,;=%~")
+    host = escape_mrkdwn(one_line(parsed.hostname))
+    return f"<{safe_url.replace('&', '&amp;')}|{escape_mrkdwn(one_line(label))} ({host})>"
 
 
 def unescape_mrkdwn(text: str) -> str:

@@ -169,15 +169,23 @@ class PacedWebClient(WebClient):
                     else:
                         self.pacer.sleep(wait)
                     continue
+                if status >= 500 and _tagged(json, data):
+                    raise  # the owner of a tagged post checks whether it arrived before posting again
                 if status >= 500 or error in TRANSIENT_ERRORS:
                     self.pacer.sleep(BACKOFF_SECONDS[min(attempt - 1, len(BACKOFF_SECONDS) - 1)])
                     continue
                 raise
             except (SlackClientError, OSError) as exc:
-                if attempt >= settings.max_attempts:
+                if attempt >= settings.max_attempts or _tagged(json, data):
                     raise
                 log.warning("slack %s to channel %s: %s, retrying", api_method, channel, type(exc).__name__)
                 self.pacer.sleep(BACKOFF_SECONDS[min(attempt - 1, len(BACKOFF_SECONDS) - 1)])
+
+
+def _tagged(json: dict[str, Any] | None, data: dict[str, Any] | None) -> bool:
+    """The call carries message metadata: its sender can tell whether an unanswered post arrived
+    (:mod:`clusterdoc.slack.publisher`), so an ambiguous failure is not retried blindly here."""
+    return bool((json or {}).get("metadata") or (data or {}).get("metadata"))
 
 
 def _error_text(exc: Exception) -> str:

@@ -7,12 +7,23 @@ fails is logged with its channel and API method and raised as :class:`PublishErr
 job fails and its retry policy keeps the work — nothing is silently dropped. When that retry
 runs, the parts of the report already delivered by the failed attempt are skipped (remembered
 in Redis per RQ job), so the thread does not get them twice.
+
+An *ambiguous* failure (Slack answered 5xx, or the answer never came) may still have stored the
+message. Every message is therefore tagged with message metadata naming its part
+(``clusterdoc_report_part``, ``{"part": "<job id>:message:<n>"}``); after an ambiguous failure
+— in this attempt or an earlier one — the thread is read (``conversations.replies`` with
+``include_all_metadata``) and a part found there counts as delivered instead of being posted
+again. A 500 that stored nothing finds nothing and is posted once; a 429 is retried by the client
+and never ambiguous. Reading the thread needs ``channels:history`` (``groups:history`` in private
+channels); without it the part is posted again, as before.
 """
 
 from __future__ import annotations
 
 import functools
 import logging
+import time
+import uuid
 from collections.abc import Callable
 from typing import Any
 
@@ -22,6 +33,7 @@ from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError, SlackClientError
 
 from clusterdoc.queue import DELIVERED_PREFIX, ThreadRef
+from clusterdoc.redact import redact, redact_report
 from clusterdoc.render.blocks import SlackFile, SlackMessage, render_error, render_report, render_root
 from clusterdoc.report import Report
 
@@ -30,8 +42,23 @@ log = logging.getLogger(__name__)
 DELIVERED_TTL_SECONDS = 24 * 3600
 
 
+PART_EVENT_TYPE = "clusterdoc_report_part"
+AMBIGUOUS_MARK = "ambiguous"
+"""Member of a job's delivered set: some post of this job failed in a way that may have delivered it."""
+REPLY_PAGES = 20
+POST_ATTEMPTS = 3
+POST_BACKOFF_SECONDS = 0.5
+
+
 class PublishError(Exception):
-    """A Slack call failed for good (after the client's own retries)."""
+    """A Slack call failed for good (after the client's own retries).
+
+    ``ambiguous`` is True when Slack may have done it all the same (HTTP 5xx, no answer).
+    """
+
+    def __init__(self, message: str, *, ambiguous: bool = False) -> None:
+        super().__init__(message)
+        self.ambiguous = ambiguous
 
 
 def call_slack(method: str, channel: str, call: Callable[[], Any]) -> Any:
@@ -40,11 +67,13 @@ def call_slack(method: str, channel: str, call: Callable[[], Any]) -> Any:
         return call()
     except SlackApiError as exc:
         error = exc.response.get("error", "unknown_error") if exc.response is not None else "unknown_error"
+        status = exc.response.status_code if exc.response is not None else 0
         log.error("slack %s to channel %s failed: %s", method, channel, error)
-        raise PublishError(f"slack {method} to channel {channel} failed: {error}") from exc
+        raise PublishError(f"slack {method} to channel {channel} failed: {error}", ambiguous=status >= 500) from exc
     except (SlackClientError, OSError) as exc:
         log.error("slack %s to channel %s failed: %s: %s", method, channel, type(exc).__name__, exc)
-        raise PublishError(f"slack {method} to channel {channel} failed: {type(exc).__name__}") from exc
+        raise PublishError(f"slack {method} to channel {channel} failed: {type(exc).__name__}",
+                           ambiguous=True) from exc
 
 
 class SlackPublisher:
@@ -56,11 +85,26 @@ class SlackPublisher:
         self._first_reply_ts: str | None = None
 
     def publish(self, report: Report, thread: ThreadRef) -> None:
+        report, found = redact_report(report)  # secrets an app printed never reach the thread
+        if found.total:
+            log.warning("redacted %s in the report for %s", found.summary(), thread.channel)
         rendering = render_report(report)
         self._first_reply_ts = None
         delivered = self._delivered_key()
+        tag = delivered.removeprefix(DELIVERED_PREFIX) if delivered else uuid.uuid4().hex
+        seen: set[str] | None = None  # part ids found in the thread (read only after an ambiguous failure)
         for index, message in enumerate(rendering.messages):
-            self._once(delivered, f"message:{index}", functools.partial(self._post, message, thread))
+            part_id = f"{tag}:message:{index}"
+            if delivered and self.redis is not None and self.redis.sismember(delivered, AMBIGUOUS_MARK) \
+                    and not self.redis.sismember(delivered, f"message:{index}"):
+                seen = self._readable_parts(thread) if seen is None else seen
+                if part_id in seen:
+                    log.info("part %s is already in the thread (an earlier answer was lost); not posted again",
+                             part_id)
+                    self._mark(delivered, f"message:{index}")
+                    continue
+            self._once(delivered, f"message:{index}",
+                       functools.partial(self._post_part, message, thread, part_id, delivered))
         for index, file in enumerate(rendering.files):
             self._once(delivered, f"file:{index}", functools.partial(self._upload, file, thread))
         self._once(delivered, "root", functools.partial(self.mark_root, report, thread))
@@ -91,6 +135,64 @@ class SlackPublisher:
             ),
         )
 
+    def _post_part(self, message: SlackMessage, thread: ThreadRef, part_id: str, delivered: str | None) -> None:
+        """Post one tagged part. After an ambiguous failure the thread is read: a copy found there
+        counts as delivered; none found, the part is posted again (at most :data:`POST_ATTEMPTS` times)."""
+        metadata = {"event_type": PART_EVENT_TYPE, "event_payload": {"part": part_id}}
+        for attempt in range(1, POST_ATTEMPTS + 1):
+            try:
+                self._post(message, thread, metadata=metadata)
+                return
+            except PublishError as exc:
+                if not exc.ambiguous:
+                    raise
+                if delivered is not None:
+                    self._mark(delivered, AMBIGUOUS_MARK)
+                if part_id in self._readable_parts(thread):
+                    log.warning("slack answered %s but stored part %s: not posting it again", exc, part_id)
+                    return
+                if attempt == POST_ATTEMPTS:
+                    raise
+                time.sleep(POST_BACKOFF_SECONDS * attempt)
+
+    def _readable_parts(self, thread: ThreadRef) -> set[str]:
+        """:meth:`_parts_in_thread`, or nothing when the thread cannot be read (no ``channels:history``
+        for this channel, Slack down): then a part may be posted twice, as before this check existed."""
+        try:
+            return self._parts_in_thread(thread)
+        except PublishError as exc:
+            log.warning("cannot check the thread for parts already posted (%s); posting again", exc)
+            return set()
+
+    def _parts_in_thread(self, thread: ThreadRef) -> set[str]:
+        """Part ids of the clusterdoc messages in ``thread`` (reads every page of ``conversations.replies``)."""
+        parts: set[str] = set()
+        cursor = ""
+        for _page in range(REPLY_PAGES):
+            params: dict[str, Any] = {"channel": thread.channel, "ts": thread.ts, "include_all_metadata": "true",
+                                      "limit": 200, **({"cursor": cursor} if cursor else {})}
+
+            def read(params: dict[str, Any] = params) -> Any:
+                return self.client.api_call("conversations.replies", http_verb="GET", params=params)
+
+            answer = call_slack("conversations.replies", thread.channel, read)
+            for message in answer.get("messages") or []:
+                metadata = message.get("metadata") or {}
+                if metadata.get("event_type") == PART_EVENT_TYPE:
+                    parts.add(str((metadata.get("event_payload") or {}).get("part", "")))
+            cursor = str((answer.get("response_metadata") or {}).get("next_cursor") or "")
+            if not cursor:
+                break
+        return parts
+
+    def _mark(self, key: str, part: str) -> None:
+        if self.redis is None:
+            return
+        pipe = self.redis.pipeline()
+        pipe.sadd(key, part)
+        pipe.expire(key, DELIVERED_TTL_SECONDS)
+        pipe.execute()
+
     def _delivered_key(self) -> str | None:
         """Where this RQ job's delivered parts are remembered (None outside a job or without Redis)."""
         job = get_current_job()
@@ -105,15 +207,12 @@ class SlackPublisher:
             log.info("skipping %s of %s: delivered by an earlier attempt", part, key)
             return
         deliver()
-        pipe = self.redis.pipeline()
-        pipe.sadd(key, part)
-        pipe.expire(key, DELIVERED_TTL_SECONDS)
-        pipe.execute()
+        self._mark(key, part)
 
     def publish_error(self, text: str, thread: ThreadRef) -> None:
-        self._post(render_error(text), thread)
+        self._post(render_error(redact(text)), thread)
 
-    def _post(self, message: SlackMessage, thread: ThreadRef) -> None:
+    def _post(self, message: SlackMessage, thread: ThreadRef, metadata: dict[str, Any] | None = None) -> None:
         answer = call_slack(
             "chat.postMessage",
             thread.channel,
@@ -124,6 +223,7 @@ class SlackPublisher:
                 blocks=message.blocks,
                 unfurl_links=False,
                 unfurl_media=False,
+                metadata=metadata,
             ),
         )
         if self._first_reply_ts is None and answer is not None:

@@ -169,6 +169,7 @@ class FakeSlackServer(HTTPFake):
         self.usergroups: dict[str, list[str]] = {}
         self._rate_limits: dict[str, list[float]] = {}
         self._server_errors: dict[str, list[int]] = {}
+        self._errors_after_delivery: dict[str, list[int]] = {}
         self._lock = threading.Lock()
         self._condition = threading.Condition(self._lock)
         self._ts_counter = itertools.count(1)
@@ -180,6 +181,7 @@ class FakeSlackServer(HTTPFake):
             "chat.postMessage": self._post_message,
             "chat.update": self._update,
             "chat.getPermalink": self._permalink,
+            "conversations.replies": self._replies,
             "chat.postEphemeral": self._post_ephemeral,
             "users.info": self._users_info,
             "usergroups.users.list": self._usergroup_users,
@@ -231,6 +233,12 @@ class FakeSlackServer(HTTPFake):
         """The next ``times`` calls to ``method`` answer HTTP ``status`` with ``internal_error``."""
         with self._lock:
             self._server_errors.setdefault(method, []).extend([status] * times)
+
+    def fail_after_delivery(self, method: str, times: int = 1, status: int = 500) -> None:
+        """The next ``times`` calls to ``method`` do their work (the message is stored) and then
+        answer HTTP ``status`` with ``internal_error``: the answer is lost, the effect is not."""
+        with self._lock:
+            self._errors_after_delivery.setdefault(method, []).extend([status] * times)
 
     def response_url(self) -> str:
         """A fresh ``response_url`` on this server; POSTs to it land in :attr:`responses`."""
@@ -293,6 +301,7 @@ class FakeSlackServer(HTTPFake):
             self.uploads.clear()
             self._rate_limits.clear()
             self._server_errors.clear()
+            self._errors_after_delivery.clear()
 
     # -- request handling ----------------------------------------------------------------------
 
@@ -341,9 +350,16 @@ class FakeSlackServer(HTTPFake):
         if call.token and method != "api.test" and (method in APP_TOKEN_METHODS) != call.token.startswith("xapp-"):
             return 200, {"ok": False, "error": "not_allowed_token_type"}, {}
         try:
-            return 200, {"ok": True, **handler(params)}, {}
+            answer = {"ok": True, **handler(params)}
         except SlackApiError as exc:
             return 200, {"ok": False, "error": exc.error, **exc.extra}, {}
+        with self._lock:
+            lost = self._errors_after_delivery.get(method)
+            lost_status = lost.pop(0) if lost else None
+        if lost_status is not None:
+            call.status = lost_status
+            return lost_status, {"ok": False, "error": "internal_error"}, {}
+        return 200, answer, {}
 
     def _next_ts(self) -> str:
         micros = next(self._ts_counter) * 100
@@ -394,6 +410,28 @@ class FakeSlackServer(HTTPFake):
             message["channel"] = channel
             self.messages[(channel, ts)] = message
         return {"channel": channel, "ts": ts, "message": {k: v for k, v in message.items() if k != "channel"}}
+
+    def _replies(self, params: Params) -> Params:
+        """``conversations.replies``: the root, then its replies, oldest first; ``metadata`` only with
+        ``include_all_metadata``; pages of ``limit`` (default 15 here, to exercise paging) by ``cursor``."""
+        self._require(params, "channel", "ts")
+        channel, root = str(params["channel"]), str(params["ts"])
+        with_metadata = str(params.get("include_all_metadata", "")).lower() in ("1", "true")
+        with self._lock:
+            if (channel, root) not in self.messages:
+                raise SlackApiError("thread_not_found")
+            found = [dict(m) for (ch, ts), m in sorted(self.messages.items(), key=lambda kv: kv[0][1])
+                     if ch == channel and (ts == root or m.get("thread_ts") == root)]
+        for message in found:
+            message.pop("channel", None)
+            if not with_metadata:
+                message.pop("metadata", None)
+        limit = int(params.get("limit") or 15)
+        start = int(params.get("cursor") or 0)
+        page = found[start:start + limit]
+        more = start + limit < len(found)
+        return {"messages": page, "has_more": more,
+                "response_metadata": {"next_cursor": str(start + limit) if more else ""}}
 
     def _update(self, params: Params) -> Params:
         self._require(params, "channel", "ts")

@@ -9,9 +9,12 @@ from __future__ import annotations
 
 import shutil
 import socket
+import ssl
 import subprocess
 import tempfile
 import time
+from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
 
@@ -41,11 +44,30 @@ def find_binary(binary: str | None = None) -> str:
     raise RedisServerError(MISSING_MESSAGE.format(binary=binary or DEFAULT_BINARY))
 
 
-def _ping(port: int, timeout: float = 0.2) -> bool:
+@dataclass(frozen=True)
+class TlsFiles:
+    """PEM files for a TLS redis-server: its certificate and key, and the CA clients are checked against."""
+
+    cert: Path
+    key: Path
+    ca: Path
+    client_cert: Path | None = None
+    client_key: Path | None = None
+
+
+def _ping(port: int, timeout: float = 0.2, tls: TlsFiles | None = None) -> bool:
+    """True when the server answers (PONG, or NOAUTH from one that wants a password)."""
     try:
-        with socket.create_connection(("127.0.0.1", port), timeout=timeout) as sock:
+        with socket.create_connection(("127.0.0.1", port), timeout=timeout) as raw:
+            sock: socket.socket = raw
+            if tls is not None:
+                context = ssl.create_default_context(cafile=str(tls.ca))
+                if tls.client_cert and tls.client_key:
+                    context.load_cert_chain(str(tls.client_cert), str(tls.client_key))
+                sock = context.wrap_socket(raw, server_hostname="localhost")
             sock.sendall(b"PING\r\n")
-            return sock.recv(64).startswith(b"+PONG")
+            answer = sock.recv(64)
+            return answer.startswith(b"+PONG") or answer.startswith(b"-NOAUTH")
     except OSError:
         return False
 
@@ -56,9 +78,20 @@ class RedisServer:
     ``url`` is ``redis://127.0.0.1:PORT/0``. Use as a context manager to stop it on exit.
     """
 
-    def __init__(self, binary: str | None = None, *, startup_timeout: float = 10.0) -> None:
+    def __init__(
+        self,
+        binary: str | None = None,
+        *,
+        startup_timeout: float = 10.0,
+        password: str | None = None,
+        tls: TlsFiles | None = None,
+        extra_args: Sequence[str] = (),
+    ) -> None:
         self.binary = find_binary(binary)
         self.startup_timeout = startup_timeout
+        self.password = password
+        self.tls = tls
+        self.extra_args = list(extra_args)
         self.port = 0
         self.process: subprocess.Popen[bytes] | None = None
         self._tmpdir = tempfile.TemporaryDirectory(prefix="clusterdoc-redis-")
@@ -67,27 +100,48 @@ class RedisServer:
 
     @property
     def url(self) -> str:
+        """``redis://127.0.0.1:PORT/0`` (``rediss://localhost:PORT/0`` with TLS; never the password)."""
+        if self.tls is not None:
+            return f"rediss://localhost:{self.port}/0"
         return f"redis://127.0.0.1:{self.port}/0"
 
-    def start(self) -> RedisServer:
-        """Start the process (no-op when running); retries on a port taken between pick and bind."""
+    def _args(self) -> list[str]:
+        args = ["--bind", "127.0.0.1"]
+        if self.tls is not None:
+            args += [
+                "--port", "0", "--tls-port", str(self.port), "--tls-cert-file", str(self.tls.cert),
+                "--tls-key-file", str(self.tls.key), "--tls-ca-cert-file", str(self.tls.ca),
+                "--tls-auth-clients", "optional",
+            ]
+        else:
+            args += ["--port", str(self.port)]
+        if self.password is not None:
+            args += ["--requirepass", self.password]
+        return args
+
+    def start(self, *, same_port: bool = False) -> RedisServer:
+        """Start the process (no-op when running); retries on a port taken between pick and bind.
+
+        ``same_port`` restarts on the port of the previous run (clients reconnect to the same URL).
+        """
         if self.process is not None and self.process.poll() is None:
             return self
         problem = ""
         self.dir.mkdir(parents=True, exist_ok=True)
         for _attempt in range(3):
-            self.port = free_port()
+            if not (same_port and self.port):
+                self.port = free_port()
             log_file = self.dir / f"redis-{self.port}.log"
             self.process = subprocess.Popen(
                 [
                     self.binary,
-                    "--port", str(self.port),
-                    "--bind", "127.0.0.1",
+                    *self._args(),
                     "--save", "",
                     "--appendonly", "no",
                     "--dir", str(self.dir),
                     "--logfile", str(log_file),
                     "--daemonize", "no",
+                    *self.extra_args,  # last: they may override the defaults above (e.g. --appendonly yes)
                 ],
                 stdin=subprocess.DEVNULL,
                 stdout=subprocess.DEVNULL,
@@ -95,7 +149,7 @@ class RedisServer:
             )
             deadline = time.monotonic() + self.startup_timeout
             while time.monotonic() < deadline:
-                if _ping(self.port):
+                if _ping(self.port, tls=self.tls):
                     return self
                 if self.process.poll() is not None:
                     break
@@ -111,13 +165,17 @@ class RedisServer:
         self.process = None
         raise RedisServerError(f"redis-server did not start on 127.0.0.1: {problem}")
 
-    def stop(self) -> None:
-        """Stop the process and remove its directory."""
+    def halt(self) -> None:
+        """Stop the process, keeping its directory and port (``start(same_port=True)`` brings it back)."""
         if self.process is not None:
             stop_process(self.process, timeout=5)
             if self.process.stderr:
                 self.process.stderr.close()
             self.process = None
+
+    def stop(self) -> None:
+        """Stop the process and remove its directory."""
+        self.halt()
         self._tmpdir.cleanup()
 
     def __enter__(self) -> RedisServer:

@@ -46,6 +46,10 @@ class Unavailable(ClusterError):
     """The API server could not be reached or kept failing after retries."""
 
 
+class Hung(Unavailable):
+    """The API server accepted a request and did not answer it in time (or the job's budget ran out)."""
+
+
 class Cluster(Protocol):
     """Read-only access to one cluster."""
 

@@ -27,7 +27,7 @@ from kubernetes.client.exceptions import ApiException
 from kubernetes.config.config_exception import ConfigException
 
 from clusterdoc import kinds
-from clusterdoc.workers.cluster.base import ClusterError, Forbidden, NotFound, Obj, Unavailable
+from clusterdoc.workers.cluster.base import ClusterError, Forbidden, Hung, NotFound, Obj, Unavailable
 
 log = logging.getLogger(__name__)
 
@@ -117,7 +117,10 @@ class LiveCluster:
         burst: int = 40,
     ) -> None:
         self.name = name
-        configuration.retries = 1  # connection-level only; status retries are ours, below
+        # connection-level only (status retries are ours, below); a read that times out is not
+        # repeated behind our back: a hanging API server is named at once (see start_budget)
+        configuration.retries = urllib3.Retry(total=1, connect=1, read=0, status=0, redirect=0,
+                                              respect_retry_after_header=False)
         self.api = k8s_client.ApiClient(configuration)
         self.timeout = timeout
         self.max_attempts = max_attempts
@@ -125,6 +128,29 @@ class LiveCluster:
         self.limiter = RateLimiter(qps, burst)
         self._requests = 0
         self._count_lock = threading.Lock()
+        self._deadline: float | None = None
+        self._hung: str | None = None
+
+    def start_budget(self, seconds: float | None) -> None:
+        """Give the coming run ``seconds`` (None: no limit) and forget an earlier run's hung call.
+
+        Each request then waits at most what is left of the budget; once one request hangs, the
+        run's later requests fail at once naming it, so the report (layer: API server, the call
+        that hung) is posted while the job still has time.
+        """
+        self._deadline = time.monotonic() + seconds if seconds is not None else None
+        self._hung = None
+
+    def _time_left(self, verb: str, resource: str) -> float:
+        """The timeout for the next request; :class:`Hung` when nothing is left to wait with."""
+        if self._hung is not None:
+            raise Hung(f"{verb} {resource} not tried: the API server already did not answer {self._hung}")
+        if self._deadline is None:
+            return self.timeout
+        left = self._deadline - time.monotonic()
+        if left <= 0.5:
+            raise Hung(f"{verb} {resource} not tried: the job's time budget is spent")
+        return min(self.timeout, left)
 
     @classmethod
     def from_environment(cls, name: str = "default", **options: Any) -> LiveCluster:
@@ -154,6 +180,7 @@ class LiveCluster:
         """
         last_problem = ""
         for attempt in range(1, self.max_attempts + 1):
+            timeout = self._time_left(verb, resource)
             if attempt > 1 or not continuation:
                 self.limiter.acquire()
             with self._count_lock:
@@ -166,11 +193,13 @@ class LiveCluster:
                 auth_settings=["BearerToken"],
             )
             try:
-                response = self.api.call_api(method, url, headers, body, post, _request_timeout=self.timeout)
+                response = self.api.call_api(method, url, headers, body, post, _request_timeout=timeout)
                 data = response.read()
                 status = response.status
                 retry_after = response.getheader("Retry-After")
             except (urllib3.exceptions.HTTPError, OSError, ApiException) as exc:
+                if _read_timeout(exc) and self._deadline is not None:  # in a budgeted run: name it, move on
+                    raise self._hang(verb, resource, namespace, path, timeout) from exc
                 status, data, retry_after = 0, b"", None
                 last_problem = f"cannot reach the API server at {self.api.configuration.host}: {exc}"
             if 200 <= status < 300:
@@ -190,9 +219,19 @@ class LiveCluster:
                 last_problem = f"API server answered {status} for {verb} {resource}: {status_message(data)}"
             if attempt < self.max_attempts:
                 delay = _retry_delay(retry_after, self.backoff * 2 ** (attempt - 1))
+                if self._deadline is not None:
+                    delay = max(0.0, min(delay, self._deadline - time.monotonic() - 1.0))
                 log.warning("retrying %s %s in %.1fs: %s", verb, resource, delay, last_problem)
                 time.sleep(delay)
         raise Unavailable(f"{last_problem} (gave up after {self.max_attempts} attempts)")
+
+    def _hang(self, verb: str, resource: str, namespace: str | None, path: str, timeout: float) -> Hung:
+        """Remember the call that hung (later requests of the run fail at once naming it) and say so."""
+        where = f"{namespace}/" if namespace else ""
+        self._hung = f"{verb} {resource} {where}{path.rsplit('/', 1)[-1]} within {_seconds(timeout)} s"
+        log.warning("the API server did not answer %s", self._hung)
+        return Hung(f"the API server at {self.api.configuration.host} accepted {verb} {resource} "
+                    f"({path}) and did not answer within {_seconds(timeout)} s")
 
     # -- Cluster interface ---------------------------------------------------------------
 
@@ -319,6 +358,17 @@ def status_message(data: bytes) -> str:
         body = None
     message = body.get("message") if isinstance(body, dict) else None
     return str(message or data[:200].decode("utf-8", "replace"))[:400]
+
+
+def _seconds(value: float) -> str:
+    return f"{value:.0f}" if value >= 1 else f"{value:.1f}"
+
+
+def _read_timeout(exc: BaseException) -> bool:
+    """The request was sent and no answer came in time (urllib3 may wrap it in MaxRetryError)."""
+    reason = getattr(exc, "reason", None)
+    return isinstance(exc, urllib3.exceptions.ReadTimeoutError | TimeoutError) or (
+        isinstance(exc, urllib3.exceptions.MaxRetryError) and isinstance(reason, urllib3.exceptions.ReadTimeoutError))
 
 
 def _retry_delay(retry_after: str | None, fallback: float) -> float:

@@ -18,7 +18,7 @@ from pydantic import ValidationError
 
 from clusterdoc.queue import DiagnosisRequest, refusal
 from clusterdoc.report import Finding, Report, Severity, Target, Verdict, worst
-from clusterdoc.workers.cluster.base import Cluster, ClusterError, Forbidden, NotFound, Obj, Unavailable
+from clusterdoc.workers.cluster.base import Cluster, ClusterError, Forbidden, Hung, NotFound, Obj, Unavailable
 from clusterdoc.workers.runbook import missing
 from clusterdoc.workers.runbook.loader import Catalogue, Runbook, resolve_step_params
 from clusterdoc.workers.runbook.registry import STEPS, StepContext, StepResult, load_builtin_steps
@@ -51,9 +51,14 @@ def run_parameters(runbook: Runbook, overrides: dict[str, str]) -> dict[str, Any
     return params
 
 
+HUNG_TITLE = "API server not answering"
+
+
 def _error_finding(step_id: str, exc: ClusterError) -> Finding:
     if isinstance(exc, Forbidden):
         return Finding(step_id, Severity.WARNING, f"Permission missing: {exc.verb} {exc.resource}", str(exc))
+    if isinstance(exc, Hung):
+        return Finding(step_id, Severity.CRITICAL, HUNG_TITLE, str(exc))
     if isinstance(exc, Unavailable):
         return Finding(step_id, Severity.CRITICAL, "API server unreachable", str(exc))
     return Finding(step_id, Severity.WARNING, "Cluster read failed", str(exc))
@@ -94,7 +99,7 @@ def _combine_verdict(
     if severity.rank <= Severity.INFO.rank:
         return Verdict("none", severity, "Nothing wrong found.")
     worst_finding = next(f for f in findings if f.severity == severity)
-    layer = "apiserver" if worst_finding.title == "API server unreachable" else "unknown"
+    layer = "apiserver" if worst_finding.title in ("API server unreachable", HUNG_TITLE) else "unknown"
     return Verdict(layer, severity, worst_finding.title)
 
 
