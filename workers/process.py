@@ -98,7 +98,7 @@ def run_worker(settings: Settings, cluster: str | None, burst: bool, metrics_por
         serve_metrics(metrics_port)
     source = f"snapshot {settings.CLUSTERDOC_SNAPSHOT}" if settings.CLUSTERDOC_SNAPSHOT else (
         f"kubeconfig {settings.KUBECONFIG}" if settings.KUBECONFIG else "kubeconfig or in-cluster credentials")
-    announce(f"clusterdoc worker: cluster {name} ({source}) · queue {queue.name} · redis {where} · "
+    announce(f"clusterdoc worker: cluster {name} ({source}) · queue {queue.name} · redis {settings.redis_location()} · "
              f"mode {'burst (exits when the queue is empty)' if burst else 'continuous'}")
     stop = threading.Event()
     timings = Timings(settings.CLUSTERDOC_WORKER_HEARTBEAT_SECONDS)
