@@ -105,14 +105,22 @@ class ClusterState:
 
 
 def _add_pod(node: NodeInfo, spec: dict[str, Any], claims_namespace: str | None) -> None:
-    """Account one assigned, non-terminal pod on its node (the hot loop: keep it lean)."""
+    """Account one assigned, non-terminal pod on its node (the hot loop: keep it lean).
+
+    Host ports are read from every container whatever its resources (a pod without requests
+    still holds its ports: ``schedutil.GetHostPorts`` looks at app containers and restartable
+    init containers only).
+    """
     node.pod_count += 1
     requested = node.requested
     if spec.get("initContainers") or spec.get("overhead") or spec.get("resources"):
         for name, value in pod_requests(spec).items():
             requested[name] = requested.get(name, 0) + value
+        node.used_ports.extend(host_ports(spec))
     else:
         for container in spec.get("containers") or ():
+            if container.get("ports"):
+                node.used_ports.extend(host_ports({"containers": [container]}))
             resources = container.get("resources")
             if not resources:
                 continue
@@ -126,10 +134,6 @@ def _add_pod(node: NodeInfo, spec: dict[str, Any], claims_namespace: str | None)
                     requested[name] = requested.get(name, 0) + to_int(name, value)
                 except (QuantityError, TypeError):
                     continue
-            if container.get("ports"):
-                node.used_ports.extend(host_ports({"containers": [container]}))
-    if spec.get("initContainers") or spec.get("overhead") or spec.get("resources"):
-        node.used_ports.extend(host_ports(spec))
     if claims_namespace is not None:
         for volume in spec.get("volumes") or ():
             claim = volume.get("persistentVolumeClaim")
@@ -244,14 +248,10 @@ def gather(
             cluster.list("StorageClass", page_size=PAGE_SIZE)))
         state.csinodes = _optional(state, "csinodes", lambda: _index(
             cluster.list("CSINode", page_size=PAGE_SIZE, allow_stale=True)))
+    namespaces_read = False
     if any(pod.needs_namespaces for pod in pods):
-        try:
-            state.namespace_labels = {
-                (ns.get("metadata") or {}).get("name", ""): dict((ns.get("metadata") or {}).get("labels") or {})
-                for ns in cluster.list("Namespace", page_size=PAGE_SIZE)
-            }
-        except ClusterError as exc:
-            state.notes.append(f"could not read namespaces for namespaceSelector terms: {exc}")
+        _read_namespace_labels(cluster, state)
+        namespaces_read = True
     candidates = candidates_of(state)
     state.pods_mode = choose_pods_mode(len(state.nodes), len(candidates), needs_labels)
     skip = {(pod.namespace, pod.name) for pod in pods}
@@ -272,4 +272,19 @@ def gather(
         )
     else:
         state.notes.append("no node passes the node-level filters, so pods on nodes were not read")
+    if not namespaces_read and any(
+        term.get("namespaceSelector") for existing in state.anti_affinity_pods for term in existing.anti_affinity_terms
+    ):  # an existing pod's anti-affinity selects namespaces by label: ours may be one of them
+        _read_namespace_labels(cluster, state)
     return state
+
+
+def _read_namespace_labels(cluster: Cluster, state: ClusterState) -> None:
+    """Labels of every namespace, for ``namespaceSelector`` terms (the pod's own or existing pods')."""
+    try:
+        state.namespace_labels = {
+            (ns.get("metadata") or {}).get("name", ""): dict((ns.get("metadata") or {}).get("labels") or {})
+            for ns in cluster.list("Namespace", page_size=PAGE_SIZE)
+        }
+    except ClusterError as exc:
+        state.notes.append(f"could not read namespaces for namespaceSelector terms: {exc}")
