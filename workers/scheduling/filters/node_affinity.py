@@ -5,7 +5,8 @@ Source: ``pkg/scheduler/framework/plugins/nodeaffinity/node_affinity.go`` and
 equal; the ``nodeSelectorTerms`` are ORed, each term's expressions (``In``, ``NotIn``, ``Exists``,
 ``DoesNotExist``, ``Gt``, ``Lt``) and ``matchFields`` (``metadata.name``) ANDed; an empty term
 matches nothing, and so does a term the scheduler cannot parse (an invalid label value such as
-``NotIn ["invalid value: ___@#$%^"]``; see ``labels.term_problem``). Scheduler-enforced ``addedAffinity`` (profile config) is not visible to clusterdoc.
+``NotIn ["invalid value: ___@#$%^"]``; see ``labels.term_problem``). Scheduler-enforced
+``addedAffinity`` (profile config) is not visible to clusterdoc.
 """
 
 from __future__ import annotations

@@ -4,8 +4,9 @@ Source: ``pkg/scheduler/framework/plugins/podtopologyspread/filtering.go``. Elig
 every constraint's topology key and (``nodeAffinityPolicy: Honor``, the default) match the pod's
 nodeSelector/required node affinity; taints are ignored (``nodeTaintsPolicy: Ignore``, the
 default). Matching pods (same namespace, not terminating, ``labelSelector`` plus
-``matchLabelKeys``) are counted per domain (a constraint without ``labelSelector`` counts none); the minimum is 0 when fewer domains than
-``minDomains`` exist. A node without the key is unresolvable ("missing required label"); otherwise
+``matchLabelKeys``) are counted per domain (a constraint without ``labelSelector`` counts none);
+the minimum is 0 when fewer domains than ``minDomains`` exist. A node without the key is
+unresolvable ("missing required label"); otherwise
 ``count(domain) + selfMatch - min > maxSkew`` rejects it (Unschedulable).
 """
 
