@@ -222,11 +222,11 @@ CLAIM = {"volumes": [{"name": "data", "persistentVolumeClaim": {"claimName": "da
 
 
 @pytest.mark.parametrize(("pvcs", "pvs", "classes", "expected"), [
-    pytest.param([], [], [], [("unbound_pvc", False)], id="pvc-missing"),
+    pytest.param([], [], [], [("missing_pvc", False)], id="pvc-missing"),
     pytest.param([_pvc("data", "pv-1")], [_pv("pv-1", host="node-a")], [], [], id="bound-here"),
     pytest.param([_pvc("data", "pv-1")], [_pv("pv-1", host="node-b")], [], [("volume_node_affinity_conflict", False)],
                  id="bound-elsewhere"),
-    pytest.param([_pvc("data", "pv-gone")], [], [], [("unbound_pvc", False)], id="bound-to-missing-pv"),
+    pytest.param([_pvc("data", "pv-gone")], [], [], [("pv_missing", False)], id="bound-to-missing-pv"),
     pytest.param([_pvc("data", storage_class="fast")], [], [], [("unbound_pvc", False)], id="class-missing"),
     pytest.param([_pvc("data")], [], [_class("standard", "Immediate")], [("unbound_pvc", False)],
                  id="immediate-unbound"),

@@ -142,18 +142,26 @@ def scheduler_counts(results: list[NodeResult],
     """Nodes per category as the scheduler would count them: first failing stage, reported reasons only.
 
     ``stages`` is the scheduler's filter order as groups of plugins reported together; by default
-    the current one, where each plugin is its own stage in the order clusterdoc ran them.
+    the current one, where each plugin is its own stage in the order clusterdoc ran them. A PreFilter
+    rejection counts on every node; finer per-node categories count under the message's one
+    (``categories.MESSAGE_UMBRELLA``: the three DRA causes are all ``cannot allocate all claims``).
     """
     counts: Counter[str] = Counter()
+    umbrella = cat.MESSAGE_CATEGORY
     for result in results:
         if not result.blockers:
             continue
-        if stages is None:
+        prefilter = [b for b in result.blockers if b.prefilter]
+        if prefilter:  # a PreFilter rejection comes before every Filter, on every node
+            first = {prefilter[0].plugin}
+        elif stages is None:
             first = {result.blockers[0].plugin}
         else:
             failing = {b.plugin for b in result.blockers}
             first = next((set(stage) for stage in stages if failing & set(stage)), {result.blockers[0].plugin})
-        for category in dict.fromkeys(b.category for b in result.blockers if b.plugin in first and b.reported):
+        chosen = prefilter or result.blockers
+        for category in dict.fromkeys(umbrella.get(b.category, b.category) for b in chosen
+                                      if b.plugin in first and b.reported):
             counts[category] += 1
     return dict(counts)
 

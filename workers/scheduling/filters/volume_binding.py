@@ -1,9 +1,9 @@
 """VolumeBinding: every PVC the pod uses must be bound, or bindable on this node.
 
 Source: ``pkg/scheduler/framework/plugins/volumebinding/volume_binding.go`` and ``binder.go``.
-PreFilter (all nodes at once): a missing or deleting PVC is an error; an unbound PVC whose
+PreFilter (all nodes at once): a missing or deleting PVC is an error (``missing_pvc``); an unbound PVC whose
 StorageClass is missing or uses ``Immediate`` binding makes the pod wait ("pod has unbound
-immediate PersistentVolumeClaims"). Filter (per node): a bound PV must exist and its node
+immediate PersistentVolumeClaims"). Filter (per node): a bound PV must exist (``pv_missing``) and its node
 affinity must match; an unbound ``WaitForFirstConsumer`` PVC needs an available PV of its
 class that fits on the node, or a provisioner whose ``allowedTopologies`` include the node.
 All of these are UnschedulableAndUnresolvable.
@@ -63,7 +63,8 @@ def pv_fits_node(pv: Obj, node: NodeInfo) -> bool:
 
 
 def _unbound(claim: str, text: str) -> Blocker:
-    return Blocker(cat.UNBOUND_PVC, f"PVC {claim}: {text}", NAME, ERR_UNBOUND_IMMEDIATE_PVC, resolvable=False)
+    return Blocker(cat.UNBOUND_PVC, f"PVC {claim}: {text}", NAME, ERR_UNBOUND_IMMEDIATE_PVC, resolvable=False,
+                   prefilter=True)
 
 
 def prefilter(pod: PodInfo, state: ClusterState) -> Claims:
@@ -72,13 +73,13 @@ def prefilter(pod: PodInfo, state: ClusterState) -> Claims:
         pvc = state.pvcs.get(f"{pod.namespace}/{claim}")
         if pvc is None:
             result.everywhere.append(Blocker(
-                cat.UNBOUND_PVC, f'persistentvolumeclaim "{claim}" not found', NAME,
-                f'persistentvolumeclaim "{claim}" not found', resolvable=False))
+                cat.MISSING_PVC, f'persistentvolumeclaim "{claim}" not found', NAME,
+                f'persistentvolumeclaim "{claim}" not found', resolvable=False, prefilter=True))
             continue
         if (pvc.get("metadata") or {}).get("deletionTimestamp"):
             result.everywhere.append(Blocker(
-                cat.UNBOUND_PVC, f'persistentvolumeclaim "{claim}" is being deleted', NAME,
-                f'persistentvolumeclaim "{claim}" is being deleted', resolvable=False))
+                cat.MISSING_PVC, f'persistentvolumeclaim "{claim}" is being deleted', NAME,
+                f'persistentvolumeclaim "{claim}" is being deleted', resolvable=False, prefilter=True))
             continue
         volume_name = (pvc.get("spec") or {}).get("volumeName")
         if volume_name:
@@ -134,7 +135,7 @@ def filter_node(pod: PodInfo, node: NodeInfo, state: ClusterState, pre: Claims) 
     blockers = list(pre.everywhere)
     for claim, pv in pre.bound:
         if pv is None:
-            blockers.append(Blocker(cat.UNBOUND_PVC, f"PVC {claim} is bound to a PersistentVolume that does not exist",
+            blockers.append(Blocker(cat.PV_MISSING, f"PVC {claim} is bound to a PersistentVolume that does not exist",
                                     NAME, ERR_REASON_PV_NOT_EXIST, resolvable=False))
         elif not pv_fits_node(pv, node):
             name = (pv.get("metadata") or {}).get("name", "")
