@@ -251,7 +251,8 @@ PHRASES: tuple[tuple[re.Pattern[str], Classifier], ...] = tuple(
         (r"^persistentvolumeclaim \"?[^\"]*\"? (?:not found|is being deleted)$", _fixed(cat.MISSING_PVC)),
         (r"^persistentvolumeclaim \"?[^\"]*\"? has not been bound$", _fixed(cat.UNBOUND_PVC)),
         # 1.16-1.18 VolumeBinding PreFilter errors: error getting PVC "ns/x": could not find v1.PersistentVolumeClaim
-        (r"^error getting pvc \"[^\"]*\": could not find v1\.persistentvolumeclaim \"[^\"]*\"$", _fixed(cat.MISSING_PVC)),
+        (r"^error getting pvc \"[^\"]*\": could not find v1\.persistentvolumeclaim \"[^\"]*\"$",
+         _fixed(cat.MISSING_PVC)),
         # volumerestrictions/volume_restrictions.go ErrReasonDiskConflict, ErrReasonReadWriteOncePodConflict
         (r"^node\(s\) had no available disk$", _fixed(cat.VOLUME_DISK_CONFLICT)),
         (r"^node has pod using persistentvolumeclaim with the same name and readwriteoncepod access mode$",
@@ -452,6 +453,7 @@ FORMATS = {
     "predicates": "1.7-1.8: No nodes are available that match all of the following predicates:: <reason> (<count>)",
     "fit-failure-summary": "1.5-1.6: pod (<name>) failed to fit in any node / fit failure summary on nodes : ...",
     "fit-failure-per-node": "1.2-1.4: pod (<name>) failed to fit in any node / fit failure on node (<node>): ...",
+    "fit-failure-bare": "1.3-1.4: pod (<name>) failed to fit in any node, with no detail at all",
     "no-nodes": "no nodes available to schedule pods (the cluster has no nodes)",
     "single-reason": "a PreFilter/plugin error or another non-count message without the 0/N prefix",
     "unrecognised": "none of the above: kept whole as one 'other' reason",
@@ -487,7 +489,7 @@ def _parse(message: str) -> ParsedMessage:
         reasons, shape = _old_summary(fit_failure.group("body"))
         nodes = {node for node, _ in _FIT_PER_NODE.findall(fit_failure.group("body"))}
         total = len(nodes) if shape == "fit-failure-per-node" else None
-        return ParsedMessage(total, tuple(reasons), None, text, True, shape or "fit-failure-summary")
+        return ParsedMessage(total, tuple(reasons), None, text, True, shape or "fit-failure-bare")
     head_text, preemption_text = _split_preemption(text)
     preemption = _parse_preemption(preemption_text) if preemption_text is not None else None
     head = _HEAD.match(head_text)

@@ -57,7 +57,7 @@ def to_int(resource: str, text: str | int | float) -> int:
 def safe_int(resource: str, text: object) -> int:
     """Like :func:`to_int`, but 0 for a malformed value (the API server would have refused it)."""
     try:
-        return to_int(resource, text)  # type: ignore[arg-type]
+        return to_int(resource, text)
     except (QuantityError, TypeError):
         return 0
 

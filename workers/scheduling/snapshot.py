@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from clusterdoc.workers.cluster.base import Cluster, ClusterError, Forbidden, Obj
-from clusterdoc.workers.scheduling.inputs import HostPort, PodInfo, host_ports, pod_requests
+from clusterdoc.workers.scheduling.inputs import Disk, HostPort, PodInfo, host_ports, inline_disks, pod_requests
 from clusterdoc.workers.scheduling.quantities import QuantityError, to_int
 
 ACTIVE_PODS = "status.phase!=Succeeded,status.phase!=Failed"
@@ -47,6 +47,8 @@ class NodeInfo:
     used_ports: list[HostPort] = field(default_factory=list)
     claims: set[str] = field(default_factory=set)
     pods_known: bool = False
+    disks: list[tuple[Disk, str]] = field(default_factory=list)
+    """Inline disks of the node's pods, with the pod (``ns/name``) — only when the pod analysed has some."""
 
     @property
     def ready(self) -> str:
@@ -99,6 +101,12 @@ class ClusterState:
     namespace_labels: dict[str, dict[str, str]] = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)
     pods_read: int = 0
+    claim_users: dict[str, list[str]] = field(default_factory=dict)
+    """``ns/pvc`` -> assigned pods (``ns/name``) using it, for the ReadWriteOncePod claims of the pods analysed."""
+    limits: list[str] = field(default_factory=list)
+    """What clusterdoc could not evaluate (e.g. a CEL selector beyond its subset), said once each."""
+    dra: Any = None
+    """The DynamicResources objects (``filters.dynamic_resources.DraObjects``) when a pod has resource claims."""
 
     def __post_init__(self) -> None:
         self.by_name = {node.name: node for node in self.nodes}
@@ -144,9 +152,10 @@ def _add_pod(node: NodeInfo, spec: dict[str, Any], claims_namespace: str | None)
 class _PodReader:
     """Feeds listed pods into the node infos and keeps the summaries affinity needs."""
 
-    def __init__(self, state: ClusterState, skip: set[tuple[str, str]], keep_labels: bool, keep_claims: bool):
+    def __init__(self, state: ClusterState, skip: set[tuple[str, str]], keep_labels: bool, keep_claims: bool,
+                 keep_disks: bool = False):
         self.state, self.skip = state, skip
-        self.keep_labels, self.keep_claims = keep_labels, keep_claims
+        self.keep_labels, self.keep_claims, self.keep_disks = keep_labels, keep_claims, keep_disks
         if keep_labels:
             state.labelled_pods = []
 
@@ -172,6 +181,8 @@ class _PodReader:
             if self.skip and (namespace, meta.get("name", "")) in self.skip:
                 continue
             _add_pod(node, spec, namespace if keep_claims else None)
+            if self.keep_disks and spec.get("volumes"):
+                node.disks.extend((disk, f"{namespace}/{meta.get('name', '')}") for disk in inline_disks(spec))
             affinity = spec.get("affinity")
             anti_terms: list[dict[str, Any]] = []
             if affinity:
@@ -240,8 +251,10 @@ def gather(
     if needs_claims:
         namespaces = sorted({pod.namespace for pod in pods})
         for namespace in namespaces:
-            state.pvcs.update(_optional(state, "persistentvolumeclaims", lambda ns=namespace: _index(
-                cluster.list("PersistentVolumeClaim", ns, page_size=PAGE_SIZE), namespaced=True)))
+            def claims_of(ns: str = namespace) -> dict[str, Obj]:
+                return _index(cluster.list("PersistentVolumeClaim", ns, page_size=PAGE_SIZE), namespaced=True)
+
+            state.pvcs.update(_optional(state, "persistentvolumeclaims", claims_of))
         state.pvs = _optional(state, "persistentvolumes", lambda: _index(
             cluster.list("PersistentVolume", page_size=PAGE_SIZE, allow_stale=True)))
         state.storage_classes = _optional(state, "storageclasses", lambda: _index(
@@ -252,10 +265,15 @@ def gather(
     if any(pod.needs_namespaces for pod in pods):
         _read_namespace_labels(cluster, state)
         namespaces_read = True
+    _read_rwop_users(cluster, state, pods)
+    if any(pod.resource_claims for pod in pods):
+        from clusterdoc.workers.scheduling.filters.dynamic_resources import read_dra_objects
+
+        state.dra = read_dra_objects(cluster, state, sorted({pod.namespace for pod in pods}))
     candidates = candidates_of(state)
     state.pods_mode = choose_pods_mode(len(state.nodes), len(candidates), needs_labels)
     skip = {(pod.namespace, pod.name) for pod in pods}
-    reader = _PodReader(state, skip, needs_labels, needs_claims)
+    reader = _PodReader(state, skip, needs_labels, needs_claims, any(pod.disks for pod in pods))
     if state.pods_mode == "all":
         reader.feed(cluster.list("Pod", field_selector=ACTIVE_PODS, page_size=PAGE_SIZE, allow_stale=True))
         for node in state.nodes:
@@ -277,6 +295,30 @@ def gather(
     ):  # an existing pod's anti-affinity selects namespaces by label: ours may be one of them
         _read_namespace_labels(cluster, state)
     return state
+
+
+def _read_rwop_users(cluster: Cluster, state: ClusterState, pods: list[PodInfo]) -> None:
+    """Which assigned pods use the ReadWriteOncePod PVCs of ``pods`` (one pod LIST per namespace involved)."""
+    wanted: dict[str, set[str]] = {}
+    for pod in pods:
+        for claim in pod.claim_names:
+            pvc = state.pvcs.get(f"{pod.namespace}/{claim}") or {}
+            if "ReadWriteOncePod" in ((pvc.get("spec") or {}).get("accessModes") or ()):
+                wanted.setdefault(pod.namespace, set()).add(claim)
+    for namespace, claims in sorted(wanted.items()):
+        try:
+            listed = cluster.list("Pod", namespace, field_selector=ACTIVE_PODS, page_size=PAGE_SIZE)
+            for other in listed:
+                spec, meta = other.get("spec") or {}, other.get("metadata") or {}
+                if not spec.get("nodeName"):
+                    continue
+                for volume in spec.get("volumes") or ():
+                    claim = str((volume.get("persistentVolumeClaim") or {}).get("claimName") or "")
+                    if claim in claims:
+                        state.claim_users.setdefault(f"{namespace}/{claim}", []).append(
+                            f"{namespace}/{meta.get('name', '')}")
+        except ClusterError as exc:
+            state.notes.append(f"could not read the pods of namespace {namespace} for ReadWriteOncePod claims: {exc}")
 
 
 def _read_namespace_labels(cluster: Cluster, state: ClusterState) -> None:

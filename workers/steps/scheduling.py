@@ -109,6 +109,8 @@ def _context_facts(pod: PodInfo, message: ParsedMessage | None, events: list[Obj
         facts.append(("Cluster autoscaler", f"{event['reason']}: {one_line(str(event.get('message', '')), 300)}"))
     if state.pods_mode != "all":
         facts.append(("Pods read", "; ".join(state.notes) or state.pods_mode))
+    if state.limits:
+        facts.append(("Not evaluated", "; ".join(state.limits)))
     return Facts(tuple(facts))
 
 
