@@ -108,8 +108,8 @@ def main() -> int:
     roots = slack.finish()
 
     ms = [value * 1000 for value in latencies] or [float("nan")]
-    print(f"clusterdoc serve ack latency: {len(latencies)} acknowledged slash commands, {args.clients} concurrent clients, "
-          f"{os.cpu_count()} CPUs")
+    print(f"clusterdoc serve ack latency: {len(latencies)} acknowledged slash commands, "
+          f"{args.clients} concurrent clients, {os.cpu_count()} CPUs")
     print(f"  p50 {percentile(ms, 0.50):.1f} ms   p90 {percentile(ms, 0.90):.1f} ms   "
           f"p99 {percentile(ms, 0.99):.1f} ms   max {max(ms):.1f} ms   mean {statistics.mean(ms):.1f} ms")
     print(f"  throughput {len(latencies) / wall:.0f} commands/s over {wall:.2f} s")
