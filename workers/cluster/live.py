@@ -13,9 +13,10 @@ from __future__ import annotations
 import gc
 import json
 import logging
+import re
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
 
@@ -205,24 +206,51 @@ class LiveCluster:
         page_size: int = 500,
         allow_stale: bool = False,
     ) -> Iterator[Obj]:
+        """Every object of a LIST, page by page; the next page is fetched while this one is decoded and used.
+
+        The API server writes a list's ``metadata`` (with the ``continue`` token) before its items, so the
+        token is read from the first bytes of a page and the next page requested at once, on a helper
+        thread, while this one is decoded and consumed: the server's work and the transfer overlap with
+        ours. Still one request in flight per LIST, in the same order with the same tokens as strictly
+        sequential paging; a page whose decoded token differs from the early read is fetched again.
+        """
         known = kinds.by_kind(kind)
         namespace = namespace if known.namespaced else None
         path = known.collection_path(namespace)
-        token: str | None = None
-        while True:
+
+        def fetch(token: str | None) -> bytes:
             query = list_query(page_size, label_selector, field_selector, token, allow_stale=allow_stale)
-            body = self._request(
-                path, query, verb="list", resource=known.plural, namespace=namespace, continuation=bool(token)
-            )
-            with _gc_paused():
-                page = json.loads(body)
-            del body
-            for item in page.get("items") or []:
-                item.setdefault("kind", known.kind)
-                yield item
-            token = (page.get("metadata") or {}).get("continue")
-            if not token:
-                return
+            return self._request(path, query, verb="list", resource=known.plural, namespace=namespace,
+                                 continuation=bool(token))
+
+        body = fetch(None)
+        ahead: _Prefetch | None = None
+        try:
+            while True:
+                early = _early_continue(body)
+                ahead = _Prefetch(fetch, early) if early else None
+                with _gc_paused():
+                    page = json.loads(body)
+                del body
+                token = (page.get("metadata") or {}).get("continue")
+                items = page.get("items") or []
+                del page
+                for item in items:
+                    item.setdefault("kind", known.kind)
+                    yield item
+                del items
+                if not token:
+                    return
+                if ahead is not None and ahead.token == token:
+                    body, ahead = ahead.result(), None
+                else:
+                    if ahead is not None:
+                        ahead.discard()
+                        ahead = None
+                    body = fetch(token)
+        finally:
+            if ahead is not None:
+                ahead.discard()
 
     def logs(
         self, namespace: str, pod: str, container: str, *, previous: bool = False, tail_lines: int = 20
@@ -236,6 +264,44 @@ class LiveCluster:
         except NotFound as exc:
             raise NotFound("Pod", pod, namespace) from exc
         return body.decode("utf-8", "replace")
+
+
+_CONTINUE = re.compile(rb'^.{0,400}?"metadata"\s*:\s*\{[^{}]*?"continue"\s*:\s*"([^"]+)"', re.DOTALL)
+
+
+def _early_continue(body: bytes) -> str | None:
+    """The ``continue`` token from the head of a LIST body, without decoding the page (None if not there)."""
+    match = _CONTINUE.match(body[:2048])
+    return match.group(1).decode("utf-8", "replace") if match else None
+
+
+class _Prefetch:
+    """The next page of a LIST, requested on a helper thread while the current one is consumed."""
+
+    def __init__(self, fetch: Callable[[str], bytes], token: str) -> None:
+        self.token = token
+        self._body: bytes | None = None
+        self._error: BaseException | None = None
+        self._thread = threading.Thread(target=self._run, args=(fetch,), name="clusterdoc-list-prefetch", daemon=True)
+        self._thread.start()
+
+    def _run(self, fetch: Callable[[str], bytes]) -> None:
+        try:
+            self._body = fetch(self.token)
+        except BaseException as exc:  # handed to the consumer by result()
+            self._error = exc
+
+    def result(self) -> bytes:
+        self._thread.join()
+        if self._error is not None:
+            raise self._error
+        assert self._body is not None
+        return self._body
+
+    def discard(self) -> None:
+        """Wait for the request to end (one LIST never has two in flight) and drop its answer."""
+        self._thread.join()
+        self._body = self._error = None
 
 
 def list_query(

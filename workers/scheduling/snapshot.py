@@ -14,8 +14,10 @@ listing every pod, and otherwise in one paged list of all pods.
 
 from __future__ import annotations
 
+import gc
 import math
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -112,6 +114,40 @@ class ClusterState:
         self.by_name = {node.name: node for node in self.nodes}
 
 
+_QUANTITIES: dict[tuple[str, Any], int] = {}
+"""``(resource, text) -> int`` for the request strings seen while reading pods (a few dozen distinct ones)."""
+
+
+def _quantity(name: str, value: Any) -> int | None:
+    try:
+        parsed = _QUANTITIES[(name, value)] = to_int(name, value)
+    except (QuantityError, TypeError):
+        return None
+    return parsed
+
+
+def _add_containers(node: NodeInfo, containers: list[dict[str, Any]]) -> None:
+    """App containers of a pod without init containers, overhead or pod-level resources (the common case)."""
+    requested, cache = node.requested, _QUANTITIES
+    for container in containers:
+        if container.get("ports"):
+            node.used_ports.extend(host_ports({"containers": [container]}))
+        resources = container.get("resources")
+        if not resources:
+            continue
+        wanted, limits = resources.get("requests"), resources.get("limits")
+        raw = ({**limits, **wanted} if wanted and limits else wanted) or limits
+        if not raw:
+            continue
+        for name, value in raw.items():
+            amount = cache.get((name, value))
+            if amount is None:
+                amount = _quantity(name, value)
+                if amount is None:
+                    continue
+            requested[name] = requested.get(name, 0) + amount
+
+
 def _add_pod(node: NodeInfo, spec: dict[str, Any], claims_namespace: str | None) -> None:
     """Account one assigned, non-terminal pod on its node (the hot loop: keep it lean).
 
@@ -120,28 +156,13 @@ def _add_pod(node: NodeInfo, spec: dict[str, Any], claims_namespace: str | None)
     init containers only).
     """
     node.pod_count += 1
-    requested = node.requested
-    if spec.get("initContainers") or spec.get("overhead") or spec.get("resources"):
+    if "initContainers" in spec or "overhead" in spec or "resources" in spec:
+        requested = node.requested
         for name, value in pod_requests(spec).items():
             requested[name] = requested.get(name, 0) + value
         node.used_ports.extend(host_ports(spec))
     else:
-        for container in spec.get("containers") or ():
-            if container.get("ports"):
-                node.used_ports.extend(host_ports({"containers": [container]}))
-            resources = container.get("resources")
-            if not resources:
-                continue
-            raw = resources.get("requests") or resources.get("limits")
-            if not raw:
-                continue
-            if resources.get("requests") and resources.get("limits"):
-                raw = {**resources["limits"], **resources["requests"]}
-            for name, value in raw.items():
-                try:
-                    requested[name] = requested.get(name, 0) + to_int(name, value)
-                except (QuantityError, TypeError):
-                    continue
+        _add_containers(node, spec.get("containers") or [])
     if claims_namespace is not None:
         for volume in spec.get("volumes") or ():
             claim = volume.get("persistentVolumeClaim")
@@ -160,28 +181,26 @@ class _PodReader:
             state.labelled_pods = []
 
     def feed(self, pods: Iterable[Obj]) -> None:
-        by_name, state = self.state.by_name, self.state
-        keep_labels, keep_claims = self.keep_labels, self.keep_claims
+        by_name, state, skip = self.state.by_name, self.state, self.skip
+        keep_labels, keep_claims, keep_disks = self.keep_labels, self.keep_claims, self.keep_disks
+        read = 0
         for pod in pods:
-            state.pods_read += 1
+            read += 1
             spec = pod.get("spec")
             if not spec:
                 continue
-            node_name = spec.get("nodeName")
-            if not node_name:
+            node = by_name.get(spec.get("nodeName") or "")
+            if node is None:
                 continue
             status = pod.get("status")
             if status and status.get("phase") in TERMINAL_PHASES:
                 continue
-            node = by_name.get(node_name)
-            if node is None:
-                continue
             meta = pod.get("metadata") or {}
             namespace = meta.get("namespace", "")
-            if self.skip and (namespace, meta.get("name", "")) in self.skip:
+            if skip and (namespace, meta.get("name", "")) in skip:
                 continue
             _add_pod(node, spec, namespace if keep_claims else None)
-            if self.keep_disks and spec.get("volumes"):
+            if keep_disks and spec.get("volumes"):
                 node.disks.extend((disk, f"{namespace}/{meta.get('name', '')}") for disk in inline_disks(spec))
             affinity = spec.get("affinity")
             anti_terms: list[dict[str, Any]] = []
@@ -191,18 +210,38 @@ class _PodReader:
                     anti_terms = list(anti.get("requiredDuringSchedulingIgnoredDuringExecution") or ())
             if keep_labels or anti_terms:
                 summary = PodSummary(
-                    namespace, meta.get("name", ""), node_name, meta.get("labels") or {}, anti_terms,
+                    namespace, meta.get("name", ""), node.name, meta.get("labels") or {}, anti_terms,
                     bool(meta.get("deletionTimestamp")),
                 )
                 if keep_labels:
                     state.labelled_pods.append(summary)  # type: ignore[union-attr]
                 if anti_terms:
                     state.anti_affinity_pods.append(summary)
+        state.pods_read += read
+
+
+@contextmanager
+def gc_paused() -> Iterator[None]:
+    """No cyclic garbage collection while big LISTs are read and reduced.
+
+    Each decoded page holds hundreds of thousands of dicts and lists; with the collector on, every
+    page is traversed once or twice by young-generation collections before it is dropped (measured:
+    about a third of the reading time at 30,000 pods). Nothing read here forms reference cycles, so
+    pausing frees nothing later than it would have been freed.
+    """
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            gc.enable()
 
 
 def read_nodes(cluster: Cluster) -> list[NodeInfo]:
     """Every node, reduced, sorted by name."""
-    nodes = [NodeInfo.from_object(obj) for obj in cluster.list("Node", page_size=PAGE_SIZE, allow_stale=True)]
+    with gc_paused():
+        nodes = [NodeInfo.from_object(obj) for obj in cluster.list("Node", page_size=PAGE_SIZE, allow_stale=True)]
     return sorted(nodes, key=lambda node: node.name)
 
 
@@ -275,7 +314,8 @@ def gather(
     skip = {(pod.namespace, pod.name) for pod in pods}
     reader = _PodReader(state, skip, needs_labels, needs_claims, any(pod.disks for pod in pods))
     if state.pods_mode == "all":
-        reader.feed(cluster.list("Pod", field_selector=ACTIVE_PODS, page_size=PAGE_SIZE, allow_stale=True))
+        with gc_paused():
+            reader.feed(cluster.list("Pod", field_selector=ACTIVE_PODS, page_size=PAGE_SIZE, allow_stale=True))
         for node in state.nodes:
             node.pods_known = True
     elif state.pods_mode == "per_node":
