@@ -189,9 +189,11 @@ def test_node_resources_fit(requests: dict[str, str], used: dict[str, int], pod_
 def _pvc(name: str, volume: str = "", storage_class: str = "standard") -> dict[str, Any]:
     spec: dict[str, Any] = {"storageClassName": storage_class, "accessModes": ["ReadWriteOnce"],
                             "resources": {"requests": {"storage": "1Gi"}}}
+    meta: dict[str, Any] = {"name": name, "namespace": "shop"}
     if volume:
         spec["volumeName"] = volume
-    return {"kind": "PersistentVolumeClaim", "metadata": {"name": name, "namespace": "shop"}, "spec": spec}
+        meta["annotations"] = {"pv.kubernetes.io/bind-completed": "yes"}
+    return {"kind": "PersistentVolumeClaim", "metadata": meta, "spec": spec}
 
 
 def _pv(name: str, host: str | None = None, zone: str | None = None, driver: str = "") -> dict[str, Any]:
