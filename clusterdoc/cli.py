@@ -175,7 +175,9 @@ def cmd_scheduling(args: argparse.Namespace, settings: Settings) -> int:
         print(f"total nodes: {data['total_nodes']}")
         for reason in data["reasons"]:
             extra = f" ({reason['resource']})" if reason.get("resource") else ""
-            print(f"  {reason['nodes']:>5}  {reason['category']}{extra}: {reason.get('detail', '')}")
+            print(f"  {reason['nodes']!s:>5}  {reason['category']}{extra}: {reason.get('detail', '')}")
+        for text in data.get("unplaced") or []:
+            print(f"  not placed (raw text kept): {text}")
         if data.get("preemption"):
             print(f"preemption: {json.dumps(data['preemption'])}")
     return 0
