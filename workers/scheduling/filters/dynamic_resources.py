@@ -81,6 +81,11 @@ def read_dra_objects(cluster: Cluster, state: ClusterState, namespaces: list[str
                 objects.templates[_key(template, True)] = template
         objects.classes = {_key(c, False): c for c in cluster.list("DeviceClass", page_size=PAGE_SIZE)}
         objects.slices = list(cluster.list("ResourceSlice", page_size=PAGE_SIZE))
+        if not (objects.claims or objects.templates or objects.classes or objects.slices):
+            # a snapshot taken without resource.k8s.io objects looks like this too: do not call every claim missing
+            state.limits.append("no DRA objects (ResourceClaims, DeviceClasses, ResourceSlices) are visible: the "
+                                "pod's resource claims were not evaluated")
+            return None
     except NotFound:
         state.notes.append("the cluster serves no resource.k8s.io/v1 API: resource claims were not evaluated")
         return None
