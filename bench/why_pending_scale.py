@@ -52,6 +52,8 @@ class Measurement:
     peak_rss_mb: float
     requests: int
     note: str = ""
+    cpu: float = 0.0
+    """CPU seconds (user + system, all threads) of the measured part: steadier than wall time on a busy machine."""
 
 
 # -- the server process ----------------------------------------------------------------------------
@@ -83,6 +85,11 @@ def _peak_rss_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0  # KiB on Linux
 
 
+def _cpu() -> float:
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
+
+
 def _why_pending(url: str, qps: float | None, profile: bool, conn: Connection) -> None:
     from clusterdoc.queue import DiagnosisRequest
     from clusterdoc.report import Target
@@ -95,6 +102,7 @@ def _why_pending(url: str, qps: float | None, profile: bool, conn: Connection) -
     request = DiagnosisRequest(verb="why-pending", runbook="why-pending",
                                target=Target("Pod", PENDING_NAME, PENDING_NAMESPACE))
     profiler = cProfile.Profile() if profile else None
+    cpu_start = _cpu()
     start = time.perf_counter()
     if profiler:
         profiler.enable()
@@ -102,12 +110,13 @@ def _why_pending(url: str, qps: float | None, profile: bool, conn: Connection) -
     if profiler:
         profiler.disable()
     wall = time.perf_counter() - start
+    cpu = _cpu() - cpu_start
     note = report.verdict.summary
     if profiler:
         text = io.StringIO()
         pstats.Stats(profiler, stream=text).sort_stats("tottime").print_stats(15)
         note += "\n" + text.getvalue()
-    conn.send(Measurement(wall, _peak_rss_mb(), cluster.request_count(), note))
+    conn.send(Measurement(wall, _peak_rss_mb(), cluster.request_count(), note, cpu))
 
 
 def _floor(url: str, queries: list[tuple[str, dict[str, str]]], conn: Connection) -> None:
@@ -121,6 +130,7 @@ def _floor(url: str, queries: list[tuple[str, dict[str, str]]], conn: Connection
     parts = urlsplit(url)
     connection = http.client.HTTPConnection(parts.hostname or "127.0.0.1", parts.port, timeout=120)
     requests = items = 0
+    cpu_start = _cpu()
     start = time.perf_counter()
     for path, params in queries:
         token = ""
@@ -141,8 +151,9 @@ def _floor(url: str, queries: list[tuple[str, dict[str, str]]], conn: Connection
             if not token:
                 break
     wall = time.perf_counter() - start
+    cpu = _cpu() - cpu_start
     connection.close()
-    conn.send(Measurement(wall, _peak_rss_mb(), requests, f"{items} objects"))
+    conn.send(Measurement(wall, _peak_rss_mb(), requests, f"{items} objects", cpu))
 
 
 def _in_fresh_process(target: Any, *args: Any) -> Measurement:
@@ -223,7 +234,9 @@ def run(shape: ClusterShape, repeat: int = 3, qps: float | None = None, profile:
         "shape": shape, "setup": setup, "why_pending": best, "floor": floor, "floor_queries": queries,
         "server_requests": len(log), "request_mix": _describe_log(log), "ratio": best.wall / floor.wall,
         "peak_rss_mb": max(m.peak_rss_mb for m in runs), "walls": [m.wall for m in runs],
-        "floor_walls": [m.wall for m in floors],
+        "cpu_ratio": min(m.cpu for m in runs) / max(min(m.cpu for m in floors), 1e-9),
+        "floor_walls": [m.wall for m in floors], "cpu_walls": [m.cpu for m in runs],
+        "floor_cpus": [m.cpu for m in floors],
         "list_queries": sorted({(urlsplit(p).path, tuple(sorted((k, v) for k, v in q.items() if k != "continue")))
                                 for _, p, q in log if "limit" in q})[:6],
     }
@@ -244,6 +257,8 @@ def report(figures: dict[str, Any]) -> str:
         f"best wall {floor.wall:.2f}s (runs: {floor_walls}), peak RSS {floor.peak_rss_mb:.0f} MB, "
         f"{floor.requests} requests, {floor.note}",
         f"  floor queries: {figures['floor_queries']}",
+        f"CPU seconds (best of each): why-pending {min(figures['cpu_walls']):.2f}, "
+        f"floor {min(figures['floor_cpus']):.2f}, ratio {figures['cpu_ratio']:.2f}",
         f"ratio wall/floor: {figures['ratio']:.2f} (target <= {TARGET_RATIO}); "
         f"peak RSS target <= {TARGET_RSS_MB:.0f} MB: {'met' if figures['peak_rss_mb'] <= TARGET_RSS_MB else 'MISSED'}; "
         f"ratio target: {'met' if figures['ratio'] <= TARGET_RATIO else 'MISSED'}",
@@ -255,11 +270,12 @@ def report(figures: dict[str, Any]) -> str:
 
 def curve_report(results: list[dict[str, Any]]) -> str:
     """One line per size; the ratio must stay flat as the cluster grows."""
-    lines = ["nodes/pods        clusterdoc   floor    ratio   peak RSS"]
+    lines = ["nodes/pods        clusterdoc   floor    ratio  CPU ratio  peak RSS"]
     for figures in results:
         shape = figures["shape"]
         lines.append(f"{shape.nodes:>6}/{shape.pods:<9} {figures['why_pending'].wall:>8.2f}s "
-                     f"{figures['floor'].wall:>7.2f}s {figures['ratio']:>7.2f} {figures['peak_rss_mb']:>7.0f} MB")
+                     f"{figures['floor'].wall:>7.2f}s {figures['ratio']:>7.2f} {figures['cpu_ratio']:>9.2f} "
+                     f"{figures['peak_rss_mb']:>7.0f} MB")
     ratios = [figures["ratio"] for figures in results]
     lines.append(f"ratio spread {max(ratios) - min(ratios):.2f} (max {max(ratios):.2f}, target <= {TARGET_RATIO})")
     return "\n".join(lines)

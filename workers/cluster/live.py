@@ -142,6 +142,20 @@ class LiveCluster:
         throttling them again would only slow a large read without sparing the API server anything.
         Retries always take a token.
         """
+        return self._answer(path, query, verb=verb, resource=resource, namespace=namespace,
+                            continuation=continuation).read()
+
+    def _answer(
+        self,
+        path: str,
+        query: list[tuple[str, Any]],
+        *,
+        verb: str,
+        resource: str,
+        namespace: str | None,
+        continuation: bool = False,
+    ) -> Any:
+        """Like :meth:`_request`, but return a successful response with its body not read yet (``.read()``)."""
         last_problem = ""
         for attempt in range(1, self.max_attempts + 1):
             if attempt > 1 or not continuation:
@@ -155,16 +169,17 @@ class LiveCluster:
                 header_params={"Accept": "application/json"},
                 auth_settings=["BearerToken"],
             )
+            data = b""
             try:
                 response = self.api.call_api(method, url, headers, body, post, _request_timeout=self.timeout)
-                data = response.read()
                 status = response.status
+                if 200 <= status < 300:
+                    return response
+                data = response.read()
                 retry_after = response.getheader("Retry-After")
             except (urllib3.exceptions.HTTPError, OSError, ApiException) as exc:
-                status, data, retry_after = 0, b"", None
+                status, retry_after = 0, None
                 last_problem = f"cannot reach the API server at {self.api.configuration.host}: {exc}"
-            if 200 <= status < 300:
-                return data
             if status == 404:
                 raise NotFound(_kind_of(resource), path.rsplit("/", 1)[-1], namespace)
             if status == 403:
@@ -223,12 +238,17 @@ class LiveCluster:
             return self._request(path, query, verb="list", resource=known.plural, namespace=namespace,
                                  continuation=bool(token))
 
+        def ask(token: str) -> Any:
+            query = list_query(page_size, label_selector, field_selector, token, allow_stale=allow_stale)
+            return self._answer(path, query, verb="list", resource=known.plural, namespace=namespace,
+                                continuation=True)
+
         body = fetch(None)
         ahead: _Prefetch | None = None
         try:
             while True:
-                early = _early_continue(body)
-                ahead = _Prefetch(fetch, early) if early else None
+                early = _early_continue(body) if _PREFETCH else None
+                ahead = _Prefetch(ask, early) if early else None
                 with _gc_paused():
                     page = json.loads(body)
                 del body
@@ -242,7 +262,8 @@ class LiveCluster:
                 if not token:
                     return
                 if ahead is not None and ahead.token == token:
-                    body, ahead = ahead.result(), None
+                    body = ahead.body(fetch)
+                    ahead = None
                 else:
                     if ahead is not None:
                         ahead.discard()
@@ -266,6 +287,7 @@ class LiveCluster:
         return body.decode("utf-8", "replace")
 
 
+_PREFETCH = __import__("os").environ.get("CLUSTERDOC_NO_PREFETCH") is None
 _CONTINUE = re.compile(rb'^.{0,400}?"metadata"\s*:\s*\{[^{}]*?"continue"\s*:\s*"([^"]+)"', re.DOTALL)
 
 
@@ -276,32 +298,47 @@ def _early_continue(body: bytes) -> str | None:
 
 
 class _Prefetch:
-    """The next page of a LIST, requested on a helper thread while the current one is consumed."""
+    """The next page of a LIST, asked for on a helper thread while the current one is consumed.
 
-    def __init__(self, fetch: Callable[[str], bytes], token: str) -> None:
+    The helper only sends the request and waits for the answer's status line and headers (the API
+    server's work); the body is read on the consumer's thread, in a few large reads, so the two
+    threads do not trade the GIL for every chunk of it.
+    """
+
+    def __init__(self, ask: Callable[[str], Any], token: str) -> None:
         self.token = token
-        self._body: bytes | None = None
+        self._response: Any = None
         self._error: BaseException | None = None
-        self._thread = threading.Thread(target=self._run, args=(fetch,), name="clusterdoc-list-prefetch", daemon=True)
+        self._thread = threading.Thread(target=self._run, args=(ask,), name="clusterdoc-list-prefetch", daemon=True)
         self._thread.start()
 
-    def _run(self, fetch: Callable[[str], bytes]) -> None:
+    def _run(self, ask: Callable[[str], Any]) -> None:
         try:
-            self._body = fetch(self.token)
-        except BaseException as exc:  # handed to the consumer by result()
+            self._response = ask(self.token)
+        except BaseException as exc:  # handed to the consumer by body()
             self._error = exc
 
-    def result(self) -> bytes:
+    def body(self, fetch: Callable[[str], bytes]) -> bytes:
+        """The page's bytes; a body cut off mid-read is fetched again the ordinary way (with its retries)."""
         self._thread.join()
         if self._error is not None:
             raise self._error
-        assert self._body is not None
-        return self._body
+        try:
+            data: bytes = self._response.read()
+        except (urllib3.exceptions.HTTPError, OSError):
+            data = fetch(self.token)
+        self._response = None
+        return data
 
     def discard(self) -> None:
         """Wait for the request to end (one LIST never has two in flight) and drop its answer."""
         self._thread.join()
-        self._body = self._error = None
+        if self._response is not None:
+            try:
+                self._response.read()
+            except (urllib3.exceptions.HTTPError, OSError):
+                pass
+        self._response = self._error = None
 
 
 def list_query(
