@@ -182,6 +182,7 @@ class _PodReader:
 
     def feed(self, pods: Iterable[Obj]) -> None:
         by_name, state, skip = self.state.by_name, self.state, self.skip
+        skip_namespaces = {namespace for namespace, _ in skip}
         keep_labels, keep_claims, keep_disks = self.keep_labels, self.keep_claims, self.keep_disks
         read = 0
         for pod in pods:
@@ -197,7 +198,7 @@ class _PodReader:
                 continue
             meta = pod.get("metadata") or {}
             namespace = meta.get("namespace", "")
-            if skip and (namespace, meta.get("name", "")) in skip:
+            if namespace in skip_namespaces and (namespace, meta.get("name", "")) in skip:
                 continue
             _add_pod(node, spec, namespace if keep_claims else None)
             if keep_disks and spec.get("volumes"):
