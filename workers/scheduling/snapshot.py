@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import gc
 import math
+import sys
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -120,7 +121,8 @@ _QUANTITIES: dict[tuple[str, Any], int] = {}
 
 def _quantity(name: str, value: Any) -> int | None:
     try:
-        parsed = _QUANTITIES[(name, value)] = to_int(name, value)
+        parsed = _QUANTITIES[(sys.intern(name), sys.intern(value) if isinstance(value, str) else value)] = to_int(
+            name, value)
     except (QuantityError, TypeError):
         return None
     return parsed
@@ -145,7 +147,10 @@ def _add_containers(node: NodeInfo, containers: list[dict[str, Any]]) -> None:
                 amount = _quantity(name, value)
                 if amount is None:
                     continue
-            requested[name] = requested.get(name, 0) + amount
+            if name in requested:
+                requested[name] += amount
+            else:  # a key from the page would keep the page's memory block alive: store the interned one
+                requested[sys.intern(name)] = amount
 
 
 def _add_pod(node: NodeInfo, spec: dict[str, Any], claims_namespace: str | None) -> None:
@@ -168,6 +173,17 @@ def _add_pod(node: NodeInfo, spec: dict[str, Any], claims_namespace: str | None)
             claim = volume.get("persistentVolumeClaim")
             if claim and claim.get("claimName"):
                 node.claims.add(f"{claims_namespace}/{claim['claimName']}")
+
+
+def _copy(value: Any) -> Any:
+    """A deep copy of decoded JSON with interned strings, so nothing kept points into a decoded page."""
+    if isinstance(value, dict):
+        return {sys.intern(k): _copy(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_copy(v) for v in value]
+    if isinstance(value, str):
+        return sys.intern(value)
+    return value
 
 
 class _PodReader:
@@ -208,11 +224,12 @@ class _PodReader:
             if affinity:
                 anti = affinity.get("podAntiAffinity")
                 if anti:
-                    anti_terms = list(anti.get("requiredDuringSchedulingIgnoredDuringExecution") or ())
+                    required = anti.get("requiredDuringSchedulingIgnoredDuringExecution") or ()
+                    anti_terms = [_copy(term) for term in required]
             if keep_labels or anti_terms:
-                summary = PodSummary(
-                    namespace, meta.get("name", ""), node.name, meta.get("labels") or {}, anti_terms,
-                    bool(meta.get("deletionTimestamp")),
+                summary = PodSummary(  # copies: a kept reference into a page would pin its memory
+                    sys.intern(namespace), str(meta.get("name", "")), node.name, _copy(meta.get("labels") or {}),
+                    anti_terms, bool(meta.get("deletionTimestamp")),
                 )
                 if keep_labels:
                     state.labelled_pods.append(summary)  # type: ignore[union-attr]
