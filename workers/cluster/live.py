@@ -247,7 +247,7 @@ class LiveCluster:
         ahead: _Prefetch | None = None
         try:
             while True:
-                early = _early_continue(body) if _PREFETCH else None
+                early = _early_continue(body)
                 ahead = _Prefetch(ask, early) if early else None
                 with _gc_paused():
                     page = json.loads(body)
@@ -287,7 +287,6 @@ class LiveCluster:
         return body.decode("utf-8", "replace")
 
 
-_PREFETCH = __import__("os").environ.get("CLUSTERDOC_NO_PREFETCH") is None
 _CONTINUE = re.compile(rb'^.{0,400}?"metadata"\s*:\s*\{[^{}]*?"continue"\s*:\s*"([^"]+)"', re.DOTALL)
 
 
