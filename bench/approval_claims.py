@@ -24,7 +24,7 @@ from clusterdoc.report import Target
 from tests.harness.redis_server import RedisServer
 
 
-def main() -> None:
+def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--offers", type=int, default=200)
     parser.add_argument("--clickers", type=int, default=20)
@@ -61,7 +61,11 @@ def main() -> None:
         print(f"offers={args.offers} clickers/offer={args.clickers} clicks={len(latencies)} claims={claims} "
               f"(expected {args.offers})")
         print(f"approve() latency p50={statistics.median(latencies) * 1000:.2f} ms p99={p99 * 1000:.2f} ms")
+    if claims != args.offers:
+        print(f"FAILED: {claims} claims for {args.offers} offers (each offer must be claimed exactly once)")
+        return 1
+    return 0
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(main())

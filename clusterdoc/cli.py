@@ -332,8 +332,10 @@ def cmd_scheduling(args: argparse.Namespace) -> int:
         nodes = reason.get("nodes")
         count = f"{nodes:>5}" if nodes is not None else "    -"
         print(f"  {count}  {reason.get('category', 'other')}{extra}: {reason.get('detail') or ''}")
+    for text in data.get("unplaced") or []:
+        print(f"  not placed (raw text kept): {text}")
     for key, value in data.items():
-        if key not in ("total_nodes", "reasons") and value not in (None, [], {}, ""):
+        if key not in ("total_nodes", "reasons", "unplaced") and value not in (None, [], {}, ""):
             print(f"{key.replace('_', ' ')}: {json.dumps(value) if not isinstance(value, str) else value}")
     return EXIT_OK
 

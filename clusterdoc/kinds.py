@@ -58,6 +58,10 @@ KINDS: tuple[Kind, ...] = (
     Kind("Lease", "coordination.k8s.io/v1", "leases", True, ("lease",)),
     Kind("PriorityClass", "scheduling.k8s.io/v1", "priorityclasses", False, ("pc", "priorityclass")),
     Kind("PodDisruptionBudget", "policy/v1", "poddisruptionbudgets", True, ("pdb",)),
+    Kind("ResourceClaim", "resource.k8s.io/v1", "resourceclaims", True, ("resourceclaim",)),
+    Kind("ResourceClaimTemplate", "resource.k8s.io/v1", "resourceclaimtemplates", True, ("resourceclaimtemplate",)),
+    Kind("DeviceClass", "resource.k8s.io/v1", "deviceclasses", False, ("deviceclass",)),
+    Kind("ResourceSlice", "resource.k8s.io/v1", "resourceslices", False, ("resourceslice",)),
 )
 
 _BY_NAME: dict[str, Kind] = {}

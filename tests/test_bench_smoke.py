@@ -36,10 +36,12 @@ def test_generator_is_deterministic() -> None:
 
 
 def test_small_run_reports_figures(capsys) -> None:
-    figures = why_pending_scale.main(["--nodes", "30", "--pods", "300"])
+    figures = why_pending_scale.main(["--nodes", "30", "--pods", "300", "--repeat", "1"])
     out = capsys.readouterr().out
     assert "ratio wall/floor" in out and "peak RSS" in out
     assert figures["server_requests"] > 0
     assert figures["why_pending"].requests == figures["server_requests"]
-    assert figures["floor"].note == "331 objects"  # 30 nodes + 301 pods
+    active = sum(1 for obj in generate(ClusterShape(nodes=30, pods=300))
+                 if obj["kind"] == "Pod" and obj["status"].get("phase") not in ("Succeeded", "Failed"))
+    assert figures["floor"].note == f"{30 + active} objects"  # every node and every active pod, clusterdoc's LISTs
     assert "cannot be scheduled" in figures["why_pending"].note

@@ -189,9 +189,11 @@ def test_node_resources_fit(requests: dict[str, str], used: dict[str, int], pod_
 def _pvc(name: str, volume: str = "", storage_class: str = "standard") -> dict[str, Any]:
     spec: dict[str, Any] = {"storageClassName": storage_class, "accessModes": ["ReadWriteOnce"],
                             "resources": {"requests": {"storage": "1Gi"}}}
+    meta: dict[str, Any] = {"name": name, "namespace": "shop"}
     if volume:
         spec["volumeName"] = volume
-    return {"kind": "PersistentVolumeClaim", "metadata": {"name": name, "namespace": "shop"}, "spec": spec}
+        meta["annotations"] = {"pv.kubernetes.io/bind-completed": "yes"}
+    return {"kind": "PersistentVolumeClaim", "metadata": meta, "spec": spec}
 
 
 def _pv(name: str, host: str | None = None, zone: str | None = None, driver: str = "") -> dict[str, Any]:
@@ -222,11 +224,11 @@ CLAIM = {"volumes": [{"name": "data", "persistentVolumeClaim": {"claimName": "da
 
 
 @pytest.mark.parametrize(("pvcs", "pvs", "classes", "expected"), [
-    pytest.param([], [], [], [("unbound_pvc", False)], id="pvc-missing"),
+    pytest.param([], [], [], [("missing_pvc", False)], id="pvc-missing"),
     pytest.param([_pvc("data", "pv-1")], [_pv("pv-1", host="node-a")], [], [], id="bound-here"),
     pytest.param([_pvc("data", "pv-1")], [_pv("pv-1", host="node-b")], [], [("volume_node_affinity_conflict", False)],
                  id="bound-elsewhere"),
-    pytest.param([_pvc("data", "pv-gone")], [], [], [("unbound_pvc", False)], id="bound-to-missing-pv"),
+    pytest.param([_pvc("data", "pv-gone")], [], [], [("pv_missing", False)], id="bound-to-missing-pv"),
     pytest.param([_pvc("data", storage_class="fast")], [], [], [("unbound_pvc", False)], id="class-missing"),
     pytest.param([_pvc("data")], [], [_class("standard", "Immediate")], [("unbound_pvc", False)],
                  id="immediate-unbound"),

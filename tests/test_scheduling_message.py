@@ -76,7 +76,7 @@ CASES = [
         "0/3 nodes are available: pod has unbound immediate PersistentVolumeClaims. preemption: 0/3 nodes are "
         "available: 3 Preemption is not helpful for scheduling.",
         3,
-        [("unbound_pvc", None, "pod has unbound immediate PersistentVolumeClaims")],
+        [("unbound_pvc", 3, "pod has unbound immediate PersistentVolumeClaims")],
         id="prefilter-unbound-pvc",
     ),
     pytest.param(
@@ -181,7 +181,7 @@ def test_extended_resource_names_the_resource() -> None:
     data = parse("0/2 nodes are available: 2 Insufficient nvidia.com/gpu.").to_json()
     assert data["reasons"] == [
         {"category": "insufficient_extended_resource", "nodes": 2, "detail": "Insufficient nvidia.com/gpu",
-         "resource": "nvidia.com/gpu"}
+         "text": "Insufficient nvidia.com/gpu", "resource": "nvidia.com/gpu"}
     ]
 
 
@@ -224,19 +224,20 @@ def test_message_without_preemption_has_none() -> None:
 def test_never_raises_and_keeps_text(garbage: str) -> None:
     parsed = parse(garbage)
     data = parsed.to_json()
-    assert set(data) == {"total_nodes", "reasons", "preemption"}
+    assert set(data) == {"total_nodes", "format", "reasons", "unplaced", "preemption"}
     if garbage:
         assert data["reasons"][0]["category"] == "other"
         assert garbage.split(":")[0] in data["reasons"][0]["detail"]
+        assert data["unplaced"] == [garbage]  # the raw text of what no table places is kept
 
 
 def test_no_nodes_in_cluster() -> None:
     assert parse("no nodes available to schedule pods").to_json() == {
-        "total_nodes": 0, "reasons": [], "preemption": None}
+        "total_nodes": 0, "format": "no-nodes", "reasons": [], "unplaced": [], "preemption": None}
 
 
 def test_pvc_not_found_prefilter_error() -> None:
-    assert classify('persistentvolumeclaim "data-web-0" not found')[0] == "unbound_pvc"
+    assert classify('persistentvolumeclaim "data-web-0" not found')[0] == "missing_pvc"
 
 
 def test_counts_sum_per_category() -> None:

@@ -142,18 +142,26 @@ def scheduler_counts(results: list[NodeResult],
     """Nodes per category as the scheduler would count them: first failing stage, reported reasons only.
 
     ``stages`` is the scheduler's filter order as groups of plugins reported together; by default
-    the current one, where each plugin is its own stage in the order clusterdoc ran them.
+    the current one, where each plugin is its own stage in the order clusterdoc ran them. A PreFilter
+    rejection counts on every node; finer per-node categories count under the message's one
+    (``categories.MESSAGE_UMBRELLA``: the three DRA causes are all ``cannot allocate all claims``).
     """
     counts: Counter[str] = Counter()
+    umbrella = cat.MESSAGE_CATEGORY
     for result in results:
         if not result.blockers:
             continue
-        if stages is None:
+        prefilter = [b for b in result.blockers if b.prefilter]
+        if prefilter:  # a PreFilter rejection comes before every Filter, on every node
+            first = {prefilter[0].plugin}
+        elif stages is None:
             first = {result.blockers[0].plugin}
         else:
             failing = {b.plugin for b in result.blockers}
             first = next((set(stage) for stage in stages if failing & set(stage)), {result.blockers[0].plugin})
-        for category in dict.fromkeys(b.category for b in result.blockers if b.plugin in first and b.reported):
+        chosen = prefilter or result.blockers
+        for category in dict.fromkeys(umbrella.get(b.category, b.category) for b in chosen
+                                      if b.plugin in first and b.reported):
             counts[category] += 1
     return dict(counts)
 
@@ -313,12 +321,11 @@ def reconcile(message: ParsedMessage | None, results: list[NodeResult], computed
     reasons = []
     if unknown:
         differences.extend(f"unmodelled reason: {text}" for text in unknown)
-        reasons.append("the message names a plugin clusterdoc does not model (a custom scheduler plugin, an "
-                       "extender or DRA)")
+        reasons.append("the message names a plugin clusterdoc does not model (a custom scheduler plugin or an "
+                       "extender)")
     if differences and len(differences) > len(unknown):
         reasons.append("the cluster changed since the scheduler's last attempt (pods finished or were deleted, "
-                       "nodes were added, tainted or relabelled), or an unmodelled plugin such as "
-                       "VolumeRestrictions or DynamicResources is involved")
+                       "nodes were added, tainted or relabelled, claims were allocated or released)")
     return Reconciliation(False, differences, "Differs from the scheduler's message; likely " + "; or ".join(reasons)
                           + ".")
 
@@ -369,11 +376,24 @@ def _cause_phrase(blocker: Blocker, pod: PodInfo) -> str:
         cat.POD_AFFINITY_MISMATCH: "do not satisfy the pod's affinity",
         cat.POD_ANTI_AFFINITY_MISMATCH: "would violate pod anti-affinity",
         cat.TOPOLOGY_SPREAD_MISMATCH: "would violate the topology spread constraint",
+        cat.MISSING_PVC: f"cannot mount the pod's volume ({blocker.detail})",
+        cat.PV_MISSING: f"cannot mount the pod's volume ({blocker.detail})",
+        cat.VOLUME_DISK_CONFLICT: f"already mount the same disk ({blocker.detail})",
+        cat.VOLUME_RWOP_CONFLICT: f"are all ruled out: {blocker.detail}",
+        cat.RESOURCE_CLAIM_MISSING: f"are all ruled out: {blocker.detail}",
+        cat.RESOURCE_CLAIM_IN_USE: f"are all ruled out: {blocker.detail}",
+        cat.DEVICE_CLASS_MISSING: f"are all ruled out: {blocker.detail}",
+        cat.RESOURCE_CLAIM_NODE_MISMATCH: f"are not where the pod's ResourceClaim is allocated ({blocker.detail})",
+        cat.DRA_NO_RESOURCE_SLICES: f"publish no devices for the pod's ResourceClaim ({blocker.detail})",
+        cat.DRA_NO_MATCHING_DEVICE: f"have no device matching the pod's ResourceClaim ({blocker.detail})",
+        cat.DRA_DEVICES_EXHAUSTED: f"have every matching device allocated ({blocker.detail})",
     }.get(blocker.category, f"reject it ({blocker.detail})")
 
 
-_SINGULAR = (("lack ", "lacks "), ("carry ", "carries "), ("are ", "is "), ("do not ", "does not "),
-             ("already use ", "already uses "), ("reject ", "rejects "))
+_SINGULAR = (("lack ", "lacks "), ("carry ", "carries "), ("are all ", "is "), ("are ", "is "),
+             ("do not ", "does not "), ("already use ", "already uses "), ("already mount ", "already mounts "),
+             ("reject ", "rejects "), ("cannot mount ", "cannot mount "), ("publish ", "publishes "),
+             ("have ", "has "))
 
 
 def _singular(phrase: str) -> str:

@@ -85,8 +85,7 @@ def newest(events: list[Obj], reason: str) -> Obj | None:
 def _condition(pod: Obj, kind: str) -> dict[str, Any]:
     for condition in (pod.get("status") or {}).get("conditions") or ():
         if condition.get("type") == kind:
-            found: dict[str, Any] = condition
-            return found
+            return dict(condition)
     return {}
 
 
@@ -215,86 +214,155 @@ def _log_tail(cluster: Cluster, pod: Obj, container: str, previous: bool) -> str
         return ""
 
 
-def explain_not_started(cluster: Cluster, pod: Obj, events: list[Obj]) -> CaseResult:
-    meta, spec = pod.get("metadata") or {}, pod.get("spec") or {}
-    name, node_name = meta.get("name", ""), spec.get("nodeName", "")
+@dataclass(frozen=True)
+class NotStarted:
+    """Why a scheduled pod has not started, decided from what was read (no wording here)."""
+
+    kind: str
+    """``node_gone``, ``node_not_ready``, ``init_failing``, ``init_running``, ``image``, ``config``, ``volume``,
+    ``sandbox`` or ``waiting``."""
+    container: str = ""
+    reason: str = ""
+    message: str = ""
+    exit_code: Any = "?"
+    restarts: int = 0
+    since: str = ""
+    image: str = ""
+    layer: str = "node"
+    previous_log: bool = False
+    ready: dict[str, Any] = field(default_factory=dict)
+
+
+def read_node(cluster: Cluster, name: str) -> Obj | None:
+    """The node a pod is bound to, or None when it no longer exists."""
     try:
-        node = cluster.get("Node", node_name)
+        return cluster.get("Node", name)
     except NotFound:
-        summary = (f"{name} is bound to node {node_name}, which no longer exists: the pod will never start "
-                   "there; delete it so its controller (if any) recreates it")
-        return CaseResult(SCHEDULED_NOT_STARTED, "workload", Severity.CRITICAL, summary,
-                          [Finding(STEP, Severity.CRITICAL, "Bound to a node that is gone", summary)])
-    conditions: list[dict[str, Any]] = (node.get("status") or {}).get("conditions") or []
-    ready: dict[str, Any] = next((c for c in conditions if c.get("type") == "Ready"), {})
-    if ready.get("status") != "True":
-        summary = (f"{name} is bound to node {node_name}, which is NotReady "
-                   f"({ready.get('reason') or 'no Ready condition'}: {ready.get('message') or 'no message'})")
-        return CaseResult(SCHEDULED_NOT_STARTED, "node", Severity.CRITICAL, summary, [Finding(
-            STEP, Severity.CRITICAL, f"Node {node_name} is NotReady", summary,
-            [Facts((("Node", node_name), ("Ready", ready.get("status", "Unknown")),
-                    ("Since", ready.get("lastTransitionTime", "?"))))])])
+        return None
+
+
+def _decide_init(pod: Obj) -> NotStarted | None:
     for status in _statuses(pod, "initContainerStatuses"):
-        state = status.get("state") or {}
-        last = status.get("lastState") or {}
+        state, last = status.get("state") or {}, status.get("lastState") or {}
         waiting, terminated, running = state.get("waiting"), state.get("terminated"), state.get("running")
-        container = status.get("name", "")
+        container = str(status.get("name", ""))
         if waiting and waiting.get("reason") in IMAGE_REASONS | CONFIG_REASONS:
-            break  # reported below with the app containers
+            return None  # decided with the app containers
         failed = (terminated and terminated.get("exitCode", 0) != 0) or (
             waiting and waiting.get("reason") == "CrashLoopBackOff")
         if failed:
             exit_code = (terminated or last.get("terminated") or {}).get("exitCode", "?")
-            tail = _log_tail(cluster, pod, container, previous=bool(waiting))
-            summary = (f"{name} is stuck in init: init container {container} fails (exit code {exit_code}, "
-                       f"{status.get('restartCount', 0)} restarts)")
-            blocks: list[Any] = [Preformatted(tail, title=f"last log lines of {container}")] if tail else []
-            return CaseResult(SCHEDULED_NOT_STARTED, "workload", Severity.WARNING, summary,
-                              [Finding(STEP, Severity.WARNING, f"Init container {container} failing", summary, blocks)])
+            return NotStarted("init_failing", container, exit_code=exit_code,
+                              restarts=int(status.get("restartCount", 0)), layer="workload",
+                              previous_log=bool(waiting))
         if running or (waiting and not terminated):
-            tail = _log_tail(cluster, pod, container, previous=False)
-            since = (running or {}).get("startedAt", "")
-            summary = f"{name} is still running init container {container}" + (f" (since {since})" if since else "")
-            blocks = [Preformatted(tail, title=f"last log lines of {container}")] if tail else []
-            return CaseResult(SCHEDULED_NOT_STARTED, "workload", Severity.WARNING, summary,
-                              [Finding(STEP, Severity.INFO, f"Init container {container} still running", summary,
-                                       blocks)])
+            return NotStarted("init_running", container, since=str((running or {}).get("startedAt", "")),
+                              layer="workload")
+    return None
+
+
+def _decide_containers(pod: Obj, events: list[Obj]) -> NotStarted | None:
     for status in _statuses(pod, "initContainerStatuses") + _statuses(pod, "containerStatuses"):
         waiting = (status.get("state") or {}).get("waiting") or {}
-        reason, message = waiting.get("reason", ""), waiting.get("message", "")
-        container = status.get("name", "")
+        reason, message = str(waiting.get("reason", "")), str(waiting.get("message", ""))
+        container = str(status.get("name", ""))
         if reason in IMAGE_REASONS:
             failed = newest([e for e in events if "pull" in str(e.get("message", "")).lower()], "Failed")
             registry_error = str((failed or {}).get("message") or message or "no message")
-            summary = f"{name} cannot pull the image of {container} ({status.get('image', '?')}): {registry_error}"
-            return CaseResult(SCHEDULED_NOT_STARTED, "workload", Severity.WARNING, summary, [Finding(
-                STEP, Severity.WARNING, f"Image pull failing: {reason}", summary,
-                [Facts((("Container", container), ("Image", str(status.get("image", "?"))), ("Reason", reason)))])])
+            return NotStarted("image", container, reason, registry_error, image=str(status.get("image", "?")),
+                              layer="workload")
         if reason in CONFIG_REASONS:
-            missing = MISSING_CONFIG.search(message or "")
-            what = f" ({missing.group(0)})" if missing else ""
-            summary = f"{name} cannot create container {container}: {reason}{what}: {message or 'no message'}"
-            return CaseResult(SCHEDULED_NOT_STARTED, "workload", Severity.WARNING, summary,
-                              [Finding(STEP, Severity.WARNING, f"{reason} in {container}", summary)])
+            return NotStarted("config", container, reason, message, layer="workload")
+    return None
+
+
+def _decide_events(events: list[Obj]) -> NotStarted | None:
     for reason in ("FailedMount", "FailedAttachVolume"):
         event = newest(events, reason)
         if event is not None:
             message = str(event.get("message") or "")
             config = MISSING_CONFIG.search(message) or re.search(r'persistentvolumeclaim "[^"]+" not found', message)
-            layer = "workload" if config else "node"
-            summary = f"{name} is waiting for its volumes on {node_name}: {reason}: {message}"
-            return CaseResult(SCHEDULED_NOT_STARTED, layer, Severity.WARNING, summary,
-                              [Finding(STEP, Severity.WARNING, f"{reason} on {node_name}", summary)])
+            return NotStarted("volume", reason=reason, message=message, layer="workload" if config else "node")
     for reason in sorted(SANDBOX_EVENT_REASONS):
         event = newest(events, reason)
         if event is not None:
-            summary = (f"{name} cannot get a pod sandbox on {node_name} (container runtime or CNI): "
-                       f"{reason}: {event.get('message') or ''}")
-            return CaseResult(SCHEDULED_NOT_STARTED, "node", Severity.CRITICAL, summary,
-                              [Finding(STEP, Severity.CRITICAL, f"{reason} on {node_name}", summary)])
+            return NotStarted("sandbox", reason=reason, message=str(event.get("message") or ""))
+    return None
+
+
+def decide_not_started(pod: Obj, node: Obj | None, events: list[Obj]) -> NotStarted:
+    """The first thing that keeps a scheduled pod from starting, in the order the kubelet meets them."""
+    if node is None:
+        return NotStarted("node_gone", layer="workload")
+    conditions: list[dict[str, Any]] = list((node.get("status") or {}).get("conditions") or ())
+    ready: dict[str, Any] = next((c for c in conditions if c.get("type") == "Ready"), {})
+    if ready.get("status") != "True":
+        return NotStarted("node_not_ready", ready=dict(ready))
+    return _decide_init(pod) or _decide_containers(pod, events) or _decide_events(events) or NotStarted("waiting")
+
+
+def word_not_started(pod: Obj, decided: NotStarted, tail: str = "") -> CaseResult:
+    """Every sentence of the scheduled-but-not-started case, in one place."""
+    meta, spec = pod.get("metadata") or {}, pod.get("spec") or {}
+    name, node_name, container = meta.get("name", ""), spec.get("nodeName", ""), decided.container
+    blocks: list[Any] = [Preformatted(tail, title=f"last log lines of {container}")] if tail else []
+    kind = decided.kind
+    if kind == "node_gone":
+        summary = (f"{name} is bound to node {node_name}, which no longer exists: the pod will never start "
+                   "there; delete it so its controller (if any) recreates it")
+        return _case("workload", Severity.CRITICAL, summary, "Bound to a node that is gone")
+    if kind == "node_not_ready":
+        ready = decided.ready
+        summary = (f"{name} is bound to node {node_name}, which is NotReady "
+                   f"({ready.get('reason') or 'no Ready condition'}: {ready.get('message') or 'no message'})")
+        facts = Facts((("Node", node_name), ("Ready", ready.get("status", "Unknown")),
+                       ("Since", ready.get("lastTransitionTime", "?"))))
+        return _case("node", Severity.CRITICAL, summary, f"Node {node_name} is NotReady", [facts])
+    if kind == "init_failing":
+        summary = (f"{name} is stuck in init: init container {container} fails (exit code {decided.exit_code}, "
+                   f"{decided.restarts} restarts)")
+        return _case("workload", Severity.WARNING, summary, f"Init container {container} failing", blocks)
+    if kind == "init_running":
+        summary = f"{name} is still running init container {container}" + (
+            f" (since {decided.since})" if decided.since else "")
+        return _case("workload", Severity.WARNING, summary, f"Init container {container} still running", blocks,
+                     finding_severity=Severity.INFO)
+    if kind == "image":
+        summary = f"{name} cannot pull the image of {container} ({decided.image}): {decided.message}"
+        facts = Facts((("Container", container), ("Image", decided.image), ("Reason", decided.reason)))
+        return _case("workload", Severity.WARNING, summary, f"Image pull failing: {decided.reason}", [facts])
+    if kind == "config":
+        missing = MISSING_CONFIG.search(decided.message or "")
+        what = f" ({missing.group(0)})" if missing else ""
+        summary = (f"{name} cannot create container {container}: {decided.reason}{what}: "
+                   f"{decided.message or 'no message'}")
+        return _case("workload", Severity.WARNING, summary, f"{decided.reason} in {container}")
+    if kind == "volume":
+        summary = f"{name} is waiting for its volumes on {node_name}: {decided.reason}: {decided.message}"
+        return _case(decided.layer, Severity.WARNING, summary, f"{decided.reason} on {node_name}")
+    if kind == "sandbox":
+        summary = (f"{name} cannot get a pod sandbox on {node_name} (container runtime or CNI): "
+                   f"{decided.reason}: {decided.message}")
+        return _case("node", Severity.CRITICAL, summary, f"{decided.reason} on {node_name}")
     summary = f"{name} is bound to {node_name} and its containers have not started yet; the kubelet reports no error"
-    return CaseResult(SCHEDULED_NOT_STARTED, "node", Severity.INFO, summary,
-                      [Finding(STEP, Severity.INFO, "Waiting for the kubelet", summary)])
+    return _case("node", Severity.INFO, summary, "Waiting for the kubelet")
+
+
+def _case(layer: str, severity: Severity, summary: str, title: str, blocks: list[Any] | None = None,
+          finding_severity: Severity | None = None) -> CaseResult:
+    detail = "" if title == summary else summary
+    return CaseResult(SCHEDULED_NOT_STARTED, layer, severity, summary,
+                      [Finding(STEP, finding_severity or severity, title, detail, blocks or [])])
+
+
+def explain_not_started(cluster: Cluster, pod: Obj, events: list[Obj]) -> CaseResult:
+    """Read (the node, then log lines only when an init container is the cause), decide, word."""
+    node = read_node(cluster, (pod.get("spec") or {}).get("nodeName", ""))
+    decided = decide_not_started(pod, node, events)
+    tail = ""
+    if decided.kind in ("init_failing", "init_running"):
+        tail = _log_tail(cluster, pod, decided.container, previous=decided.previous_log)
+    return word_not_started(pod, decided, tail)
 
 
 # -- not pending ---------------------------------------------------------------------------------

@@ -26,6 +26,24 @@ POD_AFFINITY_MISMATCH = "pod_affinity_mismatch"
 POD_ANTI_AFFINITY_MISMATCH = "pod_anti_affinity_mismatch"
 TOPOLOGY_SPREAD_MISMATCH = "topology_spread_mismatch"
 OTHER = "other"
+# added with issue 12 (by adding, never renaming): where the fix differs, the category differs
+MISSING_PVC = "missing_pvc"
+PV_MISSING = "pv_missing"
+INSUFFICIENT_STORAGE_CAPACITY = "insufficient_storage_capacity"
+VOLUME_DISK_CONFLICT = "volume_disk_conflict"
+VOLUME_RWOP_CONFLICT = "volume_rwop_conflict"
+SERVICE_AFFINITY_MISMATCH = "service_affinity_mismatch"
+RESOURCE_CLAIM_MISSING = "resource_claim_missing"
+RESOURCE_CLAIM_IN_USE = "resource_claim_in_use"
+RESOURCE_CLAIM_NODE_MISMATCH = "resource_claim_node_mismatch"
+DEVICE_CLASS_MISSING = "device_class_missing"
+DRA_CANNOT_ALLOCATE = "dra_cannot_allocate"
+DRA_NO_MATCHING_DEVICE = "dra_no_matching_device"
+DRA_DEVICES_EXHAUSTED = "dra_devices_exhausted"
+DRA_NO_RESOURCE_SLICES = "dra_no_resource_slices"
+NODE_NOT_IN_CACHE = "node_not_in_cache"
+POD_BEING_DELETED = "pod_being_deleted"
+SCHEDULER_ERROR = "scheduler_error"
 
 ALL: tuple[str, ...] = (
     INSUFFICIENT_CPU, INSUFFICIENT_MEMORY, INSUFFICIENT_EPHEMERAL_STORAGE, INSUFFICIENT_PODS,
@@ -33,7 +51,32 @@ ALL: tuple[str, ...] = (
     NODE_SELECTOR_OR_AFFINITY_MISMATCH, NODE_NAME_MISMATCH, NODE_UNSCHEDULABLE, UNBOUND_PVC,
     VOLUME_NODE_AFFINITY_CONFLICT, VOLUME_ZONE_CONFLICT, MAX_VOLUME_COUNT, HOST_PORT_CONFLICT,
     POD_AFFINITY_MISMATCH, POD_ANTI_AFFINITY_MISMATCH, TOPOLOGY_SPREAD_MISMATCH, OTHER,
+    MISSING_PVC, PV_MISSING, INSUFFICIENT_STORAGE_CAPACITY, VOLUME_DISK_CONFLICT, VOLUME_RWOP_CONFLICT,
+    SERVICE_AFFINITY_MISMATCH, RESOURCE_CLAIM_MISSING, RESOURCE_CLAIM_IN_USE, RESOURCE_CLAIM_NODE_MISMATCH,
+    DEVICE_CLASS_MISSING, DRA_CANNOT_ALLOCATE, DRA_NO_MATCHING_DEVICE, DRA_DEVICES_EXHAUSTED, DRA_NO_RESOURCE_SLICES,
+    NODE_NOT_IN_CACHE, POD_BEING_DELETED, SCHEDULER_ERROR,
 )
+
+MESSAGE_ONLY = frozenset({
+    OTHER, INSUFFICIENT_STORAGE_CAPACITY, SERVICE_AFFINITY_MISMATCH, DRA_CANNOT_ALLOCATE, NODE_NOT_IN_CACHE,
+    POD_BEING_DELETED, SCHEDULER_ERROR,
+})
+"""Categories only the scheduler's own words give: clusterdoc's per-node analysis never computes them (it reads
+no CSIStorageCapacity, runs no ServiceAffinity (removed in 1.25), sees no scheduler cache or internal error; the
+DynamicResources plugin's one phrase for every allocation failure is split per node into the three ``dra_*``
+causes below)."""
+
+NODE_ONLY = frozenset({NODE_NAME_MISMATCH, DRA_NO_MATCHING_DEVICE, DRA_DEVICES_EXHAUSTED, DRA_NO_RESOURCE_SLICES})
+"""Categories no scheduler message names on its own: a pending pod with a nodeName is not scheduled by the
+scheduler, and the scheduler says ``cannot allocate all claims`` (``dra_cannot_allocate``) for each DRA cause."""
+
+MESSAGE_UMBRELLA: dict[str, frozenset[str]] = {
+    DRA_CANNOT_ALLOCATE: frozenset({DRA_NO_MATCHING_DEVICE, DRA_DEVICES_EXHAUSTED, DRA_NO_RESOURCE_SLICES}),
+}
+"""A message category and the finer per-node categories it stands for (the reconciliation folds them)."""
+
+MESSAGE_CATEGORY: dict[str, str] = {fine: broad for broad, fines in MESSAGE_UMBRELLA.items() for fine in fines}
+"""Per-node category -> the category the scheduler's message gives it."""
 
 RESOURCE_CATEGORIES = frozenset({
     INSUFFICIENT_CPU, INSUFFICIENT_MEMORY, INSUFFICIENT_EPHEMERAL_STORAGE, INSUFFICIENT_PODS,
@@ -89,6 +132,23 @@ LABELS: dict[str, str] = {
     POD_ANTI_AFFINITY_MISMATCH: "pod anti-affinity violated",
     TOPOLOGY_SPREAD_MISMATCH: "topology spread constraint violated",
     OTHER: "other",
+    MISSING_PVC: "PersistentVolumeClaim missing",
+    PV_MISSING: "PersistentVolumeClaim bound to a missing PersistentVolume",
+    INSUFFICIENT_STORAGE_CAPACITY: "not enough storage capacity for a new volume",
+    VOLUME_DISK_CONFLICT: "same disk already mounted by another pod",
+    VOLUME_RWOP_CONFLICT: "ReadWriteOncePod claim already in use",
+    SERVICE_AFFINITY_MISMATCH: "service affinity not satisfied",
+    RESOURCE_CLAIM_MISSING: "ResourceClaim missing or not created yet",
+    RESOURCE_CLAIM_IN_USE: "ResourceClaim in use by another pod",
+    RESOURCE_CLAIM_NODE_MISMATCH: "ResourceClaim allocated on other nodes",
+    DEVICE_CLASS_MISSING: "DeviceClass missing",
+    DRA_CANNOT_ALLOCATE: "cannot allocate the ResourceClaims",
+    DRA_NO_MATCHING_DEVICE: "no device matches the claim",
+    DRA_DEVICES_EXHAUSTED: "every matching device already allocated",
+    DRA_NO_RESOURCE_SLICES: "the DRA driver publishes no devices here",
+    NODE_NOT_IN_CACHE: "node missing from the scheduler's cache",
+    POD_BEING_DELETED: "pod is being deleted",
+    SCHEDULER_ERROR: "scheduler plugin error",
 }
 
 

@@ -101,6 +101,33 @@ def host_ports(spec: dict[str, Any]) -> list[HostPort]:
     return ports
 
 
+Disk = tuple[str, str, bool, tuple[str, ...]]
+"""An inline disk volume VolumeRestrictions compares: ``(kind, identity, readOnly, ceph monitors)``."""
+
+DISK_KINDS = ("gcePersistentDisk", "awsElasticBlockStore", "iscsi", "rbd")
+
+
+def inline_disks(spec: dict[str, Any]) -> list[Disk]:
+    """The pod's inline GCE PD, AWS EBS, iSCSI and RBD volumes (``volumerestrictions.isVolumeConflict``)."""
+    disks: list[Disk] = []
+    for volume in spec.get("volumes") or ():
+        for kind in DISK_KINDS:
+            source = volume.get(kind)
+            if not source:
+                continue
+            read_only = bool(source.get("readOnly"))
+            if kind == "gcePersistentDisk":
+                disks.append((kind, str(source.get("pdName", "")), read_only, ()))
+            elif kind == "awsElasticBlockStore":
+                disks.append((kind, str(source.get("volumeID", "")), read_only, ()))
+            elif kind == "iscsi":
+                disks.append((kind, str(source.get("iqn", "")), read_only, ()))
+            else:  # rbd: pool defaults to "rbd"
+                identity = f"{source.get('pool') or 'rbd'}/{source.get('image', '')}"
+                disks.append((kind, identity, read_only, tuple(source.get("monitors") or ())))
+    return disks
+
+
 @dataclass
 class PodInfo:
     """The scheduling-relevant parts of the pod being analysed."""
@@ -123,6 +150,11 @@ class PodInfo:
     anti_affinity_terms: list[dict[str, Any]] = field(default_factory=list)
     spread_constraints: list[dict[str, Any]] = field(default_factory=list)
     scheduling_gates: list[str] = field(default_factory=list)
+    disks: list[Disk] = field(default_factory=list)
+    resource_claims: list[dict[str, Any]] = field(default_factory=list)
+    """``spec.resourceClaims`` (DRA): each names a ResourceClaim or a ResourceClaimTemplate."""
+    claim_statuses: dict[str, str | None] = field(default_factory=dict)
+    """``status.resourceClaimStatuses``: pod claim name -> generated ResourceClaim name (None: none needed)."""
 
     @property
     def needs_pod_labels(self) -> bool:
@@ -175,4 +207,10 @@ class PodInfo:
                 if (c.get("whenUnsatisfiable") or "DoNotSchedule") == "DoNotSchedule"
             ],
             scheduling_gates=[gate.get("name", "") for gate in spec.get("schedulingGates") or ()],
+            disks=inline_disks(spec),
+            resource_claims=list(spec.get("resourceClaims") or ()),
+            claim_statuses={
+                entry.get("name", ""): entry.get("resourceClaimName")
+                for entry in (pod.get("status") or {}).get("resourceClaimStatuses") or ()
+            },
         )

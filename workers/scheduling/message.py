@@ -2,11 +2,18 @@
 
 The scheduler builds the message in ``FitError.Error`` (``pkg/scheduler/framework/types.go``):
 ``0/N nodes are available: `` + an optional PreFilter message + the sorted ``<count> <reason>``
-list joined by ``, `` + ``.``, then the PostFilter (preemption) message. Before 1.9 it was
-``No nodes are available that match all of the following predicates:: <reason> (<count>), ...``.
-Every reason phrase kube-scheduler has printed from 1.16 to 1.35 is listed in ``PHRASES`` below
-with the file it comes from; a phrase no table knows (a custom plugin, an extender, a future
-version) becomes category ``other`` with its text. :func:`parse` never raises.
+list joined by ``, `` + ``.``, then the PostFilter (preemption) message. Older formats
+(``FORMATS``): 1.7-1.8 ``No nodes are available that match all of the following predicates::
+<reason> (<count>), ...``; 1.5-1.6 ``pod (<name>) failed to fit in any node`` + newline +
+``fit failure summary on nodes : <reason> (<count>), ...``; 1.2-1.4 one ``fit failure on node
+(<node>): <reason>`` line per node. Messages that are not per-node counts are recognised too: a
+PreFilter rejection (with or without the ``0/N nodes are available:`` prefix, ``running
+"VolumeBinding" filter plugin ...``), a missing PVC, a node missing from the scheduler's cache, a
+pod being deleted. A PreFilter rejection behind ``0/N`` counts against all N nodes (the scheduler
+rejected every node at once). Every reason phrase kube-scheduler has printed from 1.5 to 1.35 is
+in ``PHRASES`` or ``PREDICATE_CATEGORIES`` with the file it comes from; a phrase no table knows (a
+custom plugin, an extender, a future version) becomes category ``other`` and keeps its raw text
+(``Reason.text``; ``ParsedMessage.unplaced``). :func:`parse` never raises.
 """
 
 from __future__ import annotations
@@ -32,7 +39,8 @@ class Reason:
     phrase: str = ""
 
     def to_json(self) -> dict[str, Any]:
-        data: dict[str, Any] = {"category": self.category, "nodes": self.nodes, "detail": self.detail}
+        data: dict[str, Any] = {"category": self.category, "nodes": self.nodes, "detail": self.detail,
+                                "text": self.phrase}
         if self.resource:
             data["resource"] = self.resource
         return data
@@ -83,12 +91,21 @@ class ParsedMessage:
     preemption: Preemption | None = None
     raw: str = ""
     recognised: bool = field(default=True)
-    """False when the text did not have the ``0/N nodes are available`` shape at all."""
+    """False when the text had none of the scheduler's shapes (``FORMATS``): kept whole as one reason."""
+    format: str = "0/N"
+    """Which of ``FORMATS`` the message has."""
+
+    @property
+    def unplaced(self) -> list[str]:
+        """The raw text of every reason no table places (category ``other``)."""
+        return [reason.phrase or reason.detail for reason in self.reasons if reason.category == cat.OTHER]
 
     def to_json(self) -> dict[str, Any]:
         return {
             "total_nodes": self.total_nodes,
+            "format": self.format,
             "reasons": [reason.to_json() for reason in self.reasons],
+            "unplaced": self.unplaced,
             "preemption": self.preemption.to_json() if self.preemption else None,
         }
 
@@ -119,6 +136,8 @@ def _taint(match: re.Match[str]) -> tuple[str, str, str | None]:
 
 def _insufficient(match: re.Match[str]) -> tuple[str, str, str | None]:
     resource = match.group("resource").strip()
+    if resource in ("CPU", "Memory"):  # 1.2-1.4 ErrInsufficientFreeCPU/Memory
+        resource = resource.lower()
     category = cat.resource_category(resource)
     if category == cat.INSUFFICIENT_EXTENDED_RESOURCE:
         return category, f"Insufficient {resource}", resource
@@ -146,6 +165,8 @@ PLUGIN_CATEGORIES: dict[str, str] = {
     "NodeVolumeLimits": cat.MAX_VOLUME_COUNT,
     "InterPodAffinity": cat.POD_AFFINITY_MISMATCH,
     "PodTopologySpread": cat.TOPOLOGY_SPREAD_MISMATCH,
+    "VolumeRestrictions": cat.VOLUME_DISK_CONFLICT,
+    "DynamicResources": cat.DRA_CANNOT_ALLOCATE,
 }
 """Plugin names in ``node(s) didn't satisfy plugin(s) [NodeAffinity]`` (nodes a PreFilter result excluded)."""
 
@@ -167,8 +188,31 @@ PREDICATE_CATEGORIES: dict[str, str] = {
     "MaxCSIVolumeCountPred": cat.MAX_VOLUME_COUNT,
     "MatchInterPodAffinity": cat.POD_AFFINITY_MISMATCH,
     "EvenPodsSpread": cat.TOPOLOGY_SPREAD_MISMATCH,
+    # 1.5-1.8 predicates/error.go: the failure reasons were the predicate names
+    "NodeUnschedulable": cat.NODE_UNSCHEDULABLE,
+    "PodAffinityRulesNotMatch": cat.POD_AFFINITY_MISMATCH,
+    "PodAntiAffinityRulesNotMatch": cat.POD_ANTI_AFFINITY_MISMATCH,
+    "ExistingPodsAntiAffinityRulesNotMatch": cat.POD_ANTI_AFFINITY_MISMATCH,
+    "CheckServiceAffinity": cat.SERVICE_AFFINITY_MISMATCH,
+    "CheckNodeLabelPresence": cat.NODE_SELECTOR_OR_AFFINITY_MISMATCH,
+    "NoDiskConflict": cat.VOLUME_DISK_CONFLICT,
+    "MaxVolumeCount": cat.MAX_VOLUME_COUNT,
+    "NodeNotReady": cat.NODE_NOT_READY_TAINT,
+    "CheckNodeCondition": cat.NODE_NOT_READY_TAINT,
+    "NodeUnknownCondition": cat.NODE_UNREACHABLE_TAINT,
+    "NodeUnderMemoryPressure": cat.UNTOLERATED_TAINT,
+    "CheckNodeMemoryPressure": cat.UNTOLERATED_TAINT,
+    "NodeUnderDiskPressure": cat.UNTOLERATED_TAINT,
+    "CheckNodeDiskPressure": cat.UNTOLERATED_TAINT,
+    "NodeUnderPIDPressure": cat.UNTOLERATED_TAINT,
+    "CheckNodePIDPressure": cat.UNTOLERATED_TAINT,
+    "NodeOutOfDisk": cat.UNTOLERATED_TAINT,
+    "NodeNetworkUnavailable": cat.UNTOLERATED_TAINT,
+    "PodExceedsFreeCPU": cat.INSUFFICIENT_CPU,
+    "PodExceedsFreeMemory": cat.INSUFFICIENT_MEMORY,
+    "PodExceedsMaxPodNumber": cat.INSUFFICIENT_PODS,
 }
-"""Pre-1.16 predicate names, which very old schedulers printed instead of phrases."""
+"""Predicate names, which schedulers before 1.9 printed instead of phrases (and 1.9-1.15 for a few)."""
 
 GENERIC_INTER_POD = "node(s) didn't match pod affinity/anti-affinity"
 """Old InterPodAffinity (≤1.19, predicates/error.go ErrPodAffinityNotMatch) printed this beside the specific reason."""
@@ -205,11 +249,38 @@ PHRASES: tuple[tuple[re.Pattern[str], Classifier], ...] = tuple(
         (r"^node\(s\) didn't find available persistent volumes to bind$", _fixed(cat.UNBOUND_PVC)),
         (r"^node\(s\) (?:had volume node affinity conflict|didn't match persistentvolume's node affinity)$",
          _fixed(cat.VOLUME_NODE_AFFINITY_CONFLICT)),
-        (r"^node\(s\) did not have enough free storage$", _fixed(cat.UNBOUND_PVC)),
-        (r"^node\(s\) unavailable due to one or more pvc\(s\) bound to non-existent pv\(s\)$", _fixed(cat.UNBOUND_PVC)),
+        (r"^node\(s\) did not have enough free storage$", _fixed(cat.INSUFFICIENT_STORAGE_CAPACITY)),
+        (r"^node\(s\) unavailable due to one or more pvc\(s\) bound to non-existent pv\(s\)$", _fixed(cat.PV_MISSING)),
         (r"^pod has unbound immediate persistentvolumeclaims$", _fixed(cat.UNBOUND_PVC)),
-        (r"^persistentvolumeclaim \"?[^\"]*\"? (?:not found|is being deleted|has not been bound)$",
-         _fixed(cat.UNBOUND_PVC)),
+        (r"^persistentvolumeclaim \"?[^\"]*\"? (?:not found|is being deleted)$", _fixed(cat.MISSING_PVC)),
+        (r"^persistentvolumeclaim \"?[^\"]*\"? has not been bound$", _fixed(cat.UNBOUND_PVC)),
+        # 1.16-1.18 VolumeBinding PreFilter errors: error getting PVC "ns/x": could not find v1.PersistentVolumeClaim
+        (r"^error getting pvc \"[^\"]*\": could not find v1\.persistentvolumeclaim \"[^\"]*\"$",
+         _fixed(cat.MISSING_PVC)),
+        # volumerestrictions/volume_restrictions.go ErrReasonDiskConflict, ErrReasonReadWriteOncePodConflict
+        (r"^node\(s\) had no available disk$", _fixed(cat.VOLUME_DISK_CONFLICT)),
+        (r"^node has pod using persistentvolumeclaim with the same name and readwriteoncepod access mode$",
+         _fixed(cat.VOLUME_RWOP_CONFLICT)),
+        # dynamicresources/dynamicresources.go (1.26-1.35): PreFilter and Filter statuses
+        (r"^cannot allocate all claims$", _fixed(cat.DRA_CANNOT_ALLOCATE)),
+        (r"^timed out trying to allocate devices$", _fixed(cat.DRA_CANNOT_ALLOCATE)),
+        (r"^resourceclaim cannot be allocated for the node \(unsuitable\)$", _fixed(cat.DRA_CANNOT_ALLOCATE)),
+        (r"^resourceclaim not available on the node$", _fixed(cat.RESOURCE_CLAIM_NODE_MISMATCH)),
+        (r"^resourceclaim in use$", _fixed(cat.RESOURCE_CLAIM_IN_USE)),
+        (r"^(?:pod \"[^\"]*\": )?resourceclaim not created yet$", _fixed(cat.RESOURCE_CLAIM_MISSING)),
+        (r"^resourceclaim(?:\.resource\.k8s\.io)? \"[^\"]*\" (?:not found|is being deleted)$",
+         _fixed(cat.RESOURCE_CLAIM_MISSING)),
+        (r"^resource claim \S+ is in the process of being allocated$", _fixed(cat.RESOURCE_CLAIM_MISSING)),
+        (r"^waiting for (?:dynamic )?resource (?:driver|controller) to (?:create the resourceclaim|allocate resource)$",
+         _fixed(cat.RESOURCE_CLAIM_MISSING)),
+        (r"^(?:request \S+: )?device ?class \S+ does not exist$", _fixed(cat.DEVICE_CLASS_MISSING)),
+        # 1.9-1.24 ServiceAffinity / NodeLabel predicates (removed in 1.25)
+        (r"^node\(s\) didn't match service affinity$", _fixed(cat.SERVICE_AFFINITY_MISMATCH)),
+        (r"^node\(s\) didn't have the requested labels$", _fixed(cat.NODE_SELECTOR_OR_AFFINITY_MISMATCH)),
+        # scheduler cache and deleting pods (scheduler.go / schedule_one.go)
+        (r"^node ['\"][^'\"]*['\"] (?:is not in cache|not found)$", _fixed(cat.NODE_NOT_IN_CACHE)),
+        (r"^nodeinfo not found for node name \S+$", _fixed(cat.NODE_NOT_IN_CACHE)),
+        (r"^skip schedule deleting pod: \S+$", _fixed(cat.POD_BEING_DELETED)),
         (r"^storageclass(?:\.storage\.k8s\.io)? \"?[^\"]*\"? not found$", _fixed(cat.UNBOUND_PVC)),
         # volumezone/volume_zone.go ErrReasonConflict
         (r"^node\(s\) had no available volume zone$", _fixed(cat.VOLUME_ZONE_CONFLICT)),
@@ -235,6 +306,7 @@ PHRASES: tuple[tuple[re.Pattern[str], Classifier], ...] = tuple(
         (r"^node\(s\) had pid pressure$", _condition_taint("node.kubernetes.io/pid-pressure")),
         (r"^node\(s\) had network unavailable$", _condition_taint("node.kubernetes.io/network-unavailable")),
         (r"^node\(s\) were out of disk space$", _condition_taint("node.kubernetes.io/out-of-disk")),
+        # ≤1.8 "Insufficient pods" is handled by the Insufficient pattern (resource "pods")
     )
 )
 
@@ -257,8 +329,21 @@ _OLD_COUNTED = re.compile(r"^(?P<phrase>.+?)\s*\((?P<count>\d+)\)$", re.DOTALL)
 _SENTENCE_SPLIT = re.compile(r"\.\s+(?=\S)")
 
 
+_PLUGIN_ERROR = re.compile(
+    r'^(?:binding rejected: )?(?:error while )?running (?:(?:prefilter|filter|reserve|prebind|bind|permit) )?'
+    r'(?:plugin )?"(?P<plugin>[^"]+)"(?: (?:pre)?filter plugin| plugin)?(?: for pod "[^"]*")?: (?P<rest>.+)$',
+    re.IGNORECASE | re.DOTALL,
+)
+"""A plugin's error as the framework wraps it: 1.16-1.18 ``running "VolumeBinding" filter plugin for pod "x": ...``,
+1.19+ ``running PreFilter plugin "VolumeBinding": ...``, and ``binding rejected: running Bind plugin ...``."""
+
+
 def classify(phrase: str) -> tuple[str, str, str | None]:
-    """``(category, detail, resource)`` for one reason phrase; ``other`` with the text when unknown."""
+    """``(category, detail, resource)`` for one reason phrase; ``other`` with the text when unknown.
+
+    A plugin error is classified by what it wraps, else by the plugin (``scheduler_error`` for one
+    no table knows).
+    """
     text = " ".join(phrase.split()).strip().rstrip(".")
     for pattern, classifier in PHRASES:
         match = pattern.match(text)
@@ -266,6 +351,12 @@ def classify(phrase: str) -> tuple[str, str, str | None]:
             return classifier(match)
     if text in PREDICATE_CATEGORIES:
         return PREDICATE_CATEGORIES[text], text, None
+    wrapped = _PLUGIN_ERROR.match(text)
+    if wrapped:
+        category, _, resource = classify(wrapped.group("rest"))
+        if category == cat.OTHER:
+            category = PLUGIN_CATEGORIES.get(wrapped.group("plugin"), cat.SCHEDULER_ERROR)
+        return category, text, resource
     return cat.OTHER, text, None
 
 
@@ -364,15 +455,57 @@ def parse(message: str) -> ParsedMessage:
         return _parse(message)
     except Exception:  # a parser must not take a diagnosis down; keep the text
         text = str(message or "").strip()
-        return ParsedMessage(None, (Reason(cat.OTHER, None, text, None, text),) if text else (), None, text, False)
+        return ParsedMessage(None, (Reason(cat.OTHER, None, text, None, text),) if text else (), None, text, False,
+                             "unrecognised")
+
+
+_FIT_FAILURE = re.compile(r"^\s*pod \((?P<pod>[^)]*)\) failed to fit in any node\s*(?P<body>.*)$",
+                          re.IGNORECASE | re.DOTALL)
+_FIT_SUMMARY = re.compile(r"^[-\s]*fit failure summary on nodes\s*:\s*(?P<items>.*)$", re.IGNORECASE | re.DOTALL)
+_FIT_PER_NODE = re.compile(r"fit failure on node \((?P<node>[^)]*)\):\s*(?P<reason>[^\n]+)", re.IGNORECASE)
+
+FORMATS = {
+    "0/N": "1.9+: 0/N nodes are available: <count> <reason>, ... [PreFilter message] [preemption: ...]",
+    "predicates": "1.7-1.8: No nodes are available that match all of the following predicates:: <reason> (<count>)",
+    "fit-failure-summary": "1.5-1.6: pod (<name>) failed to fit in any node / fit failure summary on nodes : ...",
+    "fit-failure-per-node": "1.2-1.4: pod (<name>) failed to fit in any node / fit failure on node (<node>): ...",
+    "fit-failure-bare": "1.3-1.4: pod (<name>) failed to fit in any node, with no detail at all",
+    "no-nodes": "no nodes available to schedule pods (the cluster has no nodes)",
+    "single-reason": "a PreFilter/plugin error or another non-count message without the 0/N prefix",
+    "unrecognised": "none of the above: kept whole as one 'other' reason",
+}
+"""The message shapes :func:`parse` recognises, by the releases that printed them."""
+
+
+def _old_summary(body: str) -> tuple[list[Reason], str | None]:
+    """1.5-1.6 ``fit failure summary on nodes : Insufficient cpu (2), PodToleratesNodeTaints (1)``,
+    or 1.2-1.4 per-node lines; the total is the number of nodes the lines name (None for a summary)."""
+    summary = _FIT_SUMMARY.match(body.strip())
+    if summary:
+        reasons, _ = _parse_body(summary.group("items"), old_style=True)
+        return reasons, "fit-failure-summary"
+    per_node = _FIT_PER_NODE.findall(body)
+    if per_node:
+        counts: dict[str, int] = {}
+        for _, reason in per_node:
+            phrase = reason.strip().rstrip(".")
+            counts[phrase] = counts.get(phrase, 0) + 1
+        return [_reason(phrase, count) for phrase, count in counts.items()], "fit-failure-per-node"
+    return [], None
 
 
 def _parse(message: str) -> ParsedMessage:
     text = str(message or "").strip()
     if not text:
-        return ParsedMessage(None, (), None, "", False)
+        return ParsedMessage(None, (), None, "", False, "unrecognised")
     if _NO_NODES.match(text):
-        return ParsedMessage(0, (), None, text)
+        return ParsedMessage(0, (), None, text, True, "no-nodes")
+    fit_failure = _FIT_FAILURE.match(text)
+    if fit_failure:
+        reasons, shape = _old_summary(fit_failure.group("body"))
+        nodes = {node for node, _ in _FIT_PER_NODE.findall(fit_failure.group("body"))}
+        total = len(nodes) if shape == "fit-failure-per-node" else None
+        return ParsedMessage(total, tuple(reasons), None, text, True, shape or "fit-failure-bare")
     head_text, preemption_text = _split_preemption(text)
     preemption = _parse_preemption(preemption_text) if preemption_text is not None else None
     head = _HEAD.match(head_text)
@@ -382,8 +515,12 @@ def _parse(message: str) -> ParsedMessage:
         if post:  # a PostFilter message (e.g. DRA's "no new claims to deallocate") before the preemption part
             preemption = _with_postfilter(post, preemption)
         total = int(head.group("total")) if head else None
-        return ParsedMessage(total, tuple(reasons), preemption, text)
-    # Not the FitError shape: a PreFilter error or another scheduler's text, kept as one reason.
+        if total is not None:  # a PreFilter rejection is every node's reason at once
+            reasons = [Reason(r.category, total, r.detail, r.resource, r.phrase) if r.nodes is None else r
+                       for r in reasons]
+        return ParsedMessage(total, tuple(reasons), preemption, text, True, "0/N" if head else "predicates")
+    # Not the FitError shape: a PreFilter/plugin error or another scheduler's text, kept as one reason.
     phrase = head_text.strip()
     reasons = [_reason(phrase, None)] if phrase else []
-    return ParsedMessage(None, tuple(reasons), preemption, text, recognised=False)
+    known = bool(reasons) and reasons[0].category != cat.OTHER
+    return ParsedMessage(None, tuple(reasons), preemption, text, known, "single-reason" if known else "unrecognised")

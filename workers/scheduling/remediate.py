@@ -153,7 +153,8 @@ def node_selector(analysis: Analysis, state: ClusterState, owner: Target, worklo
 
 def storage(analysis: Analysis, state: ClusterState, owner: Target) -> list[Remediation]:
     details = {b.detail for n in analysis.nodes for b in n.blockers if b.category == cat.UNBOUND_PVC}
-    missing_class = [d for d in details if "does not exist" in d or "no storageClassName" in d]
+    missing_class = [d for d in details
+                     if ("StorageClass " in d and "does not exist" in d) or "no storageClassName" in d]
     if not missing_class:
         return []
     classes = sorted(state.storage_classes)

@@ -15,13 +15,16 @@ listing every pod, and otherwise in one paged list of all pods.
 from __future__ import annotations
 
 import functools
+import gc
 import math
-from collections.abc import Callable, Iterable
+import sys
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
 from clusterdoc.workers.cluster.base import Cluster, ClusterError, Forbidden, Obj
-from clusterdoc.workers.scheduling.inputs import HostPort, PodInfo, host_ports, pod_requests
+from clusterdoc.workers.scheduling.inputs import Disk, HostPort, PodInfo, host_ports, inline_disks, pod_requests
 from clusterdoc.workers.scheduling.quantities import QuantityError, to_int
 
 ACTIVE_PODS = "status.phase!=Succeeded,status.phase!=Failed"
@@ -48,6 +51,8 @@ class NodeInfo:
     used_ports: list[HostPort] = field(default_factory=list)
     claims: set[str] = field(default_factory=set)
     pods_known: bool = False
+    disks: list[tuple[Disk, str]] = field(default_factory=list)
+    """Inline disks of the node's pods, with the pod (``ns/name``) — only when the pod analysed has some."""
 
     @property
     def ready(self) -> str:
@@ -100,37 +105,70 @@ class ClusterState:
     namespace_labels: dict[str, dict[str, str]] = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)
     pods_read: int = 0
+    claim_users: dict[str, list[str]] = field(default_factory=dict)
+    """``ns/pvc`` -> assigned pods (``ns/name``) using it, for the ReadWriteOncePod claims of the pods analysed."""
+    limits: list[str] = field(default_factory=list)
+    """What clusterdoc could not evaluate (e.g. a CEL selector beyond its subset), said once each."""
+    dra: Any = None
+    """The DynamicResources objects (``filters.dynamic_resources.DraObjects``) when a pod has resource claims."""
 
     def __post_init__(self) -> None:
         self.by_name = {node.name: node for node in self.nodes}
 
 
+_QUANTITIES: dict[tuple[str, Any], int] = {}
+"""``(resource, text) -> int`` for the request strings seen while reading pods (a few dozen distinct ones)."""
+
+
+def _quantity(name: str, value: Any) -> int | None:
+    try:
+        parsed = _QUANTITIES[(sys.intern(name), sys.intern(value) if isinstance(value, str) else value)] = to_int(
+            name, value)
+    except (QuantityError, TypeError):
+        return None
+    return parsed
+
+
+def _add_containers(node: NodeInfo, containers: list[dict[str, Any]]) -> None:
+    """App containers of a pod without init containers, overhead or pod-level resources (the common case)."""
+    requested, cache = node.requested, _QUANTITIES
+    for container in containers:
+        if container.get("ports"):
+            node.used_ports.extend(host_ports({"containers": [container]}))
+        resources = container.get("resources")
+        if not resources:
+            continue
+        wanted, limits = resources.get("requests"), resources.get("limits")
+        raw = ({**limits, **wanted} if wanted and limits else wanted) or limits
+        if not raw:
+            continue
+        for name, value in raw.items():
+            amount = cache.get((name, value))
+            if amount is None:
+                amount = _quantity(name, value)
+                if amount is None:
+                    continue
+            if name in requested:
+                requested[name] += amount
+            else:  # a key from the page would keep the page's memory block alive: store the interned one
+                requested[sys.intern(name)] = amount
+
+
 def _add_pod(node: NodeInfo, spec: dict[str, Any], claims_namespace: str | None) -> None:
-    """Account one assigned, non-terminal pod on its node (the hot loop: keep it lean)."""
+    """Account one assigned, non-terminal pod on its node (the hot loop: keep it lean).
+
+    Host ports are read from every container whatever its resources (a pod without requests
+    still holds its ports: ``schedutil.GetHostPorts`` looks at app containers and restartable
+    init containers only).
+    """
     node.pod_count += 1
-    requested = node.requested
-    if spec.get("initContainers") or spec.get("overhead") or spec.get("resources"):
+    if "initContainers" in spec or "overhead" in spec or "resources" in spec:
+        requested = node.requested
         for name, value in pod_requests(spec).items():
             requested[name] = requested.get(name, 0) + value
-    else:
-        for container in spec.get("containers") or ():
-            resources = container.get("resources")
-            if not resources:
-                continue
-            raw = resources.get("requests") or resources.get("limits")
-            if not raw:
-                continue
-            if resources.get("requests") and resources.get("limits"):
-                raw = {**resources["limits"], **resources["requests"]}
-            for name, value in raw.items():
-                try:
-                    requested[name] = requested.get(name, 0) + to_int(name, value)
-                except (QuantityError, TypeError):
-                    continue
-            if container.get("ports"):
-                node.used_ports.extend(host_ports({"containers": [container]}))
-    if spec.get("initContainers") or spec.get("overhead") or spec.get("resources"):
         node.used_ports.extend(host_ports(spec))
+    else:
+        _add_containers(node, spec.get("containers") or [])
     if claims_namespace is not None:
         for volume in spec.get("volumes") or ():
             claim = volume.get("persistentVolumeClaim")
@@ -138,57 +176,91 @@ def _add_pod(node: NodeInfo, spec: dict[str, Any], claims_namespace: str | None)
                 node.claims.add(f"{claims_namespace}/{claim['claimName']}")
 
 
+def _copy(value: Any) -> Any:
+    """A deep copy of decoded JSON with interned strings, so nothing kept points into a decoded page."""
+    if isinstance(value, dict):
+        return {sys.intern(k): _copy(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_copy(v) for v in value]
+    if isinstance(value, str):
+        return sys.intern(value)
+    return value
+
+
 class _PodReader:
     """Feeds listed pods into the node infos and keeps the summaries affinity needs."""
 
-    def __init__(self, state: ClusterState, skip: set[tuple[str, str]], keep_labels: bool, keep_claims: bool):
+    def __init__(self, state: ClusterState, skip: set[tuple[str, str]], keep_labels: bool, keep_claims: bool,
+                 keep_disks: bool = False):
         self.state, self.skip = state, skip
-        self.keep_labels, self.keep_claims = keep_labels, keep_claims
+        self.keep_labels, self.keep_claims, self.keep_disks = keep_labels, keep_claims, keep_disks
         if keep_labels:
             state.labelled_pods = []
 
     def feed(self, pods: Iterable[Obj]) -> None:
-        by_name, state = self.state.by_name, self.state
-        keep_labels, keep_claims = self.keep_labels, self.keep_claims
+        by_name, state, skip = self.state.by_name, self.state, self.skip
+        skip_namespaces = {namespace for namespace, _ in skip}
+        keep_labels, keep_claims, keep_disks = self.keep_labels, self.keep_claims, self.keep_disks
+        read = 0
         for pod in pods:
-            state.pods_read += 1
+            read += 1
             spec = pod.get("spec")
             if not spec:
                 continue
-            node_name = spec.get("nodeName")
-            if not node_name:
+            node = by_name.get(spec.get("nodeName") or "")
+            if node is None:
                 continue
             status = pod.get("status")
             if status and status.get("phase") in TERMINAL_PHASES:
                 continue
-            node = by_name.get(node_name)
-            if node is None:
-                continue
             meta = pod.get("metadata") or {}
             namespace = meta.get("namespace", "")
-            if self.skip and (namespace, meta.get("name", "")) in self.skip:
+            if namespace in skip_namespaces and (namespace, meta.get("name", "")) in skip:
                 continue
             _add_pod(node, spec, namespace if keep_claims else None)
+            if keep_disks and spec.get("volumes"):
+                node.disks.extend((disk, f"{namespace}/{meta.get('name', '')}") for disk in inline_disks(spec))
             affinity = spec.get("affinity")
             anti_terms: list[dict[str, Any]] = []
             if affinity:
                 anti = affinity.get("podAntiAffinity")
                 if anti:
-                    anti_terms = list(anti.get("requiredDuringSchedulingIgnoredDuringExecution") or ())
+                    required = anti.get("requiredDuringSchedulingIgnoredDuringExecution") or ()
+                    anti_terms = [_copy(term) for term in required]
             if keep_labels or anti_terms:
-                summary = PodSummary(
-                    namespace, meta.get("name", ""), node_name, meta.get("labels") or {}, anti_terms,
-                    bool(meta.get("deletionTimestamp")),
+                summary = PodSummary(  # copies: a kept reference into a page would pin its memory
+                    sys.intern(namespace), str(meta.get("name", "")), node.name, _copy(meta.get("labels") or {}),
+                    anti_terms, bool(meta.get("deletionTimestamp")),
                 )
                 if keep_labels:
                     state.labelled_pods.append(summary)  # type: ignore[union-attr]
                 if anti_terms:
                     state.anti_affinity_pods.append(summary)
+        state.pods_read += read
+
+
+@contextmanager
+def gc_paused() -> Iterator[None]:
+    """No cyclic garbage collection while big LISTs are read and reduced.
+
+    Each decoded page holds hundreds of thousands of dicts and lists; with the collector on, every
+    page is traversed once or twice by young-generation collections before it is dropped (measured:
+    about a third of the reading time at 30,000 pods). Nothing read here forms reference cycles, so
+    pausing frees nothing later than it would have been freed.
+    """
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            gc.enable()
 
 
 def read_nodes(cluster: Cluster) -> list[NodeInfo]:
     """Every node, reduced, sorted by name."""
-    nodes = [NodeInfo.from_object(obj) for obj in cluster.list("Node", page_size=PAGE_SIZE, allow_stale=True)]
+    with gc_paused():
+        nodes = [NodeInfo.from_object(obj) for obj in cluster.list("Node", page_size=PAGE_SIZE, allow_stale=True)]
     return sorted(nodes, key=lambda node: node.name)
 
 
@@ -249,20 +321,22 @@ def gather(
             cluster.list("StorageClass", page_size=PAGE_SIZE)))
         state.csinodes = _optional(state, "csinodes", lambda: _index(
             cluster.list("CSINode", page_size=PAGE_SIZE, allow_stale=True)))
+    namespaces_read = False
     if any(pod.needs_namespaces for pod in pods):
-        try:
-            state.namespace_labels = {
-                (ns.get("metadata") or {}).get("name", ""): dict((ns.get("metadata") or {}).get("labels") or {})
-                for ns in cluster.list("Namespace", page_size=PAGE_SIZE)
-            }
-        except ClusterError as exc:
-            state.notes.append(f"could not read namespaces for namespaceSelector terms: {exc}")
+        _read_namespace_labels(cluster, state)
+        namespaces_read = True
+    _read_rwop_users(cluster, state, pods)
+    if any(pod.resource_claims for pod in pods):
+        from clusterdoc.workers.scheduling.filters.dynamic_resources import read_dra_objects
+
+        state.dra = read_dra_objects(cluster, state, sorted({pod.namespace for pod in pods}))
     candidates = candidates_of(state)
     state.pods_mode = choose_pods_mode(len(state.nodes), len(candidates), needs_labels)
     skip = {(pod.namespace, pod.name) for pod in pods}
-    reader = _PodReader(state, skip, needs_labels, needs_claims)
+    reader = _PodReader(state, skip, needs_labels, needs_claims, any(pod.disks for pod in pods))
     if state.pods_mode == "all":
-        reader.feed(cluster.list("Pod", field_selector=ACTIVE_PODS, page_size=PAGE_SIZE, allow_stale=True))
+        with gc_paused():
+            reader.feed(cluster.list("Pod", field_selector=ACTIVE_PODS, page_size=PAGE_SIZE, allow_stale=True))
         for node in state.nodes:
             node.pods_known = True
     elif state.pods_mode == "per_node":
@@ -277,4 +351,43 @@ def gather(
         )
     else:
         state.notes.append("no node passes the node-level filters, so pods on nodes were not read")
+    if not namespaces_read and any(
+        term.get("namespaceSelector") for existing in state.anti_affinity_pods for term in existing.anti_affinity_terms
+    ):  # an existing pod's anti-affinity selects namespaces by label: ours may be one of them
+        _read_namespace_labels(cluster, state)
     return state
+
+
+def _read_rwop_users(cluster: Cluster, state: ClusterState, pods: list[PodInfo]) -> None:
+    """Which assigned pods use the ReadWriteOncePod PVCs of ``pods`` (one pod LIST per namespace involved)."""
+    wanted: dict[str, set[str]] = {}
+    for pod in pods:
+        for claim in pod.claim_names:
+            pvc = state.pvcs.get(f"{pod.namespace}/{claim}") or {}
+            if "ReadWriteOncePod" in ((pvc.get("spec") or {}).get("accessModes") or ()):
+                wanted.setdefault(pod.namespace, set()).add(claim)
+    for namespace, claims in sorted(wanted.items()):
+        try:
+            listed = cluster.list("Pod", namespace, field_selector=ACTIVE_PODS, page_size=PAGE_SIZE)
+            for other in listed:
+                spec, meta = other.get("spec") or {}, other.get("metadata") or {}
+                if not spec.get("nodeName"):
+                    continue
+                for volume in spec.get("volumes") or ():
+                    claim = str((volume.get("persistentVolumeClaim") or {}).get("claimName") or "")
+                    if claim in claims:
+                        state.claim_users.setdefault(f"{namespace}/{claim}", []).append(
+                            f"{namespace}/{meta.get('name', '')}")
+        except ClusterError as exc:
+            state.notes.append(f"could not read the pods of namespace {namespace} for ReadWriteOncePod claims: {exc}")
+
+
+def _read_namespace_labels(cluster: Cluster, state: ClusterState) -> None:
+    """Labels of every namespace, for ``namespaceSelector`` terms (the pod's own or existing pods')."""
+    try:
+        state.namespace_labels = {
+            (ns.get("metadata") or {}).get("name", ""): dict((ns.get("metadata") or {}).get("labels") or {})
+            for ns in cluster.list("Namespace", page_size=PAGE_SIZE)
+        }
+    except ClusterError as exc:
+        state.notes.append(f"could not read namespaces for namespaceSelector terms: {exc}")

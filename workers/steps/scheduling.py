@@ -10,6 +10,7 @@ plus ``case``, ``groups``, ``reconciliation`` and, for workloads, ``pods``).
 from __future__ import annotations
 
 from collections import defaultdict
+from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
 
@@ -109,6 +110,8 @@ def _context_facts(pod: PodInfo, message: ParsedMessage | None, events: list[Obj
         facts.append(("Cluster autoscaler", f"{event['reason']}: {one_line(str(event.get('message', '')), 300)}"))
     if state.pods_mode != "all":
         facts.append(("Pods read", "; ".join(state.notes) or state.pods_mode))
+    if state.limits:
+        facts.append(("Not evaluated", "; ".join(state.limits)))
     return Facts(tuple(facts))
 
 
@@ -233,77 +236,107 @@ def _explain_other(ctx: StepContext, pod: Obj, events: list[Obj], case: str) -> 
     return cases.explain_no_scheduler(ctx.cluster, pod, ctx.now)
 
 
-def _workload(ctx: StepContext, obj: Obj, target: Target, params: SchedulingParams, after: timedelta) -> StepResult:
+@dataclass
+class _WorkloadRead:
+    """What was read about a workload: its members, events by object, and its pending pods."""
+
+    ref: str
+    members: Any
+    controller_events: list[Obj]
+    pending: list[Obj]
+    pod_events: dict[str, list[Obj]]
+
+
+@dataclass
+class _WorkloadDecision:
+    """What was decided: the never-created verdict, each pending pod's case and cause, the analyses."""
+
+    never: cases.CaseResult | None
+    ordered: list[tuple[tuple[str, str], list[str]]]
+    representative: dict[tuple[str, str], tuple[str, Any, Obj]]
+    messages: dict[str, ParsedMessage | None] = field(default_factory=dict)
+    state: ClusterState | None = None
+
+
+def _read_workload(ctx: StepContext, obj: Obj, target: Target, params: SchedulingParams) -> _WorkloadRead:
     members = workload_members(ctx, obj)
-    ref = short_ref(obj.get("kind", ""), target.name)
     events = _events_by_object(ctx, [obj, *members.replicasets, *members.pods])
     controller_events = list(events.get((obj.get("kind", ""), target.name), []))
     for rs in members.replicasets:
         controller_events += events.get(("ReplicaSet", (rs.get("metadata") or {}).get("name", "")), [])
     pending = sorted((p for p in members.pods if (p.get("status") or {}).get("phase", "Pending") == "Pending"),
                      key=lambda p: p["metadata"]["name"])[: params.max_pods]
-    never = cases.explain_never_created(ctx.cluster, obj, controller_events, ref)
-    if not pending:
-        if never is not None:
-            return StepResult(never.findings, Verdict(never.layer, never.severity, never.summary),
-                              extra={"scheduling": {**_section(never.case, None, None, None), "pods": []}})
-        running = len(members.pods)
-        summary = f"{ref} has no pending pods ({running} pod(s), none Pending)" + (
-            f"; {members.note}" if members.note else "")
-        pods_json = [{"name": p["metadata"]["name"], "case": cases.NOT_PENDING} for p in members.pods]
-        return StepResult([Finding(STEP, Severity.OK, summary)], Verdict("none", Severity.OK, summary),
-                          extra={"scheduling": {**_section(cases.NOT_PENDING, None, None, None), "pods": pods_json}})
     pod_events = {p["metadata"]["name"]: events.get(("Pod", p["metadata"]["name"]), []) for p in pending}
-    pod_cases = {p["metadata"]["name"]: cases.classify(p, pod_events[p["metadata"]["name"]], ctx.now, after)
-                 for p in pending}
-    unscheduled = [PodInfo.from_object(p) for p in pending if pod_cases[p["metadata"]["name"]] == cases.NOT_SCHEDULED]
+    return _WorkloadRead(short_ref(obj.get("kind", ""), target.name), members, controller_events, pending, pod_events)
+
+
+def _decide_workload(ctx: StepContext, obj: Obj, read: _WorkloadRead, after: timedelta) -> _WorkloadDecision:
+    never = cases.explain_never_created(ctx.cluster, obj, read.controller_events, read.ref)
+    decision = _WorkloadDecision(never, [], {})
+    if not read.pending:
+        return decision
+    pod_cases = {p["metadata"]["name"]: cases.classify(p, read.pod_events[p["metadata"]["name"]], ctx.now, after)
+                 for p in read.pending}
+    unscheduled = [PodInfo.from_object(p) for p in read.pending
+                   if pod_cases[p["metadata"]["name"]] == cases.NOT_SCHEDULED]
     by_signature: dict[str, PodInfo] = {}
     for info in unscheduled:
         by_signature.setdefault(_signature(info), info)
     analysed_infos = list(by_signature.values())[:MAX_ANALYSES]
     results: dict[str, Analysis] = {}
-    messages: dict[str, ParsedMessage | None] = {}
-    state: ClusterState | None = None
     if analysed_infos:
-        state = gather(ctx.cluster, analysed_infos, analysis_mod.candidates_of(analysed_infos))
+        decision.state = gather(ctx.cluster, analysed_infos, analysis_mod.candidates_of(analysed_infos))
         for info in analysed_infos:
-            text = cases.scheduler_message(info.obj, pod_events[info.name])
-            messages[info.name] = parse(text) if text else None
-            results[_signature(info)] = analysis_mod.analyse(info, state, messages[info.name])
-    # group pods by case and cause
+            text = cases.scheduler_message(info.obj, read.pod_events[info.name])
+            decision.messages[info.name] = parse(text) if text else None
+            results[_signature(info)] = analysis_mod.analyse(info, decision.state, decision.messages[info.name])
     groups: dict[tuple[str, str], list[str]] = defaultdict(list)
-    representative: dict[tuple[str, str], Any] = {}
     explained_count = 0
-    for pod in pending:
+    for pod in read.pending:
         name = pod["metadata"]["name"]
         case = pod_cases[name]
         if case == cases.NOT_SCHEDULED:
             result = results.get(_signature(PodInfo.from_object(pod)))
             cause = analysis_mod.sentence(result).split(": ", 1)[-1] if result else "not analysed (too many specs)"
-            key = (case, cause)
-            representative.setdefault(key, ("analysis", result, pod))
+            decision.representative.setdefault((case, cause), ("analysis", result, pod))
         else:
-            explained = _explain_other(ctx, pod, pod_events[name], case) if explained_count < MAX_EXPLAINED else None
+            explained = (_explain_other(ctx, pod, read.pod_events[name], case)
+                         if explained_count < MAX_EXPLAINED else None)
             explained_count += 1
             cause = explained.summary.replace(name, "<pod>", 1) if explained else case
-            key = (case, cause)
-            representative.setdefault(key, ("case", explained, pod))
-        groups[key].append(name)
-    ordered = sorted(groups.items(), key=lambda item: (-len(item[1]), item[0]))
+            decision.representative.setdefault((case, cause), ("case", explained, pod))
+        groups[(case, cause)].append(name)
+    decision.ordered = sorted(groups.items(), key=lambda item: (-len(item[1]), item[0]))
+    return decision
+
+
+def _word_workload(read: _WorkloadRead, decision: _WorkloadDecision, target: Target) -> StepResult:
+    """Every sentence of the workload answer, in one place."""
+    ref, never = read.ref, decision.never
+    if not read.pending:
+        if never is not None:
+            return StepResult(never.findings, Verdict(never.layer, never.severity, never.summary),
+                              extra={"scheduling": {**_section(never.case, None, None, None), "pods": []}})
+        summary = f"{ref} has no pending pods ({len(read.members.pods)} pod(s), none Pending)" + (
+            f"; {read.members.note}" if read.members.note else "")
+        pods_json = [{"name": p["metadata"]["name"], "case": cases.NOT_PENDING} for p in read.members.pods]
+        return StepResult([Finding(STEP, Severity.OK, summary)], Verdict("none", Severity.OK, summary),
+                          extra={"scheduling": {**_section(cases.NOT_PENDING, None, None, None), "pods": pods_json}})
+    ordered = decision.ordered
     (main_case, main_cause), main_pods = ordered[0]
-    kind, payload, main_pod = representative[(main_case, main_cause)]
+    kind, payload, main_pod = decision.representative[(main_case, main_cause)]
     count = len(main_pods)
     prefix = f"{count} pod{'s' if count != 1 else ''} of {ref}"
     findings: list[Finding] = []
     remediations = []
-    if kind == "analysis" and payload is not None:
+    if kind == "analysis" and payload is not None and decision.state is not None:
         info = payload.pod
         summary = f"{prefix} cannot be scheduled: {main_cause}" if count > 1 else analysis_mod.sentence(payload)
-        findings += _not_scheduled_findings(info, messages.get(info.name), pod_events.get(info.name, []), payload,
-                                            state, summary)  # type: ignore[arg-type]
+        findings += _not_scheduled_findings(info, decision.messages.get(info.name), read.pod_events.get(info.name, []),
+                                            payload, decision.state, summary)
         verdict = Verdict(_not_scheduled_layer(payload), Severity.WARNING, summary)
-        remediations = remediate.remediations(payload, state, target, True)  # type: ignore[arg-type]
-        section = _section(main_case, main_pod, messages.get(info.name), payload)
+        remediations = remediate.remediations(payload, decision.state, target, True)
+        section = _section(main_case, main_pod, decision.messages.get(info.name), payload)
     else:
         explained = payload
         summary = f"{prefix}: {explained.summary.replace(main_pod['metadata']['name'], main_pods[0], 1)}" \
@@ -315,13 +348,20 @@ def _workload(ctx: StepContext, obj: Obj, target: Target, params: SchedulingPara
     if len(ordered) > 1:
         rows = tuple((str(len(names)), case, one_line(cause, 200), ", ".join(names[:3]))
                      for (case, cause), names in ordered)
-        findings.append(Finding(STEP, Severity.INFO, f"{len(pending)} pending pods of {ref}, by cause", "",
+        findings.append(Finding(STEP, Severity.INFO, f"{len(read.pending)} pending pods of {ref}, by cause", "",
                                 [Table(("PODS", "CASE", "CAUSE", "EXAMPLES"), rows)]))
     if never is not None:
         findings += never.findings
     section["pods"] = [{"name": name, "case": case, "cause": cause} for (case, cause), names in ordered
                        for name in names]
     return StepResult(findings, verdict, remediations, extra={"scheduling": section})
+
+
+def _workload(ctx: StepContext, obj: Obj, target: Target, params: SchedulingParams, after: timedelta) -> StepResult:
+    """Read the workload, decide each pending pod's case and cause, then word the answer."""
+    read = _read_workload(ctx, obj, target, params)
+    decision = _decide_workload(ctx, obj, read, after)
+    return _word_workload(read, decision, target)
 
 
 STEP_KIND = StepKind("scheduling", SchedulingParams, scheduling,

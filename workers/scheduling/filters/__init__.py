@@ -4,12 +4,13 @@ The order is ``pkg/scheduler/apis/config/v1/default_plugins.go`` (1.25+, unchang
 substance since 1.19): the scheduler stops at the first plugin that rejects a node, which is why
 its message counts each node under one plugin's reasons. clusterdoc runs every plugin so each
 node gets all its blockers, and replays the first-failure rule to reconcile with the message.
-VolumeRestrictions (disk conflicts, ReadWriteOncePod) and DynamicResources are not modelled.
+DynamicResources comes last, as the feature gate appended it to the default profile (1.26-1.33).
 """
 
 from __future__ import annotations
 
 from clusterdoc.workers.scheduling.filters import (
+    dynamic_resources,
     inter_pod_affinity,
     node_affinity,
     node_name,
@@ -20,6 +21,7 @@ from clusterdoc.workers.scheduling.filters import (
     pod_topology_spread,
     taint_toleration,
     volume_binding,
+    volume_restrictions,
     volume_zone,
 )
 from clusterdoc.workers.scheduling.filters.base import Blocker, Plugin
@@ -31,11 +33,13 @@ PLUGINS: tuple[Plugin, ...] = (
     node_affinity.PLUGIN,
     node_ports.PLUGIN,
     node_resources_fit.PLUGIN,
+    volume_restrictions.PLUGIN,
     node_volume_limits.PLUGIN,
     volume_binding.PLUGIN,
     volume_zone.PLUGIN,
     pod_topology_spread.PLUGIN,
     inter_pod_affinity.PLUGIN,
+    dynamic_resources.PLUGIN,
 )
 
 __all__ = ["PLUGINS", "Blocker", "Plugin"]

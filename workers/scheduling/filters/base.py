@@ -31,6 +31,8 @@ class Blocker:
     reported: bool = True
     key: str = ""
     """For taints: the taint key (remediations need it)."""
+    prefilter: bool = False
+    """Rejected by the plugin's PreFilter: the scheduler stops there, for every node at once."""
 
     def to_json(self) -> dict[str, Any]:
         return {"category": self.category, "detail": self.detail}

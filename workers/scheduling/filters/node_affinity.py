@@ -4,7 +4,9 @@ Source: ``pkg/scheduler/framework/plugins/nodeaffinity/node_affinity.go`` and
 ``k8s.io/component-helpers/scheduling/corev1/nodeaffinity``: every nodeSelector label must be
 equal; the ``nodeSelectorTerms`` are ORed, each term's expressions (``In``, ``NotIn``, ``Exists``,
 ``DoesNotExist``, ``Gt``, ``Lt``) and ``matchFields`` (``metadata.name``) ANDed; an empty term
-matches nothing. Scheduler-enforced ``addedAffinity`` (profile config) is not visible to clusterdoc.
+matches nothing, and so does a term the scheduler cannot parse (an invalid label value such as
+``NotIn ["invalid value: ___@#$%^"]``; see ``labels.term_problem``). Scheduler-enforced
+``addedAffinity`` (profile config) is not visible to clusterdoc.
 """
 
 from __future__ import annotations
@@ -14,7 +16,7 @@ from typing import Any
 from clusterdoc.workers.scheduling import categories as cat
 from clusterdoc.workers.scheduling.filters.base import Blocker, Plugin, no_prefilter
 from clusterdoc.workers.scheduling.inputs import PodInfo
-from clusterdoc.workers.scheduling.labels import node_term_matches, term_text
+from clusterdoc.workers.scheduling.labels import node_term_matches, term_problem, term_text
 from clusterdoc.workers.scheduling.snapshot import ClusterState, NodeInfo
 
 NAME = "NodeAffinity"
@@ -40,11 +42,17 @@ def matches(pod: PodInfo, node: NodeInfo) -> bool:
     return terms is None or any(node_term_matches(term, node.name, node.labels) for term in terms)
 
 
+def _term_description(term: dict[str, Any]) -> str:
+    problem = term_problem(term)
+    text = f"({term_text(term)})"
+    return f"{text} [unparseable, matches no node: {problem}]" if problem else text
+
+
 def filter_node(pod: PodInfo, node: NodeInfo, state: ClusterState, pre: Any) -> list[Blocker]:
     problems = selector_mismatches(pod, node)
     terms = pod.required_node_terms
     if terms is not None and not any(node_term_matches(term, node.name, node.labels) for term in terms):
-        wanted = " or ".join(f"({term_text(term)})" for term in terms) or "<no terms>"
+        wanted = " or ".join(_term_description(term) for term in terms) or "<no terms>"
         problems.append(f"required node affinity {wanted}")
     if not problems:
         return []

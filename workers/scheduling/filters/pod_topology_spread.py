@@ -4,8 +4,9 @@ Source: ``pkg/scheduler/framework/plugins/podtopologyspread/filtering.go``. Elig
 every constraint's topology key and (``nodeAffinityPolicy: Honor``, the default) match the pod's
 nodeSelector/required node affinity; taints are ignored (``nodeTaintsPolicy: Ignore``, the
 default). Matching pods (same namespace, not terminating, ``labelSelector`` plus
-``matchLabelKeys``) are counted per domain; the minimum is 0 when fewer domains than
-``minDomains`` exist. A node without the key is unresolvable ("missing required label"); otherwise
+``matchLabelKeys``) are counted per domain (a constraint without ``labelSelector`` counts none);
+the minimum is 0 when fewer domains than ``minDomains`` exist. A node without the key is
+unresolvable ("missing required label"); otherwise
 ``count(domain) + selfMatch - min > maxSkew`` rejects it (Unschedulable).
 """
 
@@ -34,14 +35,22 @@ ERR_REASON_NODE_LABEL_NOT_MATCH = ERR_REASON_CONSTRAINTS_NOT_MATCH + " (missing 
 class Constraint:
     key: str
     max_skew: int
-    selector: dict[str, Any]
+    selector: dict[str, Any] | None
     counts: Counter[str]
     minimum: int
     self_match: int
 
 
-def _selector(constraint: dict[str, Any], pod: PodInfo) -> dict[str, Any]:
-    selector = dict(constraint.get("labelSelector") or {})
+def _selector(constraint: dict[str, Any], pod: PodInfo) -> dict[str, Any] | None:
+    """The constraint's selector with ``matchLabelKeys`` merged in; ``None`` (matches nothing) when unset.
+
+    ``metav1.LabelSelectorAsSelector(nil)`` is ``labels.Nothing()``, and merging ``matchLabelKeys``
+    into nothing stays nothing: a constraint without ``labelSelector`` counts no pod anywhere.
+    """
+    raw = constraint.get("labelSelector")
+    if raw is None:
+        return None
+    selector = dict(raw)
     keys = constraint.get("matchLabelKeys") or []
     if keys:
         match_labels = dict(selector.get("matchLabels") or {})

@@ -1,9 +1,11 @@
 """VolumeBinding: every PVC the pod uses must be bound, or bindable on this node.
 
 Source: ``pkg/scheduler/framework/plugins/volumebinding/volume_binding.go`` and ``binder.go``.
-PreFilter (all nodes at once): a missing or deleting PVC is an error; an unbound PVC whose
-StorageClass is missing or uses ``Immediate`` binding makes the pod wait ("pod has unbound
-immediate PersistentVolumeClaims"). Filter (per node): a bound PV must exist and its node
+PreFilter (all nodes at once): a missing or deleting PVC is an error (``missing_pvc``); an unbound
+PVC whose StorageClass is missing or uses ``Immediate`` binding, or one pre-bound by
+``spec.volumeName`` whose binding the PV controller has not completed (no
+``pv.kubernetes.io/bind-completed``), makes the pod wait ("pod has unbound immediate
+PersistentVolumeClaims"). Filter (per node): a bound PV must exist (``pv_missing``) and its node
 affinity must match; an unbound ``WaitForFirstConsumer`` PVC needs an available PV of its
 class that fits on the node, or a provisioner whose ``allowedTopologies`` include the node.
 All of these are UnschedulableAndUnresolvable.
@@ -33,6 +35,8 @@ ERR_UNBOUND_IMMEDIATE_PVC = "pod has unbound immediate PersistentVolumeClaims"
 """PreFilter: an unbound PVC without delayed binding (no per-node count in the message)."""
 
 NO_PROVISIONER = "kubernetes.io/no-provisioner"
+BIND_COMPLETED = "pv.kubernetes.io/bind-completed"
+"""``AnnBindCompleted``: without it a PVC's ``volumeName`` is only a pre-binding (``isPVCFullyBound``)."""
 DEFAULT_CLASS_ANNOTATION = "storageclass.kubernetes.io/is-default-class"
 
 
@@ -63,7 +67,8 @@ def pv_fits_node(pv: Obj, node: NodeInfo) -> bool:
 
 
 def _unbound(claim: str, text: str) -> Blocker:
-    return Blocker(cat.UNBOUND_PVC, f"PVC {claim}: {text}", NAME, ERR_UNBOUND_IMMEDIATE_PVC, resolvable=False)
+    return Blocker(cat.UNBOUND_PVC, f"PVC {claim}: {text}", NAME, ERR_UNBOUND_IMMEDIATE_PVC, resolvable=False,
+                   prefilter=True)
 
 
 def prefilter(pod: PodInfo, state: ClusterState) -> Claims:
@@ -72,15 +77,22 @@ def prefilter(pod: PodInfo, state: ClusterState) -> Claims:
         pvc = state.pvcs.get(f"{pod.namespace}/{claim}")
         if pvc is None:
             result.everywhere.append(Blocker(
-                cat.UNBOUND_PVC, f'persistentvolumeclaim "{claim}" not found', NAME,
-                f'persistentvolumeclaim "{claim}" not found', resolvable=False))
+                cat.MISSING_PVC, f'persistentvolumeclaim "{claim}" not found', NAME,
+                f'persistentvolumeclaim "{claim}" not found', resolvable=False, prefilter=True))
             continue
         if (pvc.get("metadata") or {}).get("deletionTimestamp"):
             result.everywhere.append(Blocker(
-                cat.UNBOUND_PVC, f'persistentvolumeclaim "{claim}" is being deleted', NAME,
-                f'persistentvolumeclaim "{claim}" is being deleted', resolvable=False))
+                cat.MISSING_PVC, f'persistentvolumeclaim "{claim}" is being deleted', NAME,
+                f'persistentvolumeclaim "{claim}" is being deleted', resolvable=False, prefilter=True))
             continue
         volume_name = (pvc.get("spec") or {}).get("volumeName")
+        annotations = (pvc.get("metadata") or {}).get("annotations") or {}
+        if volume_name and BIND_COMPLETED not in annotations:
+            # isPVCFullyBound: volumeName alone is a pre-binding; "prebound PVCs are treated as unbound immediate"
+            missing = "" if volume_name in state.pvs else f"; PersistentVolume {volume_name} does not exist"
+            result.everywhere.append(_unbound(claim, f"pre-bound to PersistentVolume {volume_name} (spec.volumeName) "
+                                                     f"but the PV controller has not completed the binding{missing}"))
+            continue
         if volume_name:
             result.bound.append((claim, state.pvs.get(volume_name)))
             continue
@@ -134,7 +146,7 @@ def filter_node(pod: PodInfo, node: NodeInfo, state: ClusterState, pre: Claims) 
     blockers = list(pre.everywhere)
     for claim, pv in pre.bound:
         if pv is None:
-            blockers.append(Blocker(cat.UNBOUND_PVC, f"PVC {claim} is bound to a PersistentVolume that does not exist",
+            blockers.append(Blocker(cat.PV_MISSING, f"PVC {claim} is bound to a PersistentVolume that does not exist",
                                     NAME, ERR_REASON_PV_NOT_EXIST, resolvable=False))
         elif not pv_fits_node(pv, node):
             name = (pv.get("metadata") or {}).get("name", "")

@@ -2,7 +2,9 @@
 
 Source: ``pkg/scheduler/framework/plugins/volumezone/volume_zone.go``: nodes with no zone/region
 labels at all pass; otherwise the node's value for each of the PV's topology labels must be one
-of the PV's values (several are joined with ``__``). Unbound PVCs are VolumeBinding's concern.
+of the PV's values (several are joined with ``__``). A PV labelled with a beta key
+(``failure-domain.beta.kubernetes.io/zone``) also matches a node that carries only the GA key
+(``translateToGALabel``), never the other way round. Unbound PVCs are VolumeBinding's concern.
 """
 
 from __future__ import annotations
@@ -26,6 +28,12 @@ TOPOLOGY_LABELS = (
 )
 
 
+BETA_TO_GA = {
+    "failure-domain.beta.kubernetes.io/zone": "topology.kubernetes.io/zone",
+    "failure-domain.beta.kubernetes.io/region": "topology.kubernetes.io/region",
+}
+
+
 def prefilter(pod: PodInfo, state: ClusterState) -> list[tuple[str, str, dict[str, set[str]]]]:
     """``(claim, pv name, {label: allowed values})`` for every bound PV with topology labels."""
     found: list[tuple[str, str, dict[str, set[str]]]] = []
@@ -38,7 +46,7 @@ def prefilter(pod: PodInfo, state: ClusterState) -> list[tuple[str, str, dict[st
         labels = (pv.get("metadata") or {}).get("labels") or {}
         wanted = {key: set(str(labels[key]).split("__")) for key in TOPOLOGY_LABELS if key in labels}
         if wanted:
-            found.append((claim, volume_name, wanted))
+            found.append((claim, str(volume_name), wanted))
     return found
 
 
@@ -47,11 +55,14 @@ def filter_node(pod: PodInfo, node: NodeInfo, state: ClusterState, pre: Any) -> 
         return []
     for claim, volume_name, wanted in pre:
         for key, values in wanted.items():
-            if node.labels.get(key) not in values:
+            have = node.labels.get(key)
+            if have is None:
+                have = node.labels.get(BETA_TO_GA.get(key, key))
+            if have not in values:
                 return [Blocker(
                     cat.VOLUME_ZONE_CONFLICT,
                     f"PV {volume_name} (PVC {claim}) is in {key}={'/'.join(sorted(values))}, node is in "
-                    f"{node.labels.get(key, '<none>')}",
+                    f"{have or '<none>'}",
                     NAME, ERR_REASON_CONFLICT, resolvable=False,
                 )]
     return []
