@@ -252,14 +252,15 @@ def test_counts_sum_per_category() -> None:
         pytest.param("0/3 nodes are available: pod has unbound immediate PersistentVolumeClaims. not found",
                      "unbound_pvc", id="unbound-immediate"),
         pytest.param('0/3 nodes are available: persistentvolumeclaim "uploads-data" not found. not found',
-                     "unbound_pvc", id="missing-claim"),
+                     "missing_pvc", id="missing-claim"),
     ],
 )
 def test_prefilter_rejection_then_postfilter_text(message: str, category: str) -> None:
     """kube-scheduler 1.37 verbatim (from tests/test_real_why_pending.py): after a PreFilter rejection the
-    PostFilter plugins still run and DRA's, which has no state then, appends its error ``not found``."""
+    PostFilter plugins still run and DRA's, which has no state then, appends its error ``not found``.
+    A PreFilter rejection counts against all N nodes."""
     parsed = parse(message)
-    assert [(r.category, r.nodes) for r in parsed.reasons] == [(category, None)]
+    assert [(r.category, r.nodes) for r in parsed.reasons] == [(category, 3)]
     assert parsed.preemption is not None and parsed.preemption.text == "not found"
 
 
@@ -270,3 +271,18 @@ def test_preemption_that_found_a_placement() -> None:
     assert preemption is not None
     assert (preemption.may_help, preemption.nominated_node) == (True, "worker-2")
     assert preemption.still_unfit_nodes() == 0
+
+
+def test_read_write_once_pod_conflict_as_kube_scheduler_1_37_words_it() -> None:
+    """Verbatim from the real kube-scheduler 1.37 in tests/test_real_why_pending.py."""
+    parsed = parse("0/3 nodes are available: 3 node(s) unavailable due to PersistentVolumeClaim with ReadWriteOncePod "
+                   "access mode already in-use by another pod. preemption: 0/3 nodes are available: 3 No preemption "
+                   "victims found for incoming pod.")
+    assert parsed.counts() == {"volume_rwop_conflict": 3}
+
+
+def test_claim_bound_to_a_deleted_volume_as_kube_scheduler_1_37_words_it() -> None:
+    """A PreFilter rejection (counted against all N nodes), verbatim from the real kube-scheduler 1.37."""
+    parsed = parse('0/3 nodes are available: persistentvolumeclaim "data-gitea-0" bound to non-existent '
+                   'persistentvolume "pvc-1a2b3c4d". not found')
+    assert [(r.category, r.nodes) for r in parsed.reasons] == [("pv_missing", 3)]

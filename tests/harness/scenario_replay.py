@@ -67,6 +67,19 @@ def clean_metadata(obj: Obj) -> Obj:
     return {**obj, "metadata": meta}
 
 
+def claim_for_create(claim: Obj, volumes: set[str]) -> Obj:
+    """The claim without the PV controller's bookkeeping — except a claim bound to a volume the snapshot
+    does not have (deleted): it keeps its bind annotations, so the real PV controller marks it Lost, as
+    it was, instead of waiting to bind it to a volume that never comes."""
+    created = plain(claim)
+    volume = (claim.get("spec") or {}).get("volumeName")
+    kept = {k: v for k, v in ((claim.get("metadata") or {}).get("annotations") or {}).items()
+            if k in ("pv.kubernetes.io/bind-completed", "pv.kubernetes.io/bound-by-controller")}
+    if volume and volume not in volumes and kept:
+        created["metadata"].setdefault("annotations", {}).update(kept)
+    return created
+
+
 def pod_for_create(pod: Obj, *, bound: bool) -> Obj:
     """The pod as a client would create it: no status, no admission-computed fields, no token volume."""
     pod = clean_metadata(copy.deepcopy(pod))
@@ -157,16 +170,24 @@ class Replay:
     def create(self, settle: float = 1.0) -> None:
         """Everything but the pending pods, a pause for the scheduler's informers, then the pending pods."""
         namespaces = sorted({o["metadata"]["namespace"] for o in self.items if o["metadata"].get("namespace")})
-        for namespace in namespaces:
+        # the snapshot's Namespace objects carry the labels namespaceSelectors match on
+        labels = {o["metadata"]["name"]: o["metadata"].get("labels") or {} for o in self.of_kind("Namespace")}
+        for namespace in sorted(set(namespaces) | set(labels)):
+            wanted = {k: v for k, v in labels.get(namespace, {}).items() if k != "kubernetes.io/metadata.name"}
             if namespace not in PRESET_NAMESPACES and not self.api.exists("v1", "Namespace", namespace):
-                self.api.create_namespace(namespace)
+                self.api.create_namespace(namespace, labels=wanted or None)
+            elif wanted:  # made by an earlier case: give it this snapshot's labels
+                self.api.patch("v1", "Namespace", namespace, {"metadata": {"labels": wanted}})
         for runtime in self.runtime_classes():
             if not self.api.exists("node.k8s.io/v1", "RuntimeClass", runtime["metadata"]["name"]):
                 self._create(runtime)
         for kind in CLUSTER_SCOPED_ORDER:
             for obj in self.of_kind(kind):
                 self._create(pv_for_create(obj) if kind == "PersistentVolume" else plain(obj))
-        for obj in self.of_kind("PersistentVolumeClaim") + self.of_kind("LimitRange"):
+        volumes = {pv["metadata"]["name"] for pv in self.of_kind("PersistentVolume")}
+        for obj in self.of_kind("PersistentVolumeClaim"):
+            self._create(claim_for_create(obj, volumes))
+        for obj in self.of_kind("LimitRange"):
             self._create(plain(obj))
         accounts = {(p["metadata"]["namespace"], p["spec"].get("serviceAccountName") or "default")
                     for p in self.of_kind("Pod")}

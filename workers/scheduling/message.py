@@ -254,6 +254,9 @@ PHRASES: tuple[tuple[re.Pattern[str], Classifier], ...] = tuple(
         (r"^pod has unbound immediate persistentvolumeclaims$", _fixed(cat.UNBOUND_PVC)),
         (r"^persistentvolumeclaim \"?[^\"]*\"? (?:not found|is being deleted)$", _fixed(cat.MISSING_PVC)),
         (r"^persistentvolumeclaim \"?[^\"]*\"? has not been bound$", _fixed(cat.UNBOUND_PVC)),
+        # VolumeBinding PreFilter, kube-scheduler 1.37 verbatim (the real scheduler in tests/test_real_why_pending.py)
+        (r"^persistentvolumeclaim \"?[^\"]*\"? bound to non-existent persistentvolume \"?[^\"]*\"?$",
+         _fixed(cat.PV_MISSING)),
         # 1.16-1.18 VolumeBinding PreFilter errors: error getting PVC "ns/x": could not find v1.PersistentVolumeClaim
         (r"^error getting pvc \"[^\"]*\": could not find v1\.persistentvolumeclaim \"[^\"]*\"$",
          _fixed(cat.MISSING_PVC)),
@@ -261,6 +264,10 @@ PHRASES: tuple[tuple[re.Pattern[str], Classifier], ...] = tuple(
         (r"^node\(s\) had no available disk$", _fixed(cat.VOLUME_DISK_CONFLICT)),
         (r"^node has pod using persistentvolumeclaim with the same name and readwriteoncepod access mode$",
          _fixed(cat.VOLUME_RWOP_CONFLICT)),
+        # the same reason as kube-scheduler 1.37 words it (written by the real scheduler in
+        # tests/test_real_why_pending.py)
+        (r"^node\(s\) unavailable due to persistentvolumeclaim with readwriteoncepod access mode already in-use "
+         r"by another pod$", _fixed(cat.VOLUME_RWOP_CONFLICT)),
         # dynamicresources/dynamicresources.go (1.26-1.35): PreFilter and Filter statuses
         (r"^cannot allocate all claims$", _fixed(cat.DRA_CANNOT_ALLOCATE)),
         (r"^timed out trying to allocate devices$", _fixed(cat.DRA_CANNOT_ALLOCATE)),

@@ -25,7 +25,9 @@ ERR_REASON_DISK_CONFLICT = "node(s) had no available disk"
 ERR_REASON_READ_WRITE_ONCE_POD_CONFLICT = (
     "node has pod using PersistentVolumeClaim with the same name and ReadWriteOncePod access mode"
 )
-"""ErrReasonReadWriteOncePodConflict (Unschedulable)."""
+"""ErrReasonReadWriteOncePodConflict (Unschedulable), as older releases word it; kube-scheduler 1.37 writes
+``node(s) unavailable due to PersistentVolumeClaim with ReadWriteOncePod access mode already in-use by another
+pod`` (the message parser reads both)."""
 
 
 def disk_conflict(disk: Disk, existing: Disk) -> bool:
