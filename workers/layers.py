@@ -386,7 +386,8 @@ def check_etcd_members(reads: Reads, sources: Sources, options: CheckOptions, st
             "high", f"Defragment etcd member {candidate.name or candidate.endpoint}{leader_note}: releases up "
                     f"to {fmt(candidate.db_size - candidate.db_size_in_use, 'bytes')}; it blocks while it runs; "
                     "one member at a time.",
-            params={"endpoint": candidate.endpoint}))
+            params={"endpoint": candidate.endpoint, "fragmentation": options.etcd.fragmentation,
+                    "min_defrag_bytes": options.etcd.min_defrag_bytes}))
     minor = reads.apiserver_minor()
     for version in sorted({s.version for s in view.answering if s.version}):
         problem = etcd_view.version_problem(version, minor)
