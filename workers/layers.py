@@ -598,15 +598,30 @@ def _stuck_on_lost_nodes(reads: Reads, not_ready: list[cp.NodeState], check: Lay
             deleted = parse_time(meta.get("deletionTimestamp"))
             if deleted is None or (reads.now - deleted).total_seconds() < STUCK_TERMINATING_SECONDS:
                 continue
-            if not meta.get("ownerReferences"):
+            owner = next((o for o in meta.get("ownerReferences") or [] if o.get("controller")), None)
+            if owner is None:
                 continue
             age = human_duration(reads.now - deleted)
             check.add("warning", f"pod {meta.get('namespace')}/{meta.get('name')} stuck Terminating for {age} on "
                                  f"NotReady node {state.name}")
             check.remediations.append(Remediation(
-                "delete_pod", Target("Pod", str(meta.get("name")), meta.get("namespace")), "medium",
-                f"Delete pod {meta.get('namespace')}/{meta.get('name')}, stuck Terminating for {age} on NotReady "
-                f"node {state.name}, so its controller's replacement is not held back."))
+                "delete_pod", Target("Pod", str(meta.get("name")), meta.get("namespace")), "high",
+                _force_delete_text(f"{meta.get('namespace')}/{meta.get('name')}", str(meta.get("name")), age,
+                                   state.name, str(owner.get("kind") or ""), str(owner.get("name") or "")),
+                params={"force": True}))
+
+
+def _force_delete_text(ref: str, name: str, age: str, node: str, owner_kind: str, owner_name: str) -> str:
+    """Why a pod stuck Terminating on a lost node needs a FORCE delete, and what that risks."""
+    why = (f"Force-delete pod {ref} (grace period 0, like kubectl delete --force --grace-period=0): it has been "
+           f"stuck Terminating for {age} on NotReady node {node}, whose kubelet cannot confirm its containers "
+           "stopped, so a normal delete does nothing. ")
+    if owner_kind == "StatefulSet":
+        return why + (f"StatefulSet {owner_name} then creates {name} again elsewhere; if {node} comes back with "
+                      f"the old containers still running, {name} runs twice (one identity, one volume). "
+                      f"Approve only if {node} is really gone.")
+    return why + (f"The API server forgets it at once ({owner_kind} {owner_name} keeps its replicas elsewhere); "
+                  f"if {node} comes back, the old containers may still run there until its kubelet stops them.")
 
 
 CHECKS: dict[str, Callable[[Reads, Sources, CheckOptions, float, str], LayerCheck]] = {
