@@ -133,15 +133,16 @@ def test_triage_offers_a_force_delete_that_says_why_and_what_it_risks(kube: Fake
     db = offers["db-0"]
     assert db.params == {"force": True} and db.risk == "high"
     assert db.description == (
-        "Force-delete pod shop/db-0 (grace period 0, like kubectl delete --force --grace-period=0): it has been "
-        "stuck Terminating for 12m on NotReady node node-a, whose kubelet cannot confirm its containers "
-        "stopped, so a normal delete does nothing. StatefulSet db then creates db-0 again elsewhere; if node-a "
-        "comes back with the old containers still running, db-0 runs twice (one identity, one volume). "
+        "Force-delete pod shop/db-0 (grace period 0, as kubectl delete --force --grace-period=0): NotReady node "
+        "node-a's kubelet cannot confirm its containers stopped, so if node-a comes back db-0 may run twice "
+        "(StatefulSet db: one identity, one volume). Stuck Terminating for 12m; a normal delete does nothing. "
         "Approve only if node-a is really gone."
     )
+    assert "may run twice" in db.description[:250]  # the part the Approve confirmation dialog shows
     web = offers["web-5d8f-x1"]
     assert web.risk == "high" and "Force-delete pod shop/web-5d8f-x1" in web.description
-    assert "old containers may still run there until its kubelet stops them" in web.description
+    assert "they may still run there until its kubelet stops them" in web.description
+    assert "ReplicaSet web-5d8f keeps its replicas elsewhere" in web.description
 
 
 # -- the approved action ----------------------------------------------------------------------------------

@@ -612,16 +612,15 @@ def _stuck_on_lost_nodes(reads: Reads, not_ready: list[cp.NodeState], check: Lay
 
 
 def _force_delete_text(ref: str, name: str, age: str, node: str, owner_kind: str, owner_name: str) -> str:
-    """Why a pod stuck Terminating on a lost node needs a FORCE delete, and what that risks."""
-    why = (f"Force-delete pod {ref} (grace period 0, like kubectl delete --force --grace-period=0): it has been "
-           f"stuck Terminating for {age} on NotReady node {node}, whose kubelet cannot confirm its containers "
-           "stopped, so a normal delete does nothing. ")
+    """Why a pod stuck Terminating on a lost node needs a FORCE delete, and what that risks (the risk
+    first: the approval's confirmation dialog shows only the beginning)."""
+    why = (f"Force-delete pod {ref} (grace period 0, as kubectl delete --force --grace-period=0): NotReady node "
+           f"{node}'s kubelet cannot confirm its containers stopped, so if {node} comes back ")
     if owner_kind == "StatefulSet":
-        return why + (f"StatefulSet {owner_name} then creates {name} again elsewhere; if {node} comes back with "
-                      f"the old containers still running, {name} runs twice (one identity, one volume). "
-                      f"Approve only if {node} is really gone.")
-    return why + (f"The API server forgets it at once ({owner_kind} {owner_name} keeps its replicas elsewhere); "
-                  f"if {node} comes back, the old containers may still run there until its kubelet stops them.")
+        return why + (f"{name} may run twice (StatefulSet {owner_name}: one identity, one volume). Stuck Terminating "
+                      f"for {age}; a normal delete does nothing. Approve only if {node} is really gone.")
+    return why + (f"they may still run there until its kubelet stops them. Stuck Terminating for {age}; a normal "
+                  f"delete does nothing; {owner_kind} {owner_name} keeps its replicas elsewhere.")
 
 
 CHECKS: dict[str, Callable[[Reads, Sources, CheckOptions, float, str], LayerCheck]] = {

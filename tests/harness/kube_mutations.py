@@ -14,7 +14,8 @@ What the remediation tests need from an API server, at the protocol level:
   with the ``DisruptionBudget`` cause the real server sends; otherwise the budget's allowance is
   decremented and the pod deleted.
 - ``dryRun=All`` (query, or ``deleteOptions.dryRun`` on evictions): everything is checked,
-  nothing stored.
+  nothing stored. A DELETE with a body takes ``dryRun`` from the body only (``DeleteOptions.dryRun``),
+  as kube-apiserver does: the query's ``dryRun`` is then ignored and the delete is real.
 - ``POST /apis/authorization.k8s.io/v1/selfsubjectaccessreviews``, answered from deny rules
   the test sets; the same rules make real writes by that (impersonated) user answer 403.
 - ``resourceVersion`` bumps on every write; ``metadata.generation`` bumps when a workload's
@@ -228,7 +229,13 @@ class MutationEngine:
         route = fk.parse_path(path)
         if route is None or route.name is None:
             return _error(405, "MethodNotAllowed", "the server does not allow this method on the requested resource")
-        dry_run = query.get("dryRun") == "All" or "All" in ((options.get("deleteOptions") or {}).get("dryRun") or [])
+        if method == "DELETE" and body:
+            # kube-apiserver decodes a DELETE's options from its body when there is one, and then
+            # ignores the query string (dryRun included), as endpoints/handlers/delete.go does
+            dry_run = "All" in (options.get("dryRun") or [])
+        else:
+            dry_run = query.get("dryRun") == "All" or "All" in ((options.get("deleteOptions") or {}).get("dryRun")
+                                                                or [])
         if query.get("dryRun") not in (None, "All"):
             return _error(400, "BadRequest", f"unsupported dryRun value {query['dryRun']!r}: only All")
         record = Mutation(method, route.kind.kind, route.namespace, route.name, route.subresource, dry_run,

@@ -219,6 +219,10 @@ class RemediationClient:
             body["preconditions"] = {"uid": uid}
         if grace_period_seconds is not None:
             body["gracePeriodSeconds"] = grace_period_seconds
+        if dry_run:
+            # kube-apiserver reads a DELETE's options from its body when it has one and then ignores
+            # the query string: without this, the "dry run" would delete for real
+            body["dryRun"] = ["All"]
         return self._write(
             "DELETE", known.object_path(name, namespace), verb="delete", resource=known.plural, name=name,
             namespace=namespace, dry_run=dry_run, body=body,
