@@ -25,6 +25,7 @@ from clusterdoc.queue import DiagnosisRequest
 from clusterdoc.report import Target
 from clusterdoc.workers.cluster.snapshot import SnapshotStore
 from clusterdoc.workers.etcd_client import EtcdClient
+from clusterdoc.workers.jobs import etcd_for_offers
 from clusterdoc.workers.remediation import runner
 from clusterdoc.workers.remediation.actions.etcd_defrag import EtcdDefrag
 from clusterdoc.workers.remediation.base import ActionContext
@@ -191,7 +192,9 @@ def offer_from_the_etcd_step(etcd: HarnessEtcd, monkeypatch: pytest.MonkeyPatch)
                                    "/k8s etcd")
         cluster = live_cluster(server.url)
         report = run_request(Catalogue.load(), request, cluster, now=now)
-        offers = [o for o in approvable(cluster, report, EtcdClient(etcd.endpoints))
+        access = etcd_for_offers(report)  # what the worker's diagnosis job hands the offers: ETCD_ENDPOINTS
+        assert access is not None and access.endpoints == etcd.endpoints
+        offers = [o for o in approvable(cluster, report, access)
                   if o.remediation.action == "etcd_defrag"]
     finally:
         server.stop()

@@ -158,7 +158,7 @@ def diagnose(request: dict[str, Any], thread: dict[str, Any]) -> dict[str, Any]:
     report = run_request(ctx.catalogue, parsed, ctx.cluster)
     use_catalogue_risks(report)  # the thread and the Approve message show the same risk
     ctx.publisher.publish(report, where)
-    offered = approvable(ctx.cluster, report, _etcd_for(report)) if ctx.offers is not None else []
+    offered = approvable(ctx.cluster, report, etcd_for_offers(report)) if ctx.offers is not None else []
     if offered and ctx.offers is not None:
         ctx.offers.offer(offered, where, requester=parsed.requested_by, cluster=parsed.cluster)
     return {
@@ -171,7 +171,7 @@ def diagnose(request: dict[str, Any], thread: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-def _etcd_for(report: Report) -> EtcdClient | None:
+def etcd_for_offers(report: Report) -> EtcdClient | None:
     """etcd access to record the identity of an offered etcd member (None when none is offered)."""
     if not any(r.target.kind == "EtcdMember" for r in report.remediations):
         return None
