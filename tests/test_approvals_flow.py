@@ -134,6 +134,19 @@ def test_offer_approve_execute_edit_and_audit(flow: Flow) -> None:
     assert "executed* by <@U_SHOP>: `delete_pod` pod shop/web-8c4b2-aaaaa" in audit_command(flow.service.store.redis)
 
 
+def test_force_delete_is_offered_at_the_catalogues_high_risk_and_rechecked(flow: Flow) -> None:
+    """A ``delete_pod`` with ``force`` is high risk (a confirmation dialog on Approve); its precheck
+    refuses a pod that is not stuck terminating, before any DELETE."""
+    pending = flow.offer("delete_pod", Target("Pod", "web-8c4b2-aaaaa", "shop"), {"force": True})
+    assert pending.risk == "high"
+    offered = flow.offer_message(pending)
+    assert "high risk" in str(offered["blocks"]) and "Run this fix?" in str(offered["blocks"])
+    assert "Force-delete pod shop/web-8c4b2-aaaaa (grace period 0" in str(offered["blocks"])
+    assert flow.click(pending, "U_SHOP") == "refused"
+    assert flow.writes.log == []
+    assert flow.audit.for_pending(pending.id)[-1].rule == "not-terminating"
+
+
 def test_twenty_concurrent_approvals_mutate_once(flow: Flow) -> None:
     pending = flow.offer("scale", Target("Deployment", "web", "shop"), {"replicas": 5, "current": 2})
     barrier = threading.Barrier(20)

@@ -121,7 +121,9 @@ def worker_config(control_plane: ControlPlane, kube_admin: KubeRest, chart: list
 
 
 def some_pod(api: KubeRest, app: str) -> str:
-    return str(api.list("v1", "Pod", SHOP, labelSelector=f"app={app}")["items"][0]["metadata"]["name"])
+    """A pod of ``app`` that is not being deleted (one an earlier test deleted may still be terminating)."""
+    pods = api.list("v1", "Pod", SHOP, labelSelector=f"app={app}")["items"]
+    return str(next(p for p in pods if not p["metadata"].get("deletionTimestamp"))["metadata"]["name"])
 
 
 def permission_problems(report: dict[str, Any]) -> list[str]:

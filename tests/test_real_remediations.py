@@ -280,3 +280,39 @@ def test_delete_pod_with_uid_precondition(plane: ControlPlane, kube_admin: KubeR
         kube_admin.delete("v1", "Pod", "solo", NS, {"gracePeriodSeconds": 0})
     except ApiError as exc:
         assert exc.status == 404
+
+
+def test_force_delete_of_a_pod_stuck_on_a_lost_node(plane: ControlPlane, kube_admin: KubeRest) -> None:
+    """What the fake API server imitates (graceful pod deletion, gracePeriodSeconds 0), on the real one:
+    a pod on a node no kubelet answers for stays Terminating after DELETE, a second DELETE changes
+    nothing, the plain ``delete_pod`` is refused, and the force delete removes it at once."""
+    register_node(kube_admin, node_object("rem-lost", labels={"clusterdoc-test/pool": "lost"}))
+    kube_admin.patch("v1", "Node", "rem-lost", {"status": {"conditions": [
+        {"type": "Ready", "status": "Unknown", "reason": "NodeStatusUnknown",
+         "message": "Kubelet stopped posting node status."}]}}, subresource="status")
+    try:
+        stuck: Obj = {"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "stuck", "namespace": NS},
+                      "spec": {"nodeName": "rem-lost", "terminationGracePeriodSeconds": 30,
+                               "containers": [{"name": "stuck", "image": "registry.example/stuck:1"}]}}
+        kube_admin.create(stuck)
+        kube_admin.delete("v1", "Pod", "stuck", NS)
+        marked = kube_admin.get("v1", "Pod", "stuck", NS)
+        assert marked["metadata"]["deletionTimestamp"] and marked["metadata"]["deletionGracePeriodSeconds"] == 30
+        kube_admin.delete("v1", "Pod", "stuck", NS)
+        again = kube_admin.get("v1", "Pod", "stuck", NS)
+        assert again["metadata"]["resourceVersion"] == marked["metadata"]["resourceVersion"]
+        waived = frozenset({"pod-without-controller"})
+        plain, _ = execute(plane, "delete_pod", Target("Pod", "stuck", NS), waived=waived)
+        assert (plain.status, plain.rule) == ("refused", "already-terminating"), plain.outcome
+        # a DELETE with a body takes its options from the body only (the query's dryRun is ignored):
+        # the dry run must say so in DeleteOptions, or the "dry run" would force-delete for real
+        client = RemediationClient(load_configuration(str(kubeconfig(plane))))
+        client.delete("Pod", "stuck", NS, uid=marked["metadata"]["uid"], dry_run=True, grace_period_seconds=0)
+        assert kube_admin.get("v1", "Pod", "stuck", NS)["metadata"]["resourceVersion"] == \
+            marked["metadata"]["resourceVersion"]
+        forced, _ = execute(plane, "delete_pod", Target("Pod", "stuck", NS), {"force": True}, waived=waived)
+        assert forced.status == "executed", forced.outcome
+        assert "would be force-deleted (grace period 0" in forced.dry_run
+        assert not kube_admin.exists("v1", "Pod", "stuck", NS)
+    finally:
+        kube_admin.delete("v1", "Node", "rem-lost")

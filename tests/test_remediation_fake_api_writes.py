@@ -76,6 +76,17 @@ def test_delete_preconditions(kube: FakeKubeServer, writes: MutationEngine) -> N
     assert [m.applied for m in writes.log] == [False, True]
 
 
+def test_delete_with_a_body_takes_dry_run_from_the_body_only(kube: FakeKubeServer, writes: MutationEngine) -> None:
+    """As kube-apiserver: a DELETE's options come from its body when it has one, so ``?dryRun=All``
+    next to a body is ignored (the delete is real); ``DeleteOptions.dryRun`` is what counts."""
+    path = "/api/v1/namespaces/shop/pods/debug"
+    assert call(kube, "DELETE", path, {"dryRun": ["All"], "gracePeriodSeconds": 0})[0] == 200
+    assert call(kube, "GET", path)[0] == 200
+    assert call(kube, "DELETE", path + "?dryRun=All", {"gracePeriodSeconds": 0})[0] == 200
+    assert call(kube, "GET", path)[0] == 404
+    assert [(m.dry_run, m.applied) for m in writes.log] == [(True, False), (False, True)]
+
+
 def test_eviction_respects_and_consumes_budgets(kube: FakeKubeServer, writes: MutationEngine) -> None:
     def evict(name: str, dry_run: bool = False) -> tuple[int, dict[str, object]]:
         body: dict[str, object] = {"apiVersion": "policy/v1", "kind": "Eviction", "metadata": {"name": name}}

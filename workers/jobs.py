@@ -23,7 +23,10 @@ from rq.job import Job
 from rq.timeouts import JobTimeoutException
 
 from clusterdoc.queue import DiagnosisRequest, ThreadRef, refusal
+from clusterdoc.report import Report
+from clusterdoc.workers import sources
 from clusterdoc.workers.cluster.base import Cluster
+from clusterdoc.workers.etcd_client import EtcdClient
 from clusterdoc.workers.publish import Publisher
 from clusterdoc.workers.remediation.catalogue import use_catalogue_risks
 from clusterdoc.workers.remediation.offers import OfferSink, approvable
@@ -155,7 +158,7 @@ def diagnose(request: dict[str, Any], thread: dict[str, Any]) -> dict[str, Any]:
     report = run_request(ctx.catalogue, parsed, ctx.cluster)
     use_catalogue_risks(report)  # the thread and the Approve message show the same risk
     ctx.publisher.publish(report, where)
-    offered = approvable(ctx.cluster, report) if ctx.offers is not None else []
+    offered = approvable(ctx.cluster, report, etcd_for_offers(report)) if ctx.offers is not None else []
     if offered and ctx.offers is not None:
         ctx.offers.offer(offered, where, requester=parsed.requested_by, cluster=parsed.cluster)
     return {
@@ -166,6 +169,13 @@ def diagnose(request: dict[str, Any], thread: dict[str, Any]) -> dict[str, Any]:
         "api_requests": ctx.cluster.request_count() - before,
         "offered": len(offered),
     }
+
+
+def etcd_for_offers(report: Report) -> EtcdClient | None:
+    """etcd access to record the identity of an offered etcd member (None when none is offered)."""
+    if not any(r.target.kind == "EtcdMember" for r in report.remediations):
+        return None
+    return sources.current().etcd
 
 
 def error_id(job: Job) -> str:

@@ -386,7 +386,8 @@ def check_etcd_members(reads: Reads, sources: Sources, options: CheckOptions, st
             "high", f"Defragment etcd member {candidate.name or candidate.endpoint}{leader_note}: releases up "
                     f"to {fmt(candidate.db_size - candidate.db_size_in_use, 'bytes')}; it blocks while it runs; "
                     "one member at a time.",
-            params={"endpoint": candidate.endpoint}))
+            params={"endpoint": candidate.endpoint, "fragmentation": options.etcd.fragmentation,
+                    "min_defrag_bytes": options.etcd.min_defrag_bytes}))
     minor = reads.apiserver_minor()
     for version in sorted({s.version for s in view.answering if s.version}):
         problem = etcd_view.version_problem(version, minor)
@@ -597,15 +598,29 @@ def _stuck_on_lost_nodes(reads: Reads, not_ready: list[cp.NodeState], check: Lay
             deleted = parse_time(meta.get("deletionTimestamp"))
             if deleted is None or (reads.now - deleted).total_seconds() < STUCK_TERMINATING_SECONDS:
                 continue
-            if not meta.get("ownerReferences"):
+            owner = next((o for o in meta.get("ownerReferences") or [] if o.get("controller")), None)
+            if owner is None:
                 continue
             age = human_duration(reads.now - deleted)
             check.add("warning", f"pod {meta.get('namespace')}/{meta.get('name')} stuck Terminating for {age} on "
                                  f"NotReady node {state.name}")
             check.remediations.append(Remediation(
-                "delete_pod", Target("Pod", str(meta.get("name")), meta.get("namespace")), "medium",
-                f"Delete pod {meta.get('namespace')}/{meta.get('name')}, stuck Terminating for {age} on NotReady "
-                f"node {state.name}, so its controller's replacement is not held back."))
+                "delete_pod", Target("Pod", str(meta.get("name")), meta.get("namespace")), "high",
+                _force_delete_text(f"{meta.get('namespace')}/{meta.get('name')}", str(meta.get("name")), age,
+                                   state.name, str(owner.get("kind") or ""), str(owner.get("name") or "")),
+                params={"force": True}))
+
+
+def _force_delete_text(ref: str, name: str, age: str, node: str, owner_kind: str, owner_name: str) -> str:
+    """Why a pod stuck Terminating on a lost node needs a FORCE delete, and what that risks (the risk
+    first: the approval's confirmation dialog shows only the beginning)."""
+    why = (f"Force-delete pod {ref} (grace period 0, as kubectl delete --force --grace-period=0): NotReady node "
+           f"{node}'s kubelet cannot confirm its containers stopped, so if {node} comes back ")
+    if owner_kind == "StatefulSet":
+        return why + (f"{name} may run twice (StatefulSet {owner_name}: one identity, one volume). Stuck Terminating "
+                      f"for {age}; a normal delete does nothing. Approve only if {node} is really gone.")
+    return why + (f"they may still run there until its kubelet stops them. Stuck Terminating for {age}; a normal "
+                  f"delete does nothing; {owner_kind} {owner_name} keeps its replicas elsewhere.")
 
 
 CHECKS: dict[str, Callable[[Reads, Sources, CheckOptions, float, str], LayerCheck]] = {

@@ -5,13 +5,17 @@ What the remediation tests need from an API server, at the protocol level:
 - ``PATCH`` with ``application/merge-patch+json`` (RFC 7386) and
   ``application/strategic-merge-patch+json`` (maps merge; lists such as ``containers`` merge
   by their merge key; ``$patch: delete``/``replace``); other patch types answer 415.
-- ``DELETE`` honouring ``DeleteOptions.preconditions`` (``uid``, ``resourceVersion``: 409).
+- ``DELETE`` honouring ``DeleteOptions.preconditions`` (``uid``, ``resourceVersion``: 409) and, for
+  pods, graceful deletion: ``deletionTimestamp``, ``gracePeriodSeconds`` (0 = force delete), a
+  second DELETE of a terminating pod changing nothing, and a kubelet that confirms only on a Ready
+  node (see :meth:`MutationEngine._delete_pod`).
 - ``POST .../pods/{name}/eviction`` (policy/v1): PodDisruptionBudgets of the namespace whose
   selector matches the pod are checked; one with ``status.disruptionsAllowed`` < 1 answers 429
   with the ``DisruptionBudget`` cause the real server sends; otherwise the budget's allowance is
   decremented and the pod deleted.
 - ``dryRun=All`` (query, or ``deleteOptions.dryRun`` on evictions): everything is checked,
-  nothing stored.
+  nothing stored. A DELETE with a body takes ``dryRun`` from the body only (``DeleteOptions.dryRun``),
+  as kube-apiserver does: the query's ``dryRun`` is then ignored and the delete is real.
 - ``POST /apis/authorization.k8s.io/v1/selfsubjectaccessreviews``, answered from deny rules
   the test sets; the same rules make real writes by that (impersonated) user answer 403.
 - ``resourceVersion`` bumps on every write; ``metadata.generation`` bumps when a workload's
@@ -225,7 +229,13 @@ class MutationEngine:
         route = fk.parse_path(path)
         if route is None or route.name is None:
             return _error(405, "MethodNotAllowed", "the server does not allow this method on the requested resource")
-        dry_run = query.get("dryRun") == "All" or "All" in ((options.get("deleteOptions") or {}).get("dryRun") or [])
+        if method == "DELETE" and body:
+            # kube-apiserver decodes a DELETE's options from its body when there is one, and then
+            # ignores the query string (dryRun included), as endpoints/handlers/delete.go does
+            dry_run = "All" in (options.get("dryRun") or [])
+        else:
+            dry_run = query.get("dryRun") == "All" or "All" in ((options.get("deleteOptions") or {}).get("dryRun")
+                                                                or [])
         if query.get("dryRun") not in (None, "All"):
             return _error(400, "BadRequest", f"unsupported dryRun value {query['dryRun']!r}: only All")
         record = Mutation(method, route.kind.kind, route.namespace, route.name, route.subresource, dry_run,
@@ -341,11 +351,69 @@ class MutationEngine:
         conflict = self._preconditions(table, entry, payload)
         if conflict:
             return conflict
+        grace = payload.get("gracePeriodSeconds")
+        if grace is not None and (not isinstance(grace, int) or isinstance(grace, bool)):
+            return _error(400, "BadRequest", f"gracePeriodSeconds must be an integer, not {grace!r}")
+        if table.kind.kind == "Pod":
+            return self._delete_pod(table, entry, grace, dry_run)
         if not dry_run:
             self._next_version()
             _remove(table, entry)
         obj = {"kind": table.kind.kind, "apiVersion": table.kind.group_version, **entry.obj}
         return 200, fk._dumps(obj), fk.JSON, {}
+
+    def _delete_pod(self, table: fk._Table, entry: fk._Entry, grace: int | None, dry_run: bool) -> Response:
+        """Graceful pod deletion as kube-apiserver does it (pkg/registry/core/pod strategy + generic store).
+
+        - A pod not yet terminating gets ``deletionTimestamp`` = now + grace and
+          ``deletionGracePeriodSeconds`` (grace: ``gracePeriodSeconds``, else the pod's
+          ``terminationGracePeriodSeconds``, else 30). An unscheduled or finished pod, or grace 0
+          (``kubectl delete --force --grace-period=0``), is removed at once.
+        - A pod already terminating: a DELETE without a shorter grace period changes nothing (200,
+          the object as it is); a shorter one moves ``deletionTimestamp`` nearer; 0 removes it now
+          without waiting for its kubelet (a force delete).
+        - Then the pod's kubelet: on a node that is Ready, it stops the containers and confirms
+          at once (this fake skips the wait), so the pod disappears; on a NotReady node, or with
+          ``metadata.finalizers``, the pod stays, Terminating, until forced.
+        """
+        pod = copy.deepcopy(entry.obj)
+        metadata, spec = pod.setdefault("metadata", {}), pod.get("spec") or {}
+        phase = (pod.get("status") or {}).get("phase")
+        current = metadata.get("deletionGracePeriodSeconds")
+        changed = True
+        if metadata.get("deletionTimestamp"):
+            if grace is None or (current is not None and grace >= int(current)):
+                changed = False
+            else:
+                period = max(grace, 0)
+        else:
+            period = max(grace if grace is not None else int(spec.get("terminationGracePeriodSeconds", 30)), 0)
+            if not spec.get("nodeName") or phase in ("Succeeded", "Failed"):
+                period = 0
+        body = {"kind": "Pod", "apiVersion": "v1", **(pod if changed else entry.obj)}
+        if not changed:
+            return 200, fk._dumps(body), fk.JSON, {}
+        when = time.time() + period
+        metadata["deletionTimestamp"] = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(when))
+        metadata["deletionGracePeriodSeconds"] = period
+        remove = not metadata.get("finalizers") and (period == 0 or self._node_ready(spec.get("nodeName")))
+        body = {"kind": "Pod", "apiVersion": "v1", **pod}
+        if not dry_run:
+            metadata["resourceVersion"] = self._next_version()
+            if remove:
+                _remove(table, entry)
+            else:
+                _replace(table, entry, pod)
+            body = {"kind": "Pod", "apiVersion": "v1", **pod}
+        return 200, fk._dumps(body), fk.JSON, {}
+
+    def _node_ready(self, name: str | None) -> bool:
+        """Whether the node's kubelet is there to confirm a graceful deletion (Ready=True)."""
+        node = self.server.tables["Node"].by_key.get(("", name or ""))
+        if node is None:
+            return False
+        conditions = (node.obj.get("status") or {}).get("conditions") or []
+        return any(c.get("type") == "Ready" and c.get("status") == "True" for c in conditions)
 
     def _evict(self, table: fk._Table, entry: fk._Entry, payload: Obj, dry_run: bool) -> Response:
         conflict = self._preconditions(table, entry, payload.get("deleteOptions") or {})

@@ -76,7 +76,7 @@ class ApprovalService:
         now = self.clock()
         action = catalogue.get(remediation.action)
         pending = PendingAction(
-            id=new_id(), action=action.name, target=remediation.target, risk=action.risk,
+            id=new_id(), action=action.name, target=remediation.target, risk=catalogue.risk_of(remediation),
             description=remediation.description or action.describe(
                 remediation.target, action.parse_params(remediation.params)
             ),

@@ -80,6 +80,10 @@ class Action(ABC):
     def parse_params(self, raw: dict[str, Any]) -> BaseModel:
         return self.Params.model_validate(raw)
 
+    def risk_for(self, params: BaseModel) -> Risk:
+        """The risk of running this action with ``params`` (for most actions, always :attr:`risk`)."""
+        return self.risk
+
     @abstractmethod
     def describe(self, target: Target, params: BaseModel) -> str:
         """What will happen, in plain language, for the button's text."""

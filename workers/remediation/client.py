@@ -205,13 +205,24 @@ class RemediationClient:
 
     def delete(
         self, kind: str, name: str, namespace: str | None, *, uid: str | None = None, dry_run: bool = False,
+        grace_period_seconds: int | None = None,
     ) -> Obj:
-        """DELETE, with ``preconditions.uid`` so a recreated object of the same name is never hit."""
+        """DELETE, with ``preconditions.uid`` so a recreated object of the same name is never hit.
+
+        ``grace_period_seconds=0`` on a pod is a force delete (``kubectl delete --force
+        --grace-period=0``): the API server removes it without waiting for its kubelet.
+        """
         known = kinds.by_kind(kind)
         namespace = namespace if known.namespaced else None
         body: Obj = {"apiVersion": "v1", "kind": "DeleteOptions"}
         if uid:
             body["preconditions"] = {"uid": uid}
+        if grace_period_seconds is not None:
+            body["gracePeriodSeconds"] = grace_period_seconds
+        if dry_run:
+            # kube-apiserver reads a DELETE's options from its body when it has one and then ignores
+            # the query string: without this, the "dry run" would delete for real
+            body["dryRun"] = ["All"]
         return self._write(
             "DELETE", known.object_path(name, namespace), verb="delete", resource=known.plural, name=name,
             namespace=namespace, dry_run=dry_run, body=body,

@@ -14,6 +14,7 @@ from typing import Any, Protocol
 from clusterdoc.queue import ThreadRef
 from clusterdoc.report import Remediation, Report
 from clusterdoc.workers.cluster.base import Cluster
+from clusterdoc.workers.etcd_client import EtcdClient
 from clusterdoc.workers.remediation import catalogue, runner
 
 log = logging.getLogger(__name__)
@@ -33,18 +34,19 @@ class OfferSink(Protocol):
     def offer(self, offers: list[Offer], thread: ThreadRef, *, requester: str, cluster: str) -> None: ...
 
 
-def approvable(cluster: Cluster, report: Report) -> list[Offer]:
+def approvable(cluster: Cluster, report: Report, etcd: EtcdClient | None = None) -> list[Offer]:
     """The report's remediations that name a catalogue action, each with its target's identity.
 
-    A Kubernetes target that cannot be read now is not offered: without its identity nothing could
-    later tell whether it changed before the approval.
+    A target that cannot be read now (a Kubernetes object through ``cluster``, an etcd member
+    through ``etcd``) is not offered: without its identity nothing could later tell whether it
+    changed before the approval.
     """
     offers = []
     for remediation in report.remediations:
         if remediation.action not in catalogue.ACTIONS:
             continue
-        seen = runner.observe(cluster, remediation)
-        if not seen and remediation.target.kind != "EtcdMember":
+        seen = runner.observe(cluster, remediation, etcd)
+        if not seen:
             log.warning("not offering %s on %s: its target cannot be read", remediation.action,
                         remediation.target.ref())
             continue

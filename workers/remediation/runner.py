@@ -18,6 +18,7 @@ from pydantic import ValidationError
 
 from clusterdoc.report import Remediation, Target
 from clusterdoc.workers.cluster.base import Cluster, ClusterError
+from clusterdoc.workers.etcd_client import EtcdClient
 from clusterdoc.workers.remediation import catalogue
 from clusterdoc.workers.remediation.base import ActionContext, ActionIncomplete
 from clusterdoc.workers.remediation.errors import PreconditionFailed
@@ -51,12 +52,28 @@ class Execution:
         return data
 
 
-def observe(cluster: Cluster, remediation: Remediation) -> dict[str, Any]:
-    """The identity of the remediation's target as seen now (empty when it cannot be read)."""
-    if remediation.action not in catalogue.ACTIONS or remediation.target.kind == "EtcdMember":
+def observe(cluster: Cluster, remediation: Remediation, etcd: EtcdClient | None = None) -> dict[str, Any]:
+    """The identity of the remediation's target as seen now (empty when it cannot be read).
+
+    An etcd member is read through ``etcd`` (its own status at the offer's ``endpoint``): the
+    member ID behind the endpoint and whether it leads, so the action can refuse a member that
+    was replaced or became the leader before the approval.
+    """
+    if remediation.action not in catalogue.ACTIONS:
         return {}
     action = catalogue.get(remediation.action)
     target = remediation.target
+    if target.kind == "EtcdMember":
+        endpoint = str(remediation.params.get("endpoint") or "")
+        if etcd is None or not endpoint:
+            log.warning("cannot observe etcd member %s for %s: %s", target.name, action.name,
+                        "no etcd access" if etcd is None else "the offer names no endpoint")
+            return {}
+        try:
+            return action.observe(etcd.status(endpoint))
+        except ClusterError as exc:
+            log.warning("cannot observe etcd member %s for %s: %s", target.name, action.name, exc)
+            return {}
     try:
         return action.observe(cluster.get(target.kind, target.name, target.namespace))
     except ClusterError as exc:
