@@ -12,6 +12,10 @@ replacement's scheduler, so a retry due in 5 s ran minutes later. Here:
   thread is told with the error id when no retry is left;
 * :func:`release_stale_scheduler_lock` frees a scheduler lock whose holder stopped beating, so
   this worker's scheduler takes over at its next maintenance run;
+* :class:`MonitorSurvivesRedisLoss` keeps a forking worker waiting for its running work horse when a
+  heartbeat meets a lost Redis (a Sentinel failover, a restart) instead of leaving its loop: RQ would
+  end the loop and orphan the horse, whose job, silent for 3 heartbeats, was then reaped as abandoned
+  (failure callback, retry) while the horse still ran it and went on to post its report;
 * :func:`redis_answers` and :func:`wait_for_redis` back the reconnect loop of :mod:`workers.process`.
 """
 
@@ -25,8 +29,9 @@ from datetime import UTC, datetime
 
 from redis import Redis
 from redis.exceptions import RedisError
-from rq import Queue
-from rq.job import JobStatus
+from rq import Queue, Worker
+from rq.executions import Execution
+from rq.job import Job, JobStatus
 from rq.registry import StartedJobRegistry
 from rq.scheduler import SCHEDULER_KEY_TEMPLATE, RQScheduler
 from rq.scripts import release_lock
@@ -127,6 +132,23 @@ def reaper(queue: Queue, timings: Timings, stop: threading.Event) -> None:
             log.warning("could not look for jobs of dead workers: %s", type(exc).__name__)
         except Exception:
             log.exception("looking for jobs of dead workers failed")
+
+
+class MonitorSurvivesRedisLoss(Worker):
+    """RQ's forking worker whose horse-monitoring heartbeat outlives a Redis error (mixed in first).
+
+    The failed heartbeat is logged in one line and sent again at the next monitoring interval, over
+    a new connection (to the new master after a Sentinel failover). The job keeps running in its
+    horse; if Redis stays away longer than :attr:`Timings.dead_after`, a reaper may take the job for
+    abandoned, as it would a dead worker's.
+    """
+
+    def maintain_heartbeats(self, job: Job, execution: Execution) -> None:
+        try:
+            super().maintain_heartbeats(job, execution)
+        except RedisError as exc:
+            log.warning("worker %s could not send the heartbeat of job %s (%s); job goes on, next try in %s s",
+                        self.name, job.id, type(exc).__name__, self.job_monitoring_interval)
 
 
 def redis_answers(connection: Redis) -> bool:
