@@ -8,12 +8,14 @@ server holds the pod's answer, so the job is in flight when the master is killed
 
 from __future__ import annotations
 
+import subprocess
 import time
 from pathlib import Path
 
 import httpx
+import pytest
 from redis import Redis
-from redis.exceptions import RedisError
+from redis.exceptions import ConnectionError, RedisError, ResponseError
 from rq.job import JobStatus
 
 from clusterdoc.config import load_settings
@@ -22,13 +24,48 @@ from clusterdoc.redis_connection import connect
 from tests.conftest import FakeKubeFactory
 from tests.harness.fake_kube import write_kubeconfig
 from tests.harness.fake_slack import FakeSlackServer
-from tests.harness.processes import ServeProcess, process_env, wait_until
+from tests.harness.ports import free_port
+from tests.harness.processes import ServeProcess, process_env, stop_process, wait_until
+from tests.harness.redis_server import RedisServer
 from tests.harness.signing import signed_headers, slash_command_body
-from tests.test_hardening_redis import SentinelSetup
 from tests.test_hardening_worker import ANSWER, POD_PATH, WorkerProcess
 
 SECRET = "sentinel-signing-secret-0123456789ab"
-HELD_SECONDS = 8  # the pod's answer is held this long: the failover happens inside it
+HEARTBEAT = 1  # the worker's; a job silent for 3 heartbeats belongs to a dead worker
+HELD_SECONDS = 10  # the pod's answer is held this long: the failover happens inside it
+
+
+class Sentinels:
+    """A master, its replica and one ``redis-server --sentinel`` (quorum 1) watching them as ``main``."""
+
+    def __init__(self, folder: Path, down_after_ms: int) -> None:
+        self.master = RedisServer()
+        self.replica = RedisServer(extra_args=["--replicaof", "127.0.0.1", str(self.master.port)])
+        self.port = free_port()
+        config = folder / "sentinel.conf"  # the sentinel rewrites it: one per test
+        config.write_text(
+            f"port {self.port}\nbind 127.0.0.1\ndir {folder}\n"
+            f"sentinel monitor main 127.0.0.1 {self.master.port} 1\n"
+            f"sentinel down-after-milliseconds main {down_after_ms}\nsentinel failover-timeout main 5000\n"
+        )
+        self.process = subprocess.Popen(["/usr/bin/redis-server", str(config), "--sentinel"],
+                                        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        self.sentinel = Redis(port=self.port, socket_timeout=2)
+        wait_until(self._ready, "the sentinel knows the master and its replica", 20)
+
+    def _ready(self) -> bool:
+        try:
+            return bool(self.sentinel.execute_command("SENTINEL", "REPLICAS", "main"))
+        except (ConnectionError, ResponseError):
+            return False
+
+    def master_port(self) -> int:
+        return int(self.sentinel.execute_command("SENTINEL", "GET-MASTER-ADDR-BY-NAME", "main")[1])
+
+    def stop(self) -> None:
+        stop_process(self.process, timeout=5)
+        self.replica.stop()
+        self.master.stop()
 
 
 def slash_command(serve: ServeProcess, fake_slack: FakeSlackServer) -> str:
@@ -70,16 +107,20 @@ def status(master: Redis, job_id: str) -> JobStatus | None:
         return None
 
 
+@pytest.mark.parametrize("down_after_ms", [1000, 4000], ids=["failover-within-dead-after", "failover-beyond-it"])
 def test_master_killed_while_a_job_runs_the_report_arrives_once_and_serve_goes_on(
-    tmp_path: Path, fake_slack: FakeSlackServer, fake_kube: FakeKubeFactory, examples_dir: Path
+    tmp_path: Path, fake_slack: FakeSlackServer, fake_kube: FakeKubeFactory, examples_dir: Path, down_after_ms: int
 ) -> None:
     kube = fake_kube(examples_dir / "taint-pending")
-    setup = SentinelSetup(tmp_path)
+    setup = Sentinels(tmp_path, down_after_ms)
+    config = tmp_path / "clusterdoc.yaml"
+    config.write_text("jobs:\n  retries: 2\n  retry_intervals: [1, 1]\n")  # a wrong retry would show at once
     redis_settings = {"REDIS_URL": "redis://unused:1/0", "REDIS_SENTINELS": f"127.0.0.1:{setup.port}",
                       "REDIS_SENTINEL_MASTER": "main"}
     env = process_env(SLACK_BOT_TOKEN="xoxb-sentinel", SLACK_SIGNING_SECRET=SECRET, SLACK_API_URL=fake_slack.url,
                       KUBECONFIG=str(write_kubeconfig(tmp_path / "kubeconfig", kube.url)),
-                      CLUSTERDOC_WORKER_HEARTBEAT_SECONDS="1", **redis_settings)
+                      CLUSTERDOC_WORKER_HEARTBEAT_SECONDS=str(HEARTBEAT), CLUSTERDOC_CONFIG=str(config),
+                      **redis_settings)
     master = connect(load_settings(redis_settings))  # follows the failover, as the processes do
     serve = ServeProcess(env)
     worker = WorkerProcess(env, tmp_path / "worker.log")
@@ -110,13 +151,13 @@ def test_master_killed_while_a_job_runs_the_report_arrives_once_and_serve_goes_o
         wait_until(lambda: replies_with_answer(fake_slack, after) == 1, "the post-failover command's report", 30)
         timings["second report"] = time.monotonic() - start
 
-        time.sleep(3)  # three heartbeats: a reaper that took the running job for abandoned would have acted
+        time.sleep(3 * HEARTBEAT + 2)  # 3 heartbeats and a retry interval: a wrongly reaped job would show by now
         # the job ran once, to the end, in its first attempt: one report, no failure notice, no retry pending
         assert replies_with_answer(fake_slack, during) == 1, thread_of(fake_slack, during)
         assert "died" not in thread_of(fake_slack, during) and "failed" not in thread_of(fake_slack, during)
         job = cluster_queue(master, "default").fetch_job(job_id)
         assert job is not None and job.get_status() == JobStatus.FINISHED
-        assert job.retries_left == 2  # serve's default retries, none spent
+        assert job.retries_left == 2  # none spent
         assert cluster_queue(master, "default").scheduled_job_registry.get_job_ids() == []
         assert kube.request_count(POD_PATH) == 2  # one GET of the pod per job: nothing ran twice
         assert worker.process.poll() is None, "the worker exited"
