@@ -37,6 +37,11 @@ from clusterdoc.workers.runbook.loader import Catalogue
 
 log = logging.getLogger(__name__)
 
+
+class ContinuousWorker(recovery.MonitorSurvivesRedisLoss, ObservedWorker):
+    """The continuous worker: observed, and its horse monitoring survives a lost Redis."""
+
+
 def _sweep_timer(connection: Redis, queue: Queue, stop: threading.Event) -> None:
     while not stop.wait(SWEEP_INTERVAL_SECONDS):
         try:
@@ -120,7 +125,7 @@ def _work_until_stopped(connection: Redis, queue: Queue, burst: bool, timings: T
     level = logging.getLevelName(log.getEffectiveLevel())
     while True:
         options = {} if burst else timings.worker_options()
-        worker_class = ObservedSimpleWorker if burst else ObservedWorker
+        worker_class = ObservedSimpleWorker if burst else ContinuousWorker
         worker = worker_for([queue], connection, burst=burst, worker_class=worker_class, **options)
         try:
             worker.work(burst=burst, with_scheduler=not burst, logging_level=level)

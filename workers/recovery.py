@@ -12,6 +12,12 @@ replacement's scheduler, so a retry due in 5 s ran minutes later. Here:
   thread is told with the error id when no retry is left;
 * :func:`release_stale_scheduler_lock` frees a scheduler lock whose holder stopped beating, so
   this worker's scheduler takes over at its next maintenance run;
+* :func:`reaper` runs both every heartbeat, and after a Redis outage gives living workers
+  ``dead_after`` to send a heartbeat before it judges them (their heartbeats were lost too);
+* :class:`MonitorSurvivesRedisLoss` keeps a forking worker waiting for its running work horse when a
+  heartbeat meets a lost Redis (a Sentinel failover, a restart) instead of leaving its loop: RQ would
+  end the loop and orphan the horse, whose job, silent for 3 heartbeats, was then reaped as abandoned
+  (failure callback, retry) while the horse still ran it and went on to post its report;
 * :func:`redis_answers` and :func:`wait_for_redis` back the reconnect loop of :mod:`workers.process`.
 """
 
@@ -25,8 +31,9 @@ from datetime import UTC, datetime
 
 from redis import Redis
 from redis.exceptions import RedisError
-from rq import Queue
-from rq.job import JobStatus
+from rq import Queue, Worker
+from rq.executions import Execution
+from rq.job import Job, JobStatus
 from rq.registry import StartedJobRegistry
 from rq.scheduler import SCHEDULER_KEY_TEMPLATE, RQScheduler
 from rq.scripts import release_lock
@@ -118,15 +125,45 @@ def release_stale_scheduler_lock(queue: Queue, dead_after: float) -> bool:
 
 
 def reaper(queue: Queue, timings: Timings, stop: threading.Event) -> None:
-    """Thread body: every heartbeat, reap orphans and free a stale scheduler lock (Redis errors wait)."""
+    """Thread body: every heartbeat, reap orphans and free a stale scheduler lock (Redis errors wait).
+
+    After Redis did not answer (a failover, a restart) it waits :attr:`Timings.dead_after` from
+    Redis's return before judging anyone: every living worker's heartbeats were lost too, and in
+    that time they have sent fresh ones; what is still silent then belongs to a dead worker.
+    """
+    lost = False
+    judge_after = 0.0
     while not stop.wait(timings.heartbeat):
         try:
+            queue.connection.ping()
+            if lost:
+                lost, judge_after = False, time.monotonic() + timings.dead_after
+                log.warning("Redis answers again; looking for jobs of dead workers in %s s", timings.dead_after)
+            if time.monotonic() < judge_after:
+                continue
             reap_orphans(queue, timings.dead_after)
             release_stale_scheduler_lock(queue, timings.dead_after)
         except RedisError as exc:
+            lost = True
             log.warning("could not look for jobs of dead workers: %s", type(exc).__name__)
         except Exception:
             log.exception("looking for jobs of dead workers failed")
+
+
+class MonitorSurvivesRedisLoss(Worker):
+    """RQ's forking worker whose horse-monitoring heartbeat outlives a Redis error (mixed in first).
+
+    The failed heartbeat is logged in one line and sent again at the next monitoring interval, over
+    a new connection (to the new master after a Sentinel failover). The job keeps running in its
+    horse; after Redis's return the reapers (:func:`reaper`) wait long enough for this heartbeat.
+    """
+
+    def maintain_heartbeats(self, job: Job, execution: Execution) -> None:
+        try:
+            super().maintain_heartbeats(job, execution)
+        except RedisError as exc:
+            log.warning("worker %s could not send the heartbeat of job %s (%s); job goes on, next try in %s s",
+                        self.name, job.id, type(exc).__name__, self.job_monitoring_interval)
 
 
 def redis_answers(connection: Redis) -> bool:
