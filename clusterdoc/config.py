@@ -185,8 +185,12 @@ class Settings(BaseSettings):
             raise ConfigError(f"CLUSTERDOC_CONFIG: {path}: {error_lines(exc)[0]}") from exc
 
     def redis_location(self) -> str:
-        """Where ``REDIS_URL`` points, fit for a log line: ``host:port/db``, never the password."""
+        """Where Redis is, fit for a log line: ``host:port/db`` of ``REDIS_URL``, or the Sentinel master and
+        its sentinels; never a password."""
         url = urlparse(self.REDIS_URL)
+        if self.REDIS_SENTINELS:
+            database = url.path.lstrip("/") or "0"
+            return f"Sentinel master {self.REDIS_SENTINEL_MASTER} via {self.REDIS_SENTINELS} db {database}"
         if url.scheme == "unix":
             return f"unix:{url.path}"
         database = url.path.lstrip("/") or "0"

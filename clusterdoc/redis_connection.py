@@ -110,5 +110,5 @@ def _sentinel_master(settings: Settings, common: dict[str, Any]) -> Redis:
 def describe(settings: Settings) -> str:
     """Where Redis is, for one-line messages (never the password)."""
     if settings.REDIS_SENTINELS:
-        return f"Sentinel master {settings.REDIS_SENTINEL_MASTER} via {settings.REDIS_SENTINELS}"
+        return settings.redis_location()
     return f"{urlparse(settings.REDIS_URL).scheme}://{settings.redis_location()}"
