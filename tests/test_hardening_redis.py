@@ -8,7 +8,6 @@ the job and answers in the fake Slack thread.
 
 from __future__ import annotations
 
-import subprocess
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -24,8 +23,8 @@ from clusterdoc.queue import enqueue_diagnosis
 from clusterdoc.redis_connection import connect, describe, parse_sentinels
 from clusterdoc.workers.process import run_worker
 from tests.harness.fake_slack import FakeSlackServer
-from tests.harness.ports import free_port
-from tests.harness.processes import stop_process, wait_until
+from tests.harness.processes import wait_until
+from tests.harness.redis_sentinel import Sentinels
 from tests.harness.redis_server import RedisServer
 from tests.harness.tls import make_tls_files
 from tests.test_queue_worker import QUICK_JOBS, pod_request, post_root, thread_text
@@ -134,41 +133,10 @@ def test_sentinel_list_is_validated() -> None:
 
 
 # -- Sentinel: a master, a replica and a sentinel, all real processes ---------------------------------
-class SentinelSetup:
-    def __init__(self, folder: Path) -> None:
-        self.master = RedisServer()
-        self.replica = RedisServer(extra_args=["--replicaof", "127.0.0.1", str(self.master.port)])
-        self.port = free_port()
-        config = folder / "sentinel.conf"
-        config.write_text(
-            f"port {self.port}\nbind 127.0.0.1\ndir {folder}\n"
-            f"sentinel monitor main 127.0.0.1 {self.master.port} 1\n"
-            "sentinel down-after-milliseconds main 1000\nsentinel failover-timeout main 5000\n"
-        )
-        self.process = subprocess.Popen(["/usr/bin/redis-server", str(config), "--sentinel"],
-                                        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        self.sentinel = Redis(port=self.port, socket_timeout=2)
-        wait_until(self._ready, "sentinel knows the master and its replica", 20)
-
-    def _ready(self) -> bool:
-        try:
-            return bool(self.sentinel.execute_command("SENTINEL", "REPLICAS", "main"))
-        except (ConnectionError, ResponseError):
-            return False
-
-    def master_port(self) -> int:
-        return int(self.sentinel.execute_command("SENTINEL", "GET-MASTER-ADDR-BY-NAME", "main")[1])
-
-    def stop(self) -> None:
-        stop_process(self.process, timeout=5)
-        self.replica.stop()
-        self.master.stop()
-
-
 def test_sentinel_finds_the_master_and_follows_a_failover(
     tmp_path: Path, fake_slack: FakeSlackServer, examples_dir: Path
 ) -> None:
-    setup = SentinelSetup(tmp_path)
+    setup = Sentinels(tmp_path, down_after_ms=1000)
     try:
         settings = settings_for(fake_slack, examples_dir, REDIS_URL="redis://ignored:1/0",
                                 REDIS_SENTINELS=f"127.0.0.1:{setup.port}", REDIS_SENTINEL_MASTER="main")

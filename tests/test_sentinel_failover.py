@@ -15,14 +15,13 @@ once and no failure notice, and ``serve`` enqueues the next command on the new m
 
 from __future__ import annotations
 
-import subprocess
 import time
 from pathlib import Path
 
 import httpx
 import pytest
 from redis import Redis
-from redis.exceptions import ConnectionError, RedisError, ResponseError
+from redis.exceptions import RedisError
 from rq.job import JobStatus
 
 from clusterdoc.config import load_settings
@@ -31,49 +30,13 @@ from clusterdoc.redis_connection import connect
 from tests.conftest import FakeKubeFactory
 from tests.harness.fake_kube import write_kubeconfig
 from tests.harness.fake_slack import FakeSlackServer
-from tests.harness.ports import free_port
-from tests.harness.processes import ServeProcess, process_env, stop_process, wait_until
-from tests.harness.redis_server import RedisServer
+from tests.harness.processes import ServeProcess, process_env, wait_until
+from tests.harness.redis_sentinel import Sentinels
 from tests.harness.signing import signed_headers, slash_command_body
 from tests.test_hardening_worker import ANSWER, POD_PATH, WorkerProcess
 
 SECRET = "sentinel-signing-secret-0123456789ab"
 HEARTBEAT = 1  # the worker's; a job silent for 3 heartbeats belongs to a dead worker
-
-
-class Sentinels:
-    """A master, its replica and one ``redis-server --sentinel`` (quorum 1) watching them as ``main``."""
-
-    def __init__(self, folder: Path, down_after_ms: int) -> None:
-        self.master = RedisServer(extra_args=["--repl-diskless-sync-delay", "0"])  # no 5 s wait before the first sync
-        self.replica = RedisServer(extra_args=["--replicaof", "127.0.0.1", str(self.master.port)])
-        replica = Redis(port=self.replica.port)
-        wait_until(lambda: replica.info("replication").get("master_link_status") == "up", "the replica in sync", 20)
-        self.port = free_port()
-        config = folder / "sentinel.conf"  # the sentinel rewrites it: one per test
-        config.write_text(
-            f"port {self.port}\nbind 127.0.0.1\ndir {folder}\n"
-            f"sentinel monitor main 127.0.0.1 {self.master.port} 1\n"
-            f"sentinel down-after-milliseconds main {down_after_ms}\nsentinel failover-timeout main 5000\n"
-        )
-        self.process = subprocess.Popen(["/usr/bin/redis-server", str(config), "--sentinel"],
-                                        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        self.sentinel = Redis(port=self.port, socket_timeout=2)
-        wait_until(self._ready, "the sentinel knows the master and its replica", 20)
-
-    def _ready(self) -> bool:
-        try:
-            return bool(self.sentinel.execute_command("SENTINEL", "REPLICAS", "main"))
-        except (ConnectionError, ResponseError):
-            return False
-
-    def master_port(self) -> int:
-        return int(self.sentinel.execute_command("SENTINEL", "GET-MASTER-ADDR-BY-NAME", "main")[1])
-
-    def stop(self) -> None:
-        stop_process(self.process, timeout=5)
-        self.replica.stop()
-        self.master.stop()
 
 
 def slash_command(serve: ServeProcess, fake_slack: FakeSlackServer) -> str:

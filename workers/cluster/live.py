@@ -11,13 +11,11 @@ reason an API server is overloaded.
 
 from __future__ import annotations
 
-import gc
 import json
 import logging
 import threading
 import time
 from collections.abc import Iterator
-from contextlib import contextmanager
 from typing import Any
 
 import urllib3
@@ -28,6 +26,7 @@ from kubernetes.config.config_exception import ConfigException
 
 from clusterdoc import kinds
 from clusterdoc.workers.cluster.base import ClusterError, Forbidden, Hung, NotFound, Obj, Unavailable
+from clusterdoc.workers.gc_pause import gc_paused
 
 log = logging.getLogger(__name__)
 
@@ -64,24 +63,6 @@ class RateLimiter:
                     return
                 wait = (1 - self._tokens) / self.qps
             time.sleep(wait)
-
-
-@contextmanager
-def _gc_paused() -> Iterator[None]:
-    """Pause the cyclic garbage collector while a LIST page is decoded.
-
-    Decoding a 500-pod page allocates hundreds of thousands of containers, which triggers
-    collections that walk every object the process holds (the kubernetes client alone is
-    large): measured at about a third of a 150,000-pod read. JSON has no reference cycles, so
-    pausing collection for the decode frees nothing later than it would have been freed.
-    """
-    was_enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if was_enabled:
-            gc.enable()
 
 
 def load_configuration(kubeconfig: str | None = None, context: str | None = None) -> k8s_client.Configuration:
@@ -280,7 +261,7 @@ class LiveCluster:
                             "resourceVersion", known.plural)
                 token = exc.token
                 continue
-            with _gc_paused():
+            with gc_paused():
                 page = json.loads(body)
             del body
             for item in page.get("items") or []:
