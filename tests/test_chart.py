@@ -556,3 +556,168 @@ def test_value_combinations_render_restricted_pods(sets: tuple[str, ...]) -> Non
                                          ["containers"][0]["env"]}
     missing_url = helm("template", RELEASE, str(CHART), "--set", "redis.enabled=false", check=False)
     assert missing_url.returncode != 0 and "redisUrl is required" in missing_url.stderr
+
+
+# -- Prometheus, etcd, Redis ACL/Sentinel password and the worker heartbeat
+
+DATASOURCES = """
+prometheus:
+  url: https://prometheus.monitoring:9090
+  timeout: 2.5
+  auth: {existingSecret: prom-creds, usernameKey: user, passwordKey: pass}
+  ca: {secret: prom-ca, key: root.pem}
+etcd:
+  endpoints: https://10.0.0.1:2379,https://10.0.0.2:2379
+  timeout: 3
+  tlsSecret: etcd-client
+worker:
+  heartbeatSeconds: 7
+redis:
+  enabled: false
+redisUrl: redis://redis.data:6379/1
+externalRedis:
+  existingSecret: redis-pw
+  username: clusterdoc
+  sentinels: s-0.data:26379,s-1.data:26379
+  sentinelPasswordKey: sentinel-password
+config:
+  prometheus:
+    jobs: {apiserver: 'job="kubernetes-apiservers"', etcd: 'job="etcd"'}
+"""
+
+SECRET_SETTINGS = ("PROMETHEUS_TOKEN", "PROMETHEUS_USERNAME", "PROMETHEUS_PASSWORD", "REDIS_PASSWORD",
+                   "REDIS_SENTINEL_PASSWORD", "SLACK_BOT_TOKEN", "SLACK_SIGNING_SECRET", "SLACK_APP_TOKEN",
+                   "ALERTS_TOKEN")
+
+
+def _values_file(tmp_path: Path, text: str) -> str:
+    path = tmp_path / "values.yaml"
+    path.write_text(text, encoding="utf-8")
+    return str(path)
+
+
+def _container(docs: tuple[dict[str, Any], ...], suffix: str) -> tuple[dict[str, Any], dict[str, Any]]:
+    pod = _one(docs, "Deployment", suffix)["spec"]["template"]["spec"]
+    return pod, pod["containers"][0]
+
+
+def test_prometheus_etcd_redis_and_heartbeat_values_reach_the_right_pods(tmp_path: Path) -> None:
+    from clusterdoc.config import Settings
+
+    docs = render(_values_file(tmp_path, DATASOURCES))
+    worker_pod, worker = _container(docs, "-worker")
+    env = {e["name"]: e for e in worker["env"]}
+    assert env["PROMETHEUS_URL"]["value"] == "https://prometheus.monitoring:9090"
+    assert env["PROMETHEUS_TIMEOUT"]["value"] == "2.5"
+    assert env["PROMETHEUS_USERNAME"]["valueFrom"]["secretKeyRef"] == {"name": "prom-creds", "key": "user"}
+    assert env["PROMETHEUS_PASSWORD"]["valueFrom"]["secretKeyRef"] == {"name": "prom-creds", "key": "pass"}
+    assert "PROMETHEUS_TOKEN" not in env
+    assert env["PROMETHEUS_CACERT"]["value"] == "/etc/clusterdoc/prometheus-ca/root.pem"
+    assert env["ETCD_ENDPOINTS"]["value"] == "https://10.0.0.1:2379,https://10.0.0.2:2379"
+    assert env["ETCD_TIMEOUT"]["value"] == "3"
+    assert env["ETCD_CACERT"]["value"] == "/etc/clusterdoc/etcd/ca.crt"
+    assert env["CLUSTERDOC_WORKER_HEARTBEAT_SECONDS"]["value"] == "7"
+    mounts = {m["name"]: m for m in worker["volumeMounts"]}
+    assert mounts["prometheus-ca"] == {"name": "prometheus-ca", "mountPath": "/etc/clusterdoc/prometheus-ca",
+                                       "readOnly": True}
+    assert mounts["etcd-tls"]["mountPath"] == "/etc/clusterdoc/etcd" and mounts["etcd-tls"]["readOnly"] is True
+    volumes = {v["name"]: v for v in worker_pod["volumes"]}
+    assert volumes["prometheus-ca"]["secret"]["secretName"] == "prom-ca"
+    assert volumes["prometheus-ca"]["secret"]["items"] == [{"key": "root.pem", "path": "root.pem"}]
+    # every variable the chart sets is one clusterdoc reads (a misspelt name would be ignored silently)
+    read_elsewhere = {"PROMETHEUS_MULTIPROC_DIR", "CLUSTERDOC_LOG_LEVEL", "CLUSTERDOC_LOG_FORMAT"}  # logging, metrics
+    assert {e["name"] for e in worker["env"]} - read_elsewhere <= set(Settings.model_fields)
+    # the Redis settings go to both processes; Prometheus, etcd and the heartbeat only to the worker
+    bot_pod, bot = _container(docs, "-bot")
+    for container in (bot, worker):
+        both = {e["name"]: e for e in container["env"]}
+        assert both["REDIS_USERNAME"]["value"] == "clusterdoc"
+        assert both["REDIS_SENTINEL_PASSWORD"]["valueFrom"]["secretKeyRef"] == {"name": "redis-pw",
+                                                                                 "key": "sentinel-password"}
+        assert both["REDIS_PASSWORD"]["valueFrom"]["secretKeyRef"] == {"name": "redis-pw", "key": "redis-password"}
+    bot_names = {e["name"] for e in bot["env"]}
+    assert not bot_names & {"PROMETHEUS_URL", "PROMETHEUS_USERNAME", "PROMETHEUS_PASSWORD", "PROMETHEUS_CACERT",
+                            "ETCD_ENDPOINTS", "ETCD_TIMEOUT", "CLUSTERDOC_WORKER_HEARTBEAT_SECONDS"}
+    assert "prometheus-ca" not in {v["name"] for v in bot_pod["volumes"]}
+    for where, spec in pod_specs(docs):
+        assert restricted_violations(spec) == [], where
+    # the config file's prometheus: section passes through the free-form config value, and clusterdoc accepts it
+    config = yaml.safe_load(_one(docs, "ConfigMap", "-config")["data"]["config.yaml"])
+    assert FileConfig.model_validate(config).prometheus.jobs["etcd"] == 'job="etcd"'
+
+
+@pytest.mark.parametrize("values", [
+    DATASOURCES,
+    "prometheus: {auth: {tokenKey: bearer}}\n",
+    "existingSecret: ''\nsecret: {slackBotToken: xoxb-1}\n"
+    "prometheus: {auth: {existingSecret: prom, tokenKey: bearer}}\n",
+], ids=["basic-auth-and-sentinel", "token-in-chart-secret", "token-in-own-secret"])
+def test_no_secret_is_a_literal_value_in_a_pod(values: str, tmp_path: Path) -> None:
+    docs = render(_values_file(tmp_path, values))
+    for where, spec in pod_specs(docs):
+        for container in spec["containers"]:
+            for entry in container.get("env", []):
+                if entry["name"] in SECRET_SETTINGS:
+                    assert "value" not in entry and "secretKeyRef" in entry["valueFrom"], (where, entry)
+    if "bearer" in values:
+        worker = {e["name"]: e for e in _container(docs, "-worker")[1]["env"]}
+        secret = "prom" if "existingSecret: prom" in values else "clusterdoc-slack"
+        assert worker["PROMETHEUS_TOKEN"]["valueFrom"]["secretKeyRef"] == {"name": secret, "key": "bearer"}
+
+
+def test_prometheus_ca_from_a_config_map_and_the_defaults(tmp_path: Path) -> None:
+    docs = render(None, "prometheus.ca.configMap=prom-ca", "prometheus.url=https://p:9090")
+    worker_pod, worker = _container(docs, "-worker")
+    env = {e["name"]: e.get("value") for e in worker["env"]}
+    assert env["PROMETHEUS_CACERT"] == "/etc/clusterdoc/prometheus-ca/ca.crt"
+    volume = {v["name"]: v for v in worker_pod["volumes"]}["prometheus-ca"]
+    assert volume["configMap"]["name"] == "prom-ca"
+    assert restricted_violations(worker_pod) == []
+    defaults = {e["name"]: e.get("value") for e in _container(render(None), "-worker")[1]["env"]}
+    assert (defaults["PROMETHEUS_TIMEOUT"], defaults["ETCD_TIMEOUT"], defaults["CLUSTERDOC_WORKER_HEARTBEAT_SECONDS"]) \
+        == ("10", "5", "10")
+    assert not {"PROMETHEUS_URL", "ETCD_ENDPOINTS", "PROMETHEUS_CACERT", "PROMETHEUS_TOKEN"} & set(defaults)
+    # the older way, env.PROMETHEUS_URL, still works on its own
+    legacy = {e["name"]: e.get("value") for e in _container(render(None, "env.PROMETHEUS_URL=http://p:9090"),
+                                                                "-worker")[1]["env"]}
+    assert legacy["PROMETHEUS_URL"] == "http://p:9090"
+
+
+@pytest.mark.parametrize("sets, complaint", [
+    (("prometheus.auth.tokenKey=t", "prometheus.auth.usernameKey=u", "prometheus.auth.passwordKey=p"), "not both"),
+    (("prometheus.auth.usernameKey=u",), "both usernameKey and passwordKey"),
+    (("prometheus.auth.tokenKey=t", "existingSecret=", "secret.slackBotToken=xoxb-1"),
+     "prometheus.auth.existingSecret"),
+    (("prometheus.ca.secret=a", "prometheus.ca.configMap=b"), "not both"),
+    (("redis.enabled=false", "redisUrl=redis://r:6379/0", "externalRedis.sentinels=s:26379",
+      "externalRedis.sentinelPasswordKey=k"), "externalRedis.sentinelPasswordSecret"),
+    (("redis.enabled=false", "redisUrl=redis://r:6379/0", "externalRedis.existingSecret=s",
+      "externalRedis.sentinelPasswordKey=k"), "only used with externalRedis.sentinels"),
+    (("env.PROMETHEUS_TIMEOUT=3",), "prometheus.timeout"),
+    (("env.ETCD_ENDPOINTS=https://e:2379", "etcd.endpoints=https://e:2379"), "keep only etcd.endpoints"),
+], ids=["token-and-basic", "user-without-password", "no-secret-for-token", "two-cas", "no-sentinel-secret",
+        "sentinel-password-without-sentinels", "env-timeout", "env-and-value"])
+def test_contradictory_datasource_values_fail_with_one_line(sets: tuple[str, ...], complaint: str) -> None:
+    args = [arg for item in sets for arg in ("--set", item)]
+    done = helm("template", RELEASE, str(CHART), *args, check=False)
+    assert done.returncode != 0 and complaint in done.stderr, done.stderr
+
+
+@pytest.mark.parametrize("typo, complaint", [
+    ("prometheus.uri=https://p:9090", "uri"), ("prometheus.auth.tokenkey=t", "tokenkey"),
+    ("prometheus.ca.secretName=ca", "secretName"), ("etcd.endpoint=https://e:2379", "endpoint"),
+    ("externalRedis.userName=u", "userName"), ("externalRedis.sentinelPassword=x", "sentinelPassword"),
+    ("worker.heartbeatSecond=5", "heartbeatSecond"),
+])
+def test_schema_rejects_a_misspelt_new_value(typo: str, complaint: str) -> None:
+    done = helm("template", RELEASE, str(CHART), "--set", typo, check=False)
+    assert done.returncode != 0, typo
+    assert "additional properties" in done.stderr.lower() and complaint in done.stderr, done.stderr
+
+
+@pytest.mark.parametrize("bad", ["prometheus.timeout=0", "prometheus.timeout=301", "etcd.timeout=121",
+                                 "worker.heartbeatSeconds=0", "worker.heartbeatSeconds=301",
+                                 "prometheus.url=prometheus:9090", "etcd.endpoints=10.0.0.1:2379"])
+def test_schema_rejects_out_of_range_datasource_values(bad: str) -> None:
+    done = helm("template", RELEASE, str(CHART), "--set", bad, check=False)
+    assert done.returncode != 0 and bad.split("=")[0].split(".")[-1] in done.stderr, (bad, done.stderr)

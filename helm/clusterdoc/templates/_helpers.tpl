@@ -117,11 +117,29 @@ seccompProfile:
       key: {{ include "clusterdoc.redisPasswordKey" . }}
 {{- end }}
 {{- if not .Values.redis.enabled }}
+{{- with .Values.externalRedis.username }}
+- name: REDIS_USERNAME
+  value: {{ . | quote }}
+{{- end }}
 {{- with .Values.externalRedis.sentinels }}
 - name: REDIS_SENTINELS
   value: {{ . | quote }}
 - name: REDIS_SENTINEL_MASTER
   value: {{ $.Values.externalRedis.sentinelMaster | quote }}
+{{- end }}
+{{- with .Values.externalRedis.sentinelPasswordKey }}
+{{- $secret := default $.Values.externalRedis.existingSecret $.Values.externalRedis.sentinelPasswordSecret }}
+{{- if not $secret }}
+{{- fail "externalRedis.sentinelPasswordKey needs a Secret holding it: set externalRedis.sentinelPasswordSecret or externalRedis.existingSecret" }}
+{{- end }}
+{{- if not $.Values.externalRedis.sentinels }}
+{{- fail "externalRedis.sentinelPasswordKey is only used with externalRedis.sentinels" }}
+{{- end }}
+- name: REDIS_SENTINEL_PASSWORD
+  valueFrom:
+    secretKeyRef:
+      name: {{ $secret }}
+      key: {{ . }}
 {{- end }}
 {{- if .Values.externalRedis.tlsSecret }}
 - name: REDIS_CACERT
@@ -147,6 +165,15 @@ seccompProfile:
 - name: CLUSTERDOC_LOG_LEVEL
   value: {{ .Values.logging.level | quote }}
 {{- range $name, $value := .Values.env }}
+{{- $own := dict "PROMETHEUS_TIMEOUT" "prometheus.timeout" "ETCD_TIMEOUT" "etcd.timeout" "CLUSTERDOC_WORKER_HEARTBEAT_SECONDS" "worker.heartbeatSeconds" }}
+{{- if hasKey $own $name }}
+{{- fail (printf "env.%s: the chart sets it from %s; set that value instead" $name (get $own $name)) }}
+{{- end }}
+{{- /* env.PROMETHEUS_URL etc. (the way before these values existed) still work, but not next to the value */}}
+{{- $both := dict "PROMETHEUS_URL" (list "prometheus.url" $.Values.prometheus.url) "ETCD_ENDPOINTS" (list "etcd.endpoints" $.Values.etcd.endpoints) "REDIS_USERNAME" (list "externalRedis.username" $.Values.externalRedis.username) }}
+{{- if and (hasKey $both $name) (index (get $both $name) 1) }}
+{{- fail (printf "env.%s and %s are both set: keep only %s" $name (index (get $both $name) 0) (index (get $both $name) 0)) }}
+{{- end }}
 - name: {{ $name }}
   value: {{ $value | quote }}
 {{- end }}
@@ -197,4 +224,85 @@ seccompProfile:
 {{- define "clusterdoc.checksums" -}}
 checksum/config: {{ include (print .Template.BasePath "/configmap.yaml") . | sha256sum }}
 checksum/secret: {{ include (print .Template.BasePath "/secret.yaml") . | sha256sum }}
+{{- end -}}
+
+
+{{/* Worker-only environment: Prometheus, etcd, the heartbeat. Credentials only by secretKeyRef. */}}
+{{- define "clusterdoc.workerEnv" -}}
+- name: CLUSTERDOC_WORKER_HEARTBEAT_SECONDS
+  value: {{ .Values.worker.heartbeatSeconds | quote }}
+{{- with .Values.prometheus.url }}
+- name: PROMETHEUS_URL
+  value: {{ . | quote }}
+{{- end }}
+- name: PROMETHEUS_TIMEOUT
+  value: {{ .Values.prometheus.timeout | quote }}
+{{- $auth := .Values.prometheus.auth }}
+{{- $authSecret := default .Values.existingSecret $auth.existingSecret }}
+{{- if and (or $auth.tokenKey $auth.usernameKey $auth.passwordKey) (not $authSecret) }}
+{{- fail "prometheus.auth needs a Secret holding the credentials: set prometheus.auth.existingSecret (or existingSecret)" }}
+{{- end }}
+{{- if and $auth.tokenKey (or $auth.usernameKey $auth.passwordKey) }}
+{{- fail "prometheus.auth: a bearer token (tokenKey) or basic auth (usernameKey + passwordKey), not both" }}
+{{- end }}
+{{- if ne (empty $auth.usernameKey) (empty $auth.passwordKey) }}
+{{- fail "prometheus.auth: basic auth needs both usernameKey and passwordKey" }}
+{{- end }}
+{{- range $name, $key := dict "PROMETHEUS_TOKEN" $auth.tokenKey "PROMETHEUS_USERNAME" $auth.usernameKey "PROMETHEUS_PASSWORD" $auth.passwordKey }}
+{{- if $key }}
+- name: {{ $name }}
+  valueFrom:
+    secretKeyRef:
+      name: {{ $authSecret }}
+      key: {{ $key }}
+{{- end }}
+{{- end }}
+{{- if or .Values.prometheus.ca.secret .Values.prometheus.ca.configMap }}
+- name: PROMETHEUS_CACERT
+  value: /etc/clusterdoc/prometheus-ca/{{ .Values.prometheus.ca.key }}
+{{- end }}
+{{- with .Values.etcd.endpoints }}
+- name: ETCD_ENDPOINTS
+  value: {{ . | quote }}
+{{- end }}
+- name: ETCD_TIMEOUT
+  value: {{ .Values.etcd.timeout | quote }}
+{{- if .Values.etcd.tlsSecret }}
+- {name: ETCD_CACERT, value: /etc/clusterdoc/etcd/ca.crt}
+- {name: ETCD_CERT, value: /etc/clusterdoc/etcd/tls.crt}
+- {name: ETCD_KEY, value: /etc/clusterdoc/etcd/tls.key}
+{{- end }}
+{{- end -}}
+
+{{- define "clusterdoc.workerMounts" -}}
+{{- if .Values.etcd.tlsSecret }}
+- {name: etcd-tls, mountPath: /etc/clusterdoc/etcd, readOnly: true}
+{{- end }}
+{{- if or .Values.prometheus.ca.secret .Values.prometheus.ca.configMap }}
+- {name: prometheus-ca, mountPath: /etc/clusterdoc/prometheus-ca, readOnly: true}
+{{- end }}
+{{- end -}}
+
+{{- define "clusterdoc.workerVolumes" -}}
+{{- if .Values.etcd.tlsSecret }}
+- name: etcd-tls
+  secret: {secretName: {{ .Values.etcd.tlsSecret }}, defaultMode: 0440}
+{{- end }}
+{{- $ca := .Values.prometheus.ca }}
+{{- if and $ca.secret $ca.configMap }}
+{{- fail "prometheus.ca: set secret or configMap, not both" }}
+{{- end }}
+{{- if $ca.secret }}
+- name: prometheus-ca
+  secret:
+    secretName: {{ $ca.secret }}
+    defaultMode: 0440
+    items: [{key: {{ $ca.key | quote }}, path: {{ $ca.key | quote }}}]
+{{- else if $ca.configMap }}
+- name: prometheus-ca
+  configMap:
+    name: {{ $ca.configMap }}
+    defaultMode: 0444
+    items: [{key: {{ $ca.key | quote }}, path: {{ $ca.key | quote }}}]
+{{- end }}
 {{- end -}}
