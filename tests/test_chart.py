@@ -408,6 +408,12 @@ def test_external_redis_sentinel_tls_and_password_come_from_secrets() -> None:
         "/etc/clusterdoc/redis-tls/ca.crt", "/etc/clusterdoc/redis-tls/tls.crt", "/etc/clusterdoc/redis-tls/tls.key")
     trigger = _one(docs, "ScaledObject", "-worker")["spec"]["triggers"][0]
     assert trigger["type"] == "redis-sentinel" and trigger["metadata"]["sentinelMaster"] == "clusterdoc"
+    # KEDA reads the ACL user and the Sentinel password from the worker's own environment (secretKeyRef)
+    assert trigger["metadata"]["usernameFromEnv"] == "REDIS_USERNAME"
+    assert trigger["metadata"]["sentinelPasswordFromEnv"] == "REDIS_SENTINEL_PASSWORD"
+    assert env["REDIS_SENTINEL_PASSWORD"]["valueFrom"]["secretKeyRef"] == {"name": "redis-credentials",
+                                                                           "key": "sentinel-password"}
+    assert env["REDIS_USERNAME"]["value"] == "clusterdoc"
 
 
 def test_created_secret_and_socket_mode() -> None:
