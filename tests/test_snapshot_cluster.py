@@ -171,3 +171,11 @@ def test_snapshot_knows_when_it_was_taken(tmp_path: Path) -> None:
     )
     taken = SnapshotStore.load(tmp_path).taken_at()
     assert taken is not None and taken.isoformat() == "2024-01-02T03:04:05+00:00"
+
+
+def test_a_list_whose_items_are_not_a_list_is_one_clear_error(tmp_path: Path) -> None:
+    """Found by tests/test_fuzz.py: a nested List with ``items: true`` raised a TypeError."""
+    path = tmp_path / "cluster.yaml"
+    path.write_text("kind: List\nitems:\n- kind: List\n  items: true\n", encoding="utf-8")
+    with pytest.raises(SnapshotError, match="a List's items must be a list, got bool"):
+        SnapshotStore.load(path)

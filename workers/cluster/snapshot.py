@@ -56,7 +56,10 @@ def _flatten(document: Any, source: Path) -> Iterator[Obj]:
         raise SnapshotError(f"{source}: kind must be a string, got {kind!r}")
     if (kind or "").endswith("List") and "items" in document:
         list_kind = str(kind)[: -len("List")]
-        for item in document.get("items") or []:
+        items = document.get("items") or []
+        if not isinstance(items, list):
+            raise SnapshotError(f"{source}: a {kind}'s items must be a list, got {type(items).__name__}")
+        for item in items:
             if isinstance(item, dict) and "kind" not in item and list_kind:
                 item = {**item, "kind": list_kind}
             yield from _flatten(item, source)
