@@ -147,7 +147,7 @@ def test_sentinel_finds_the_master_and_follows_a_failover(
         serve_side = redis_client(settings)
         job = enqueue_diagnosis(serve_side, pod_request(), thread, QUICK_JOBS)
         wait_until(lambda: Redis(port=setup.replica.port).exists(f"rq:job:{job.id}") == 1, "replicated", 10)
-        setup.sentinel.execute_command("SENTINEL", "FAILOVER", "main")
+        setup.failover()
         wait_until(lambda: setup.master_port() == setup.replica.port, "the replica promoted", 30)
         wait_until(lambda: _writable(serve_side), "the serve-side client writes to the new master", 30)
         assert run_worker(settings, None, burst=True) == 0

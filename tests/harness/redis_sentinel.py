@@ -43,6 +43,21 @@ class Sentinels:
         except (ConnectionError, ResponseError):
             return False
 
+    def failover(self, timeout: float = 20) -> None:
+        """``SENTINEL FAILOVER main``, asked again while the sentinel has no replica it judges good yet
+        (NOGOODSLAVE: its view of the replica is refreshed every few seconds, later on a loaded machine)."""
+
+        def accepted() -> bool:
+            try:
+                self.sentinel.execute_command("SENTINEL", "FAILOVER", "main")
+                return True
+            except ResponseError as exc:
+                if "NOGOODSLAVE" not in str(exc):
+                    raise
+                return False
+
+        wait_until(accepted, "the sentinel to accept a failover", timeout)
+
     def master_port(self) -> int:
         return int(self.sentinel.execute_command("SENTINEL", "GET-MASTER-ADDR-BY-NAME", "main")[1])
 
