@@ -9,17 +9,10 @@ a cluster without quorum.
 
 from __future__ import annotations
 
-import base64
-import shutil
-import subprocess
-import tempfile
-import time
 from collections.abc import Iterator
 from datetime import UTC, datetime
-from pathlib import Path
 
 import pytest
-import urllib3
 
 from clusterdoc.queue import DiagnosisRequest
 from clusterdoc.report import Target
@@ -34,79 +27,8 @@ from clusterdoc.workers.remediation.offers import Offer, approvable
 from clusterdoc.workers.runbook.engine import run_request
 from clusterdoc.workers.runbook.loader import Catalogue
 from tests import triage_world as world
-from tests.harness.etcd_server import EtcdCluster as HarnessEtcd
+from tests.harness.etcd_server import EtcdCluster
 from tests.harness.fake_kube import FakeKubeServer, live_cluster
-from tests.harness.ports import free_ports
-from tests.harness.processes import stop_process
-
-ETCD = "/usr/bin/etcd"
-
-
-class EtcdCluster:
-    """Three etcd members in a temp dir; ``stop_member(i)`` kills one."""
-
-    def __init__(self, size: int = 3) -> None:
-        if not Path(ETCD).is_file():
-            pytest.fail(f"{ETCD} not found: install Debian's etcd-server package", pytrace=False)
-        self.dir = Path(tempfile.mkdtemp(prefix="clusterdoc-etcd-"))
-        ports = free_ports(2 * size)
-        self.clients, peers = ports[:size], ports[size:]
-        initial = ",".join(f"m{i}=http://127.0.0.1:{peers[i]}" for i in range(size))
-        self.processes: list[subprocess.Popen[bytes]] = []
-        self.logs = [(self.dir / f"m{i}.log").open("wb") for i in range(size)]
-        for i in range(size):
-            self.processes.append(subprocess.Popen(
-                [ETCD, "--name", f"m{i}", "--data-dir", str(self.dir / f"m{i}"),
-                 "--listen-client-urls", f"http://127.0.0.1:{self.clients[i]}",
-                 "--advertise-client-urls", f"http://127.0.0.1:{self.clients[i]}",
-                 "--listen-peer-urls", f"http://127.0.0.1:{peers[i]}",
-                 "--initial-advertise-peer-urls", f"http://127.0.0.1:{peers[i]}",
-                 "--initial-cluster", initial, "--initial-cluster-state", "new",
-                 "--initial-cluster-token", "clusterdoc-test", "--log-level", "error"],
-                stdout=subprocess.DEVNULL, stderr=self.logs[i],
-            ))
-        http = urllib3.PoolManager(retries=False)
-        deadline = time.monotonic() + 60  # a loaded 2-core machine can take a while to elect a leader
-        for endpoint in self.endpoints:
-            while True:
-                try:
-                    if http.request("GET", endpoint + "/health", timeout=1).status == 200:
-                        break
-                except urllib3.exceptions.HTTPError:
-                    pass
-                if time.monotonic() > deadline:
-                    logs = "\n".join((self.dir / f"m{i}.log").read_text(errors="replace")[-2000:] for i in range(size))
-                    self.stop()
-                    pytest.fail(f"etcd member {endpoint} did not become healthy; etcd said:\n{logs}", pytrace=False)
-                time.sleep(0.1)
-
-    @property
-    def endpoints(self) -> list[str]:
-        return [f"http://127.0.0.1:{port}" for port in self.clients]
-
-    def put_and_delete(self, endpoint: str, count: int) -> None:
-        """Write then delete keys and compact, so the database has free pages to give back."""
-        http = urllib3.PoolManager()
-        value = base64.b64encode(b"x" * 10_000).decode()
-        keys = [base64.b64encode(f"key-{i:04d}".encode()).decode() for i in range(count)]
-        revision = 0
-        for key in keys:
-            answer = http.request("POST", endpoint + "/v3/kv/put", json={"key": key, "value": value}).json()
-            revision = int(answer["header"]["revision"])
-        for key in keys:
-            http.request("POST", endpoint + "/v3/kv/deleterange", json={"key": key})
-        http.request("POST", endpoint + "/v3/kv/compaction", json={"revision": revision, "physical": True})
-
-    def stop_member(self, index: int) -> None:
-        self.processes[index].terminate()
-        self.processes[index].wait(timeout=10)
-
-    def stop(self) -> None:
-        for process in self.processes:
-            stop_process(process)
-        for log_file in self.logs:
-            log_file.close()
-        shutil.rmtree(self.dir, ignore_errors=True)
 
 
 @pytest.fixture
@@ -129,7 +51,7 @@ def followers(ctx: ActionContext, endpoints: list[str]) -> list[str]:
 def test_defrag_one_member_releases_space(etcd_cluster: EtcdCluster) -> None:
     ctx, progress = context(etcd_cluster)
     member = followers(ctx, etcd_cluster.endpoints)[0]
-    etcd_cluster.put_and_delete(member, 200)
+    etcd_cluster.fragment(200)  # writes replicate: every member has pages to give back
     before = ctx.etcd.status(member)
     assert before["db_size"] > before["db_size_in_use"]
     seen = EtcdDefrag().observe(before)
@@ -172,14 +94,14 @@ def test_refused_for_unknown_endpoint_or_other_member(etcd_cluster: EtcdCluster)
 
 
 @pytest.fixture
-def fragmented() -> Iterator[HarnessEtcd]:
-    cluster = HarnessEtcd(3)
+def fragmented() -> Iterator[EtcdCluster]:
+    cluster = EtcdCluster(3)
     cluster.fragment()
     yield cluster
     cluster.stop()
 
 
-def offer_from_the_etcd_step(etcd: HarnessEtcd, monkeypatch: pytest.MonkeyPatch) -> Offer:
+def offer_from_the_etcd_step(etcd: EtcdCluster, monkeypatch: pytest.MonkeyPatch) -> Offer:
     """Diagnose with the real ``etcd`` runbook (thresholds low enough for the test's small database)."""
     monkeypatch.delenv("PROMETHEUS_URL", raising=False)
     monkeypatch.delenv("CLUSTERDOC_CONFIG", raising=False)
@@ -202,11 +124,11 @@ def offer_from_the_etcd_step(etcd: HarnessEtcd, monkeypatch: pytest.MonkeyPatch)
     return offers[0]
 
 
-def harness_context(etcd: HarnessEtcd) -> ActionContext:
+def harness_context(etcd: EtcdCluster) -> ActionContext:
     return ActionContext(etcd=EtcdMaintenance(etcd.endpoints))
 
 
-def test_offer_carries_the_member_and_defragments_that_follower(fragmented: HarnessEtcd,
+def test_offer_carries_the_member_and_defragments_that_follower(fragmented: EtcdCluster,
                                                                 monkeypatch: pytest.MonkeyPatch) -> None:
     offer = offer_from_the_etcd_step(fragmented, monkeypatch)
     endpoint = offer.remediation.params["endpoint"]
@@ -220,7 +142,7 @@ def test_offer_carries_the_member_and_defragments_that_follower(fragmented: Harn
     assert result.state["db_size_after"] < result.state["db_size_before"]
 
 
-def test_refused_when_the_member_became_the_leader(fragmented: HarnessEtcd, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_refused_when_the_member_became_the_leader(fragmented: EtcdCluster, monkeypatch: pytest.MonkeyPatch) -> None:
     offer = offer_from_the_etcd_step(fragmented, monkeypatch)
     client = EtcdClient(fragmented.endpoints)
     target = client.status(offer.remediation.params["endpoint"])
@@ -239,7 +161,7 @@ def test_refused_when_the_member_became_the_leader(fragmented: HarnessEtcd, monk
 
 
 def test_refused_without_quorum() -> None:
-    etcd = HarnessEtcd(3)
+    etcd = EtcdCluster(3)
     try:
         ctx = harness_context(etcd)
         member = etcd.endpoints[0]
