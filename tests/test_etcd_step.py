@@ -49,9 +49,9 @@ def run(catalogue: Catalogue, monkeypatch: pytest.MonkeyPatch, etcd: EtcdCluster
     if etcd is not None:
         monkeypatch.setenv("ETCD_ENDPOINTS", ",".join(etcd.endpoints))
         if etcd.tls:
-            monkeypatch.setenv("ETCD_CACERT", str(etcd.tls["ca"]))
-            monkeypatch.setenv("ETCD_CERT", str(etcd.tls["cert"]))
-            monkeypatch.setenv("ETCD_KEY", str(etcd.tls["key"]))
+            monkeypatch.setenv("ETCD_CACERT", str(etcd.tls.ca))
+            monkeypatch.setenv("ETCD_CERT", str(etcd.tls.client_cert))
+            monkeypatch.setenv("ETCD_KEY", str(etcd.tls.client_key))
     server = FakeKubeServer(SnapshotStore(world.objects("healthy", NOW, f"v1.{minor}.4"), version=version(minor)))
     try:
         request = DiagnosisRequest(runbook, runbook, None, "default", dict(params), f"/k8s {runbook}")

@@ -24,9 +24,9 @@ from clusterdoc.workers.cluster.snapshot import SnapshotStore
 from clusterdoc.workers.runbook.engine import run_request
 from clusterdoc.workers.runbook.loader import Catalogue
 from tests import triage_world as world
-from tests.harness.etcd_server import make_certificates
 from tests.harness.fake_kube import FakeKubeServer, live_cluster
 from tests.harness.prometheus import AuthProxy, PrometheusServer
+from tests.harness.tls import make_tls_files
 
 END = datetime.now(UTC).replace(second=0, microsecond=0)
 VERSION = {"major": "1", "minor": "31", "gitVersion": "v1.31.2", "platform": "linux/amd64"}
@@ -209,9 +209,9 @@ def test_apiserver_and_health_runbooks(prometheus: PrometheusServer, catalogue: 
 def test_prometheus_behind_tls_with_a_custom_ca_and_auth(prometheus: PrometheusServer, catalogue: Catalogue,
                                                          monkeypatch: pytest.MonkeyPatch, tmp_path: Path,
                                                          auth: str) -> None:
-    certs = make_certificates(tmp_path)
+    certs = make_tls_files(tmp_path / "tls")
     expected = "Bearer s3cret" if auth == "bearer" else "Basic " + base64.b64encode(b"triage:pa55").decode()
-    proxy = AuthProxy(prometheus.url, certs["cert"], certs["key"], expected)
+    proxy = AuthProxy(prometheus.url, certs.cert, certs.key, expected)
     try:
         configure(monkeypatch, tmp_path, "etcd-slow", proxy.url)
         if auth == "bearer":
@@ -219,7 +219,7 @@ def test_prometheus_behind_tls_with_a_custom_ca_and_auth(prometheus: PrometheusS
         else:
             monkeypatch.setenv("PROMETHEUS_USERNAME", "triage")
             monkeypatch.setenv("PROMETHEUS_PASSWORD", "pa55")
-        monkeypatch.setenv("PROMETHEUS_CACERT", str(certs["ca"]))
+        monkeypatch.setenv("PROMETHEUS_CACERT", str(certs.ca))
         report = run(catalogue, "etcd-slow", "metrics", query="etcd-fsync")
         assert report.findings[0].title.startswith("etcd WAL fsync p99")
         assert set(proxy.seen) == {expected}

@@ -19,24 +19,9 @@ import urllib3
 
 from tests.harness.ports import free_ports
 from tests.harness.processes import stop_process
+from tests.harness.tls import make_tls_files
 
 ETCD = "/usr/bin/etcd"
-
-
-def make_certificates(folder: Path) -> dict[str, Path]:
-    """A CA, and one certificate (127.0.0.1, localhost) used by the member and the client alike."""
-    def openssl(*args: str) -> None:
-        subprocess.run(["openssl", *args], check=True, capture_output=True, cwd=folder)
-
-    openssl("req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", "ca.key", "-out", "ca.crt", "-days", "2",
-            "-subj", "/CN=clusterdoc-test-ca")
-    (folder / "ext.cnf").write_text("subjectAltName=IP:127.0.0.1,DNS:localhost\n"
-                                    "extendedKeyUsage=serverAuth,clientAuth\n")
-    openssl("req", "-newkey", "rsa:2048", "-nodes", "-keyout", "member.key", "-out", "member.csr",
-            "-subj", "/CN=etcd-member")
-    openssl("x509", "-req", "-in", "member.csr", "-CA", "ca.crt", "-CAkey", "ca.key", "-CAcreateserial",
-            "-out", "member.crt", "-days", "2", "-extfile", "ext.cnf")
-    return {"ca": folder / "ca.crt", "cert": folder / "member.crt", "key": folder / "member.key"}
 
 
 class EtcdCluster:
@@ -44,7 +29,7 @@ class EtcdCluster:
         if not Path(ETCD).is_file():
             pytest.fail(f"{ETCD} not found: install Debian's etcd-server package", pytrace=False)
         self.dir = Path(tempfile.mkdtemp(prefix="clusterdoc-etcd-"))
-        self.tls = make_certificates(self.dir) if tls else None
+        self.tls = make_tls_files(self.dir / "tls", server_also_client=True) if tls else None
         scheme = "https" if tls else "http"
         ports = free_ports(2 * size)
         self.clients, peers = ports[:size], ports[size:]
@@ -61,8 +46,8 @@ class EtcdCluster:
                        "--initial-cluster-token", "clusterdoc-test", "--log-level", "error",
                        "--heartbeat-interval", "50", "--election-timeout", "500"]
             if self.tls:
-                command += ["--cert-file", str(self.tls["cert"]), "--key-file", str(self.tls["key"]),
-                            "--trusted-ca-file", str(self.tls["ca"]), "--client-cert-auth"]
+                command += ["--cert-file", str(self.tls.cert), "--key-file", str(self.tls.key),
+                            "--trusted-ca-file", str(self.tls.ca), "--client-cert-auth"]
             command += list(extra)
             self.processes.append(subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=self.logs[i]))
         self.http = self.client()
@@ -82,8 +67,8 @@ class EtcdCluster:
 
     def client(self) -> urllib3.PoolManager:
         if self.tls:
-            return urllib3.PoolManager(retries=False, cert_reqs="CERT_REQUIRED", ca_certs=str(self.tls["ca"]),
-                                       cert_file=str(self.tls["cert"]), key_file=str(self.tls["key"]))
+            return urllib3.PoolManager(retries=False, cert_reqs="CERT_REQUIRED", ca_certs=str(self.tls.ca),
+                                       cert_file=str(self.tls.client_cert), key_file=str(self.tls.client_key))
         return urllib3.PoolManager(retries=False)
 
     def fragment(self, count: int = 300) -> None:

@@ -28,7 +28,7 @@ def _name(common_name: str) -> x509.Name:
 
 
 def _issue(subject: str, key: ec.EllipticCurvePrivateKey, ca_name: x509.Name, ca_key: ec.EllipticCurvePrivateKey,
-           *, ca: bool = False, server: bool = False) -> x509.Certificate:
+           *, ca: bool = False, server: bool = False, also_client: bool = False) -> x509.Certificate:
     now = datetime.datetime.now(datetime.UTC)
     builder = (
         x509.CertificateBuilder().subject_name(_name(subject)).issuer_name(ca_name).public_key(key.public_key())
@@ -44,21 +44,24 @@ def _issue(subject: str, key: ec.EllipticCurvePrivateKey, ca_name: x509.Name, ca
     elif server:
         builder = builder.add_extension(x509.SubjectAlternativeName(
             [x509.DNSName("localhost"), x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]), critical=False)
-        builder = builder.add_extension(x509.ExtendedKeyUsage([ExtendedKeyUsageOID.SERVER_AUTH]), critical=False)
+        usages = [ExtendedKeyUsageOID.SERVER_AUTH] + ([ExtendedKeyUsageOID.CLIENT_AUTH] if also_client else [])
+        builder = builder.add_extension(x509.ExtendedKeyUsage(usages), critical=False)
     else:
         builder = builder.add_extension(x509.ExtendedKeyUsage([ExtendedKeyUsageOID.CLIENT_AUTH]), critical=False)
     return builder.sign(ca_key, hashes.SHA256())
 
 
-def make_tls_files(folder: Path, ca_name: str = "clusterdoc test CA") -> TlsFiles:
-    """Write ca.pem, server.pem/server.key and client.pem/client.key into ``folder``."""
+def make_tls_files(folder: Path, ca_name: str = "clusterdoc test CA", *, server_also_client: bool = False) -> TlsFiles:
+    """Write ca.pem, server.pem/server.key and client.pem/client.key into ``folder``. ``server_also_client``:
+    the server certificate may act as a client too (etcd's gRPC gateway dials its own member with it)."""
     folder.mkdir(parents=True, exist_ok=True)
     ca_key = _key()
     ca_cert = _issue(ca_name, ca_key, _name(ca_name), ca_key, ca=True)
     files: dict[str, Path] = {}
     for role in ("server", "client"):
         key = _key()
-        cert = _issue(f"clusterdoc {role}", key, ca_cert.subject, ca_key, server=role == "server")
+        cert = _issue(f"clusterdoc {role}", key, ca_cert.subject, ca_key, server=role == "server",
+                      also_client=server_also_client)
         files[f"{role}.pem"] = folder / f"{role}.pem"
         files[f"{role}.key"] = folder / f"{role}.key"
         files[f"{role}.pem"].write_bytes(cert.public_bytes(serialization.Encoding.PEM))
