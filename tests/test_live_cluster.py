@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import http.server
 import threading
 from pathlib import Path
 
@@ -238,3 +239,43 @@ def test_connections_are_reused(cluster: LiveCluster, server: FakeKubeServer) ->
         cluster.get("Node", "node-a")
     list(cluster.list("Pod", page_size=1))
     assert server.connections_opened == 1
+
+
+class _BrokenListServer(http.server.ThreadingHTTPServer):
+    """Answers every GET with 200 and ``body`` (a proxy that cut a LIST short, or put HTML in its place)."""
+
+    def __init__(self, body: bytes) -> None:
+        self.body = body
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            def do_GET(self) -> None:
+                self.send_response(200)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+
+            def log_message(self, *args: object) -> None:
+                pass
+
+        super().__init__(("127.0.0.1", 0), Handler)
+        threading.Thread(target=self.serve_forever, daemon=True).start()
+
+
+@pytest.mark.parametrize(("body", "problem"), [
+    (b'{"kind":"PodList","metadata":{},"items":[{"metadata":{"name":"a"}},{"metadata":{"na',
+     "Unterminated string|Expecting"),
+    (b"<html><body>502 Bad Gateway</body></html>", "a LIST answer must be a JSON object"),
+])
+def test_a_list_page_that_is_not_json_is_a_clear_cluster_error(body: bytes, problem: str) -> None:
+    server = _BrokenListServer(body)
+    try:
+        cluster = live_cluster(f"http://127.0.0.1:{server.server_address[1]}", **FAST)
+        seen: list[str] = []
+        expected = rf"the API server's answer to list pods is not valid JSON: (?:{problem})"
+        with pytest.raises(ClusterError, match=expected):
+            seen.extend(pod["metadata"]["name"] for pod in cluster.list("Pod"))
+        assert seen == (["a"] if body.startswith(b"{") else [])  # what came before the cut, then the error
+    finally:
+        server.shutdown()
+        server.server_close()

@@ -26,6 +26,7 @@ from kubernetes.config.config_exception import ConfigException
 
 from clusterdoc import kinds
 from clusterdoc.workers.cluster.base import ClusterError, Forbidden, Hung, NotFound, Obj, Unavailable
+from clusterdoc.workers.cluster.list_page import ListPage, read_page
 from clusterdoc.workers.gc_pause import gc_paused
 
 log = logging.getLogger(__name__)
@@ -261,13 +262,18 @@ class LiveCluster:
                             "resourceVersion", known.plural)
                 token = exc.token
                 continue
-            with gc_paused():
-                page = json.loads(body)
+            page = ListPage()
+            try:
+                with gc_paused():
+                    for item in read_page(body, page):
+                        if isinstance(item, dict) and "kind" not in item:
+                            item["kind"] = known.kind
+                        yield item
+                        del item  # the caller's reference is the last one: the pod goes when they are done
+            except ValueError as exc:
+                raise ClusterError(f"the API server's answer to list {known.plural} is not valid JSON: {exc}") from exc
             del body
-            for item in page.get("items") or []:
-                item.setdefault("kind", known.kind)
-                yield item
-            token = (page.get("metadata") or {}).get("continue")
+            token = page.continue_token
             if not token:
                 return
 

@@ -115,75 +115,52 @@ class ClusterState:
         self.by_name = {node.name: node for node in self.nodes}
 
 
-_QUANTITIES: dict[tuple[str, Any], int] = {}
+_QUANTITIES: dict[tuple[str, str], int] = {}
 """``(resource, text) -> int`` for the request strings seen while reading pods (a few dozen distinct ones)."""
+_QUANTITIES_MAX = 10_000
+"""Forget the cache beyond this many distinct strings (a worker lives for weeks; clusters do not need more)."""
 
 
-def _quantity(name: str, value: Any) -> int | None:
+def _quantity(name: Any, value: Any) -> int | None:
+    """Parse one request (None if it is not a quantity), remembering strings for the next pod."""
     try:
-        parsed = _QUANTITIES[(sys.intern(name), sys.intern(value) if isinstance(value, str) else value)] = to_int(
-            name, value)
-    except (QuantityError, TypeError):
+        parsed = to_int(name, value)
+    except (QuantityError, TypeError, ValueError):
         return None
+    if isinstance(name, str) and isinstance(value, str):
+        if len(_QUANTITIES) >= _QUANTITIES_MAX:
+            _QUANTITIES.clear()
+        _QUANTITIES[(sys.intern(name), sys.intern(value))] = parsed
     return parsed
 
 
-def _add_containers(node: NodeInfo, containers: list[dict[str, Any]]) -> None:
-    """App containers of a pod without init containers, overhead or pod-level resources (the common case)."""
-    requested, cache = node.requested, _QUANTITIES
-    for container in containers:
-        if container.get("ports"):
-            node.used_ports.extend(host_ports({"containers": [container]}))
-        resources = container.get("resources")
-        if not resources:
-            continue
-        wanted, limits = resources.get("requests"), resources.get("limits")
-        raw = ({**limits, **wanted} if wanted and limits else wanted) or limits
-        if not raw:
-            continue
-        for name, value in raw.items():
-            amount = cache.get((name, value))
-            if amount is None:
-                amount = _quantity(name, value)
-                if amount is None:
-                    continue
-            if name in requested:
-                requested[name] += amount
-            else:  # a key from the page would keep the page's memory block alive: store the interned one
-                requested[sys.intern(name)] = amount
+def _add_pod_general(node: NodeInfo, spec: dict[str, Any]) -> None:
+    """A pod with init containers, overhead or pod-level resources: the scheduler's full request rule."""
+    requested = node.requested
+    for name, value in pod_requests(spec).items():
+        requested[sys.intern(name)] = requested.get(name, 0) + value
+    node.used_ports.extend(host_ports(spec))
 
 
-def _add_pod(node: NodeInfo, spec: dict[str, Any], claims_namespace: str | None) -> None:
-    """Account one assigned, non-terminal pod on its node (the hot loop: keep it lean).
-
-    Host ports are read from every container whatever its resources (a pod without requests
-    still holds its ports: ``schedutil.GetHostPorts`` looks at app containers and restartable
-    init containers only).
-    """
-    node.pod_count += 1
-    if "initContainers" in spec or "overhead" in spec or "resources" in spec:
-        requested = node.requested
-        for name, value in pod_requests(spec).items():
-            requested[name] = requested.get(name, 0) + value
-        node.used_ports.extend(host_ports(spec))
-    else:
-        _add_containers(node, spec.get("containers") or [])
-    if claims_namespace is not None:
-        for volume in spec.get("volumes") or ():
-            claim = volume.get("persistentVolumeClaim")
-            if claim and claim.get("claimName"):
-                node.claims.add(f"{claims_namespace}/{claim['claimName']}")
+def _claims_of(spec: dict[str, Any], namespace: str) -> Iterable[str]:
+    for volume in spec.get("volumes") or ():
+        claim = volume.get("persistentVolumeClaim")
+        if claim and claim.get("claimName"):
+            yield f"{namespace}/{claim['claimName']}"
 
 
-def _copy(value: Any) -> Any:
-    """A deep copy of decoded JSON with interned strings, so nothing kept points into a decoded page."""
+def _interned(value: Any) -> Any:
+    """A copy of decoded JSON with interned strings: labels of 300,000 pods share their keys and values."""
     if isinstance(value, dict):
-        return {sys.intern(k): _copy(v) for k, v in value.items()}
+        return {sys.intern(k): _interned(v) for k, v in value.items()}
     if isinstance(value, list):
-        return [_copy(v) for v in value]
+        return [_interned(v) for v in value]
     if isinstance(value, str):
         return sys.intern(value)
     return value
+
+
+_EMPTY: dict[str, Any] = {}
 
 
 class _PodReader:
@@ -197,9 +174,19 @@ class _PodReader:
             state.labelled_pods = []
 
     def feed(self, pods: Iterable[Obj]) -> None:
-        by_name, state, skip = self.state.by_name, self.state, self.skip
+        """Account every assigned, non-terminal pod of ``pods`` on its node: requests, pod count, host ports.
+
+        This is why-pending's hot loop (a 5,000-node cluster means 150,000 pods for one answer), so it
+        is written for CPython's speed: locals only, and the common pod — app containers, no init
+        containers, overhead or pod-level resources — summed inline, with each distinct request string
+        parsed once (``_QUANTITIES``). :func:`_add_pod_general` takes the rest with the scheduler's full
+        rule (``pod_requests``). A pod is not kept: the live client decodes pods one at a time, and
+        only the few parts :meth:`_keep` copies outlive the loop. A container's host ports count
+        whatever its resources (``schedutil.GetHostPorts``: app and restartable init containers).
+        """
+        by_name, terminal, cache, skip = self.state.by_name, TERMINAL_PHASES, _QUANTITIES, self.skip
         skip_namespaces = {namespace for namespace, _ in skip}
-        keep_labels, keep_claims, keep_disks = self.keep_labels, self.keep_claims, self.keep_disks
+        keep_more = self.keep_labels or self.keep_claims or self.keep_disks
         read = 0
         for pod in pods:
             read += 1
@@ -210,32 +197,63 @@ class _PodReader:
             if node is None:
                 continue
             status = pod.get("status")
-            if status and status.get("phase") in TERMINAL_PHASES:
+            if status and status.get("phase") in terminal:
                 continue
-            meta = pod.get("metadata") or {}
-            namespace = meta.get("namespace", "")
-            if namespace in skip_namespaces and (namespace, meta.get("name", "")) in skip:
-                continue
-            _add_pod(node, spec, namespace if keep_claims else None)
-            if keep_disks and spec.get("volumes"):
-                node.disks.extend((disk, f"{namespace}/{meta.get('name', '')}") for disk in inline_disks(spec))
-            affinity = spec.get("affinity")
-            anti_terms: list[dict[str, Any]] = []
-            if affinity:
-                anti = affinity.get("podAntiAffinity")
-                if anti:
-                    required = anti.get("requiredDuringSchedulingIgnoredDuringExecution") or ()
-                    anti_terms = [_copy(term) for term in required]
-            if keep_labels or anti_terms:
-                summary = PodSummary(  # copies: a kept reference into a page would pin its memory
-                    sys.intern(namespace), str(meta.get("name", "")), node.name, _copy(meta.get("labels") or {}),
-                    anti_terms, bool(meta.get("deletionTimestamp")),
-                )
-                if keep_labels:
-                    state.labelled_pods.append(summary)  # type: ignore[union-attr]
-                if anti_terms:
-                    state.anti_affinity_pods.append(summary)
-        state.pods_read += read
+            meta = pod.get("metadata") or _EMPTY
+            if meta.get("namespace") in skip_namespaces and (meta.get("namespace"), meta.get("name")) in skip:
+                continue  # a pod being analysed does not compete with itself
+            node.pod_count += 1
+            if "initContainers" in spec or "overhead" in spec or "resources" in spec:
+                _add_pod_general(node, spec)
+            else:
+                requested = node.requested
+                for container in spec.get("containers") or ():
+                    if "ports" in container:
+                        node.used_ports.extend(host_ports({"containers": [container]}))
+                    resources = container.get("resources")
+                    if not resources:
+                        continue
+                    raw, limits = resources.get("requests"), resources.get("limits")
+                    if limits and (not raw or not limits.keys() <= raw.keys()):  # a limit alone is the request
+                        raw = {**limits, **raw} if raw else limits
+                    if not raw:
+                        continue
+                    for name, value in raw.items():
+                        try:
+                            amount = cache.get((name, value))
+                        except TypeError:  # not a string: not a quantity either
+                            amount = None
+                        if amount is None:
+                            amount = _quantity(name, value)
+                            if amount is None:
+                                continue
+                        if name in requested:
+                            requested[name] += amount
+                        else:  # the interned key: a string from the pod would keep a copy per node
+                            requested[sys.intern(name)] = amount
+            if keep_more or "affinity" in spec:
+                self._keep(node, spec, meta)
+        self.state.pods_read += read
+
+    def _keep(self, node: NodeInfo, spec: dict[str, Any], meta: dict[str, Any]) -> None:
+        """What only some analyses need: claims, inline disks, labels, existing pods' anti-affinity terms."""
+        state, namespace = self.state, str(meta.get("namespace", ""))
+        if self.keep_claims:
+            node.claims.update(_claims_of(spec, namespace))
+        if self.keep_disks and spec.get("volumes"):
+            node.disks.extend((disk, f"{namespace}/{meta.get('name', '')}") for disk in inline_disks(spec))
+        anti = (spec.get("affinity") or _EMPTY).get("podAntiAffinity")
+        required = anti.get("requiredDuringSchedulingIgnoredDuringExecution") if anti else None
+        anti_terms: list[dict[str, Any]] = list(required) if required else []
+        if self.keep_labels or anti_terms:
+            summary = PodSummary(
+                sys.intern(namespace), str(meta.get("name", "")), node.name, _interned(meta.get("labels") or {}),
+                anti_terms, bool(meta.get("deletionTimestamp")),
+            )
+            if self.keep_labels:
+                state.labelled_pods.append(summary)  # type: ignore[union-attr]
+            if anti_terms:
+                state.anti_affinity_pods.append(summary)
 
 
 def read_nodes(cluster: Cluster) -> list[NodeInfo]:
