@@ -242,3 +242,31 @@ def test_control_plane_node_is_never_the_closest_fit_by_toleration() -> None:
     assert only_cp["scheduling"]["closest_fit"]["missing"].startswith(
         "taint node-role.kubernetes.io/control-plane:NoSchedule: a control-plane node, not meant for workloads")
     assert only_cp["remediations"] == []
+
+
+def test_a_plugin_is_skipped_only_when_its_filter_rejects_no_node() -> None:
+    """``Plugin.applies`` is False only where running the Filter would find nothing, on every golden case.
+
+    Every pending pod of every golden snapshot, every plugin: when the plugin says it does not apply,
+    its Filter is run anyway on every node and must return no blocker. Both kinds of answer must occur,
+    so the check cannot pass by skipping nothing or everything.
+    """
+    from clusterdoc.workers.scheduling.filters import PLUGINS
+    from tests.test_why_pending_golden import CASES, load_store
+
+    skipped = applied = 0
+    for case in CASES:
+        cluster = SnapshotCluster(load_store(case))
+        pending = [obj for obj in cluster.list("Pod") if not (obj.get("spec") or {}).get("nodeName")]
+        for obj in pending:
+            info = PodInfo.from_object(obj)
+            state = snapshot.gather(cluster, [info], lambda state: state.nodes)
+            for plugin in PLUGINS:
+                pre = plugin.prefilter(info, state)
+                if plugin.applies(info, pre):
+                    applied += 1
+                    continue
+                skipped += 1
+                found = {node.name: plugin.filter(info, node, state, pre) for node in state.nodes}
+                assert not any(found.values()), f"{case}: {plugin.name} skipped for {info.name} but rejects {found}"
+    assert skipped > 100 and applied > 100, (skipped, applied)

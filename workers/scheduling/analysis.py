@@ -97,8 +97,11 @@ class Analysis:
 
 
 def _prefilters(pod: PodInfo, state: ClusterState, node_only: bool | None = None) -> list[tuple[Any, Any]]:
-    return [(plugin, plugin.prefilter(pod, state)) for plugin in PLUGINS
-            if node_only is None or plugin.node_only == node_only]
+    """Each plugin with its PreFilter's result, in the scheduler's order; plugins that cannot reject a node
+    for this pod (``Plugin.applies``) left out."""
+    prepared = ((plugin, plugin.prefilter(pod, state)) for plugin in PLUGINS
+                if node_only is None or plugin.node_only == node_only)
+    return [(plugin, pre) for plugin, pre in prepared if plugin.applies(pod, pre)]
 
 
 def candidates_of(pods: list[PodInfo]) -> Callable[[ClusterState], list[NodeInfo]]:
@@ -116,12 +119,14 @@ def candidates_of(pods: list[PodInfo]) -> Callable[[ClusterState], list[NodeInfo
 
 def evaluate(pod: PodInfo, state: ClusterState) -> list[NodeResult]:
     """Every plugin on every node, in the scheduler's order."""
-    prepared = _prefilters(pod, state)
+    checks = [(plugin.filter, pre) for plugin, pre in _prefilters(pod, state)]
     results = []
     for node in state.nodes:
         blockers: list[Blocker] = []
-        for plugin, pre in prepared:
-            blockers.extend(plugin.filter(pod, node, state, pre))
+        for check, pre in checks:
+            found = check(pod, node, state, pre)
+            if found:
+                blockers.extend(found)
         results.append(NodeResult(node.name, blockers))
     return results
 

@@ -42,6 +42,10 @@ PreFilter = Callable[[PodInfo, ClusterState], Any]
 Filter = Callable[[PodInfo, NodeInfo, ClusterState, Any], list[Blocker]]
 
 
+def always(pod: PodInfo, pre: Any) -> bool:
+    return True
+
+
 @dataclass(frozen=True)
 class Plugin:
     """One filter plugin: its scheduler name, whether it looks only at the node, and its functions."""
@@ -50,6 +54,10 @@ class Plugin:
     node_only: bool
     prefilter: PreFilter
     filter: Filter
+    applies: Callable[[PodInfo, Any], bool] = always
+    """False when the Filter cannot reject any node for this pod (given the PreFilter's result): it is
+    then not run — kube-scheduler's PreFilter ``Skip`` (1.26+). It spares 5,000 nodes × 13 plugins
+    from being 65,000 calls that each return nothing; tests check it against the Filter itself."""
 
 
 def no_prefilter(pod: PodInfo, state: ClusterState) -> None:

@@ -304,4 +304,5 @@ def filter_node(pod: PodInfo, node: NodeInfo, state: ClusterState, pre: DraPre) 
     return []
 
 
-PLUGIN = Plugin(NAME, True, prefilter, filter_node)
+PLUGIN = Plugin(NAME, True, prefilter, filter_node,
+                applies=lambda pod, pre: bool(pre.everywhere or pre.allocated_on or pre.requests))

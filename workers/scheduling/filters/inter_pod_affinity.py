@@ -130,4 +130,5 @@ def filter_node(pod: PodInfo, node: NodeInfo, state: ClusterState, pre: Counts) 
     return blockers
 
 
-PLUGIN = Plugin(NAME, False, prefilter, filter_node)
+PLUGIN = Plugin(NAME, False, prefilter, filter_node,
+                applies=lambda pod, pre: bool(pod.affinity_terms or pod.anti_affinity_terms or pre.existing_anti))

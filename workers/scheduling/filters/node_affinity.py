@@ -60,4 +60,5 @@ def filter_node(pod: PodInfo, node: NodeInfo, state: ClusterState, pre: Any) -> 
                     resolvable=False)]
 
 
-PLUGIN = Plugin(NAME, True, no_prefilter, filter_node)
+PLUGIN = Plugin(NAME, True, no_prefilter, filter_node,
+                applies=lambda pod, pre: bool(pod.node_selector) or pod.required_node_terms is not None)

@@ -23,4 +23,4 @@ def filter_node(pod: PodInfo, node: NodeInfo, state: ClusterState, pre: Any) -> 
     return [Blocker(cat.NODE_NAME_MISMATCH, f"pod asks for node {pod.node_name}", NAME, ERR_REASON, resolvable=False)]
 
 
-PLUGIN = Plugin(NAME, True, no_prefilter, filter_node)
+PLUGIN = Plugin(NAME, True, no_prefilter, filter_node, applies=lambda pod, pre: bool(pod.node_name))

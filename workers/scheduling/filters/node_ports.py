@@ -35,4 +35,4 @@ def filter_node(pod: PodInfo, node: NodeInfo, state: ClusterState, pre: Any) -> 
                     resolvable=True)]
 
 
-PLUGIN = Plugin(NAME, False, no_prefilter, filter_node)
+PLUGIN = Plugin(NAME, False, no_prefilter, filter_node, applies=lambda pod, pre: bool(pod.ports))

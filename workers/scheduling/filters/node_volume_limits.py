@@ -84,4 +84,4 @@ def filter_node(pod: PodInfo, node: NodeInfo, state: ClusterState, pre: Any) -> 
     return []
 
 
-PLUGIN = Plugin(NAME, False, prefilter, filter_node)
+PLUGIN = Plugin(NAME, False, prefilter, filter_node, applies=lambda pod, pre: bool(pre))

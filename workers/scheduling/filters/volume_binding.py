@@ -172,4 +172,5 @@ def filter_node(pod: PodInfo, node: NodeInfo, state: ClusterState, pre: Claims) 
     return blockers
 
 
-PLUGIN = Plugin(NAME, True, prefilter, filter_node)
+PLUGIN = Plugin(NAME, True, prefilter, filter_node,
+                applies=lambda pod, pre: bool(pre.everywhere or pre.bound or pre.delayed))

@@ -87,4 +87,5 @@ def filter_node(pod: PodInfo, node: NodeInfo, state: ClusterState, pre: Restrict
     return blockers
 
 
-PLUGIN = Plugin(NAME, False, prefilter, filter_node)
+PLUGIN = Plugin(NAME, False, prefilter, filter_node,
+                applies=lambda pod, pre: bool(pod.disks or pre.rwop_in_use))

@@ -68,4 +68,4 @@ def filter_node(pod: PodInfo, node: NodeInfo, state: ClusterState, pre: Any) -> 
     return []
 
 
-PLUGIN = Plugin(NAME, True, prefilter, filter_node)
+PLUGIN = Plugin(NAME, True, prefilter, filter_node, applies=lambda pod, pre: bool(pre))
