@@ -19,6 +19,7 @@ from pydantic import Field
 from clusterdoc.humanize import one_line
 from clusterdoc.report import Facts, Finding, Severity, Table, Target, Text, Verdict
 from clusterdoc.workers.cluster.base import ClusterError, Obj
+from clusterdoc.workers.gc_pause import gc_paused
 from clusterdoc.workers.runbook.registry import StepContext, StepKind, StepParams, StepResult
 from clusterdoc.workers.scheduling import analysis as analysis_mod
 from clusterdoc.workers.scheduling import cases, remediate
@@ -178,6 +179,13 @@ def _signature(pod: PodInfo) -> str:
 
 
 def scheduling(ctx: StepContext, params: SchedulingParams) -> StepResult:
+    """The why-pending step, with the cyclic GC paused: on a large cluster it builds hundreds of thousands
+    of short-lived containers (none in a cycle), and a full collection in the middle only walks them."""
+    with gc_paused():
+        return _scheduling(ctx, params)
+
+
+def _scheduling(ctx: StepContext, params: SchedulingParams) -> StepResult:
     obj, target = ctx.target_object, ctx.target
     if obj is None or target is None:
         return StepResult([Finding(STEP, Severity.INFO, "why-pending needs a pod or a workload as target")])

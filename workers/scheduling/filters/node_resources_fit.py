@@ -9,10 +9,8 @@ allocatable is unresolvable (no preemption can help).
 
 from __future__ import annotations
 
-from typing import Any
-
 from clusterdoc.workers.scheduling import categories as cat
-from clusterdoc.workers.scheduling.filters.base import Blocker, Plugin, no_prefilter
+from clusterdoc.workers.scheduling.filters.base import Blocker, Plugin
 from clusterdoc.workers.scheduling.inputs import PodInfo
 from clusterdoc.workers.scheduling.quantities import format_amount
 from clusterdoc.workers.scheduling.snapshot import ClusterState, NodeInfo
@@ -31,13 +29,14 @@ def is_scalar(resource: str) -> bool:
     return "/" in resource or resource.startswith(("hugepages-", "attachable-volumes-"))
 
 
-def _checked_resources(pod: PodInfo) -> list[str]:
+def checked_resources(pod: PodInfo, state: ClusterState) -> list[str]:
+    """PreFilter: the resources the pod requests (> 0) that ``fitsRequest`` compares, computed once per pod."""
     names = [name for name in NATIVE if pod.requests.get(name, 0) > 0]
     names += sorted(name for name, value in pod.requests.items() if value > 0 and is_scalar(name))
     return names
 
 
-def filter_node(pod: PodInfo, node: NodeInfo, state: ClusterState, pre: Any) -> list[Blocker]:
+def filter_node(pod: PodInfo, node: NodeInfo, state: ClusterState, pre: list[str]) -> list[Blocker]:
     if not node.pods_known:
         return []
     blockers = []
@@ -47,7 +46,7 @@ def filter_node(pod: PodInfo, node: NodeInfo, state: ClusterState, pre: Any) -> 
             cat.INSUFFICIENT_PODS, f"{node.pod_count} of {allowed_pods} pods already on the node", NAME,
             ERR_REASON_TOO_MANY_PODS, resolvable=True, resource="pods", short=node.pod_count + 1 - allowed_pods,
         ))
-    for resource in _checked_resources(pod):
+    for resource in pre:
         want = pod.requests[resource]
         allocatable = node.allocatable.get(resource, 0)
         free = allocatable - node.requested.get(resource, 0)
@@ -66,4 +65,4 @@ def filter_node(pod: PodInfo, node: NodeInfo, state: ClusterState, pre: Any) -> 
     return blockers
 
 
-PLUGIN = Plugin(NAME, False, no_prefilter, filter_node)
+PLUGIN = Plugin(NAME, False, checked_resources, filter_node)
