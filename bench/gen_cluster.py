@@ -692,6 +692,9 @@ class ClusterShape:
     nodes: int = 5000
     pods: int = 150_000
     seed: int = 7
+    pending_cpu: str = "64"
+    """The pending pod's CPU request. 64 is more than any node's allocatable (no pod on a node matters);
+    12 fits the 16-CPU nodes' allocatable but not what their pods leave free (every pod matters)."""
 
 
 ZONES = ("eu-west-1a", "eu-west-1b", "eu-west-1c")
@@ -733,8 +736,9 @@ def generate(shape: ClusterShape = ClusterShape()) -> list[Obj]:
     """Nodes, pods spread over them, one pending pod that fits nowhere, its event, and the leases.
 
     Node mix: three zones, four instance types; every 25th node tainted ``dedicated=batch``,
-    every 40th cordoned. The pending pod asks for 64 CPUs (more than any node has), so every
-    node rejects it: cordoned ones as unschedulable, tainted ones for the taint, the rest for CPU.
+    every 40th cordoned. The pending pod asks for ``shape.pending_cpu`` CPUs — by default 64, more than
+    any node has — so every node rejects it: cordoned ones as unschedulable, tainted ones for the taint,
+    the rest for CPU (with 12, the 16-CPU nodes for what their pods already request).
     """
     rng = random.Random(shape.seed)
     objects: list[Obj] = []
@@ -766,7 +770,7 @@ def generate(shape: ClusterShape = ClusterShape()) -> list[Obj]:
                f"Preemption is not helpful for scheduling.")
     stuck = pod(PENDING_NAME, PENDING_NAMESPACE, state="Unschedulable", message=message, created=ago(minutes=20),
                 containers=[container("solver", "registry.example.com/solver:2.0.1",
-                                      requests={"cpu": "64", "memory": "8Gi"})],
+                                      requests={"cpu": shape.pending_cpu, "memory": "8Gi"})],
                 labels={"app": "solver"})
     objects.append(stuck)
     objects.append(event(stuck, "FailedScheduling", message, count=9, first=ago(minutes=20), last=ago(minutes=1)))

@@ -14,6 +14,7 @@ from clusterdoc.workers.runbook.engine import run_request
 from clusterdoc.workers.runbook.loader import Catalogue
 from clusterdoc.workers.scheduling import analysis, snapshot
 from clusterdoc.workers.scheduling.inputs import PodInfo
+from tests.harness.fake_kube import live_cluster
 
 NOW = datetime(2026, 11, 27, 6, 0, tzinfo=UTC)
 GPU = {"key": "dedicated", "value": "gpu", "effect": "NoSchedule"}
@@ -270,3 +271,42 @@ def test_a_plugin_is_skipped_only_when_its_filter_rejects_no_node() -> None:
                 found = {node.name: plugin.filter(info, node, state, pre) for node in state.nodes}
                 assert not any(found.values()), f"{case}: {plugin.name} skipped for {info.name} but rejects {found}"
     assert skipped > 100 and applied > 100, (skipped, applied)
+
+
+def big_cluster(node_cpu: list[str], message: str) -> list[dict[str, Any]]:
+    """Nodes enough that reading every pod takes more than a few pages, 25 busy pods each, and web-0 pending."""
+    objects = [node(f"n{i:03d}", cpu=cpu) for i, cpu in enumerate(node_cpu)]
+    objects += [pod(f"busy-{i}-{j}", f"n{i:03d}", cpu="100m") for i in range(len(node_cpu)) for j in range(25)]
+    return [*objects, pod("web-0", cpu="12", message=message), event("web-0", message)]
+
+
+def test_a_pod_bigger_than_every_node_is_answered_without_reading_pods(fake_kube: Any) -> None:
+    """Nothing on a node can make room for a request above its whole allocatable: no pod LIST at all."""
+    message = "0/200 nodes are available: 200 Insufficient cpu."
+    objects = big_cluster(["8"] * 200, message)
+    server = fake_kube(SnapshotStore(objects))
+    request = DiagnosisRequest("why-pending", "why-pending", Target("Pod", "web-0", "shop"))
+    report = run_request(Catalogue.load(), request, live_cluster(server.url), NOW).to_json()
+    assert not [r for r in server.requests if r.path == "/api/v1/pods"], "pods were listed"
+    assert report["verdict"]["summary"].startswith("web-0 cannot be scheduled: all 200 nodes lack 12 free CPU")
+    section = report["scheduling"]
+    assert section["reconciliation"]["agrees"] is True
+    blocking = section["nodes"][0]["blocking"]
+    assert [b["category"] for b in blocking] == ["insufficient_cpu"]
+    assert blocking[0]["detail"] == "needs 12 cpu, more than the node's whole allocatable 8"
+
+
+def test_pods_are_still_read_where_the_request_fits_a_node(fake_kube: Any) -> None:
+    """One 16-CPU node could take 12 CPUs if it were empty: its pods decide, so they are read."""
+    message = "0/200 nodes are available: 200 Insufficient cpu."
+    objects = big_cluster(["8"] * 199 + ["16"], message)
+    objects += [pod(f"hog-{j}", "n199", cpu="1") for j in range(5)]
+    server = fake_kube(SnapshotStore(objects))
+    request = DiagnosisRequest("why-pending", "why-pending", Target("Pod", "web-0", "shop"))
+    report = run_request(Catalogue.load(), request, live_cluster(server.url), NOW).to_json()
+    pod_lists = [r for r in server.requests if r.path == "/api/v1/pods"]
+    assert pod_lists and all(r.query["fieldSelector"].startswith("spec.nodeName=n199,") for r in pod_lists)
+    big = next(n for n in report["scheduling"]["nodes"] if n["name"] == "n199")
+    assert big["blocking"][0]["detail"] == "needs 12 cpu, 8500m free (allocatable 16)"  # 25 × 100m + 5 × 1
+    small = next(n for n in report["scheduling"]["nodes"] if n["name"] == "n000")
+    assert small["blocking"][0]["detail"] == "needs 12 cpu, more than the node's whole allocatable 8"

@@ -15,6 +15,7 @@ from typing import Any
 
 from clusterdoc.workers.scheduling import categories as cat
 from clusterdoc.workers.scheduling.filters import PLUGINS, Blocker
+from clusterdoc.workers.scheduling.filters.node_resources_fit import fits_allocatable
 from clusterdoc.workers.scheduling.inputs import PodInfo
 from clusterdoc.workers.scheduling.labels import term_text
 from clusterdoc.workers.scheduling.message import ParsedMessage
@@ -105,12 +106,14 @@ def _prefilters(pod: PodInfo, state: ClusterState, node_only: bool | None = None
 
 
 def candidates_of(pods: list[PodInfo]) -> Callable[[ClusterState], list[NodeInfo]]:
-    """The node-only filters as :func:`clusterdoc.workers.scheduling.snapshot.gather` wants them."""
+    """The node-only checks as :func:`clusterdoc.workers.scheduling.snapshot.gather` wants them: the node-only
+    filter plugins, and a request no larger than the node's whole allocatable (else no pod on it matters)."""
 
     def candidates(state: ClusterState) -> list[NodeInfo]:
         prepared = [(pod, _prefilters(pod, state, node_only=True)) for pod in pods]
         def passes(pod: PodInfo, plugins: list[tuple[Any, Any]], node: NodeInfo) -> bool:
-            return all(not plugin.filter(pod, node, state, pre) for plugin, pre in plugins)
+            return fits_allocatable(pod, node) and all(
+                not plugin.filter(pod, node, state, pre) for plugin, pre in plugins)
 
         return [node for node in state.nodes if any(passes(pod, plugins, node) for pod, plugins in prepared)]
 

@@ -345,11 +345,12 @@ def gather(
             ))
             node.pods_known = True
         state.notes.append(
-            f"pods were read only for the {len(candidates)} node(s) that pass the node-level filters; "
-            "resource, port and volume checks were skipped on the others"
+            f"pods were read only for the {len(candidates)} node(s) that pass the node-level checks; "
+            "free-resource, port and volume checks were skipped on the others"
         )
     else:
-        state.notes.append("no node passes the node-level filters, so pods on nodes were not read")
+        state.notes.append("no node passes the node-level checks (taints, cordons, selectors, volumes, a request "
+                           "no larger than the node's allocatable), so pods on nodes were not read")
     if not namespaces_read and any(
         term.get("namespaceSelector") for existing in state.anti_affinity_pods for term in existing.anti_affinity_terms
     ):  # an existing pod's anti-affinity selects namespaces by label: ours may be one of them

@@ -4,7 +4,8 @@ Source: ``pkg/scheduler/framework/plugins/noderesources/fit.go`` (``fitsRequest`
 first (``Too many pods``), then cpu, memory, ephemeral-storage and scalar resources (extended,
 hugepages, attachable volumes) that the pod requests (> 0). Requests of every non-terminal pod
 bound to the node count, not usage. Since 1.29 a request larger than the node's whole
-allocatable is unresolvable (no preemption can help).
+allocatable is unresolvable (no preemption can help) — and needs no pod to be known: such a node
+fails whatever runs on it, so :func:`fits_allocatable` lets the snapshot skip reading pods for it.
 """
 
 from __future__ import annotations
@@ -29,16 +30,23 @@ def is_scalar(resource: str) -> bool:
     return "/" in resource or resource.startswith(("hugepages-", "attachable-volumes-"))
 
 
-def checked_resources(pod: PodInfo, state: ClusterState) -> list[str]:
+def checked_resources(pod: PodInfo, state: ClusterState | None) -> list[str]:
     """PreFilter: the resources the pod requests (> 0) that ``fitsRequest`` compares, computed once per pod."""
     names = [name for name in NATIVE if pod.requests.get(name, 0) > 0]
     names += sorted(name for name, value in pod.requests.items() if value > 0 and is_scalar(name))
     return names
 
 
+def fits_allocatable(pod: PodInfo, node: NodeInfo) -> bool:
+    """Whether every resource the pod requests fits in the node's whole allocatable (with nothing running)."""
+    requests, allocatable = pod.requests, node.allocatable
+    return all(requests[name] <= allocatable.get(name, 0) for name in checked_resources(pod, None))
+
+
 def filter_node(pod: PodInfo, node: NodeInfo, state: ClusterState, pre: list[str]) -> list[Blocker]:
-    if not node.pods_known:
-        return []
+    if not node.pods_known:  # the node's pods were not read: only what no pod can change is known
+        return [_larger_than_node(pod, node, resource) for resource in pre
+                if pod.requests[resource] > node.allocatable.get(resource, 0)]
     blockers = []
     allowed_pods = node.allocatable.get("pods")
     if allowed_pods is not None and node.pod_count + 1 > allowed_pods:
@@ -63,6 +71,15 @@ def filter_node(pod: PodInfo, node: NodeInfo, state: ClusterState, pre: list[str
             resolvable=want <= allocatable, resource=resource, short=want - max(free, 0),
         ))
     return blockers
+
+
+def _larger_than_node(pod: PodInfo, node: NodeInfo, resource: str) -> Blocker:
+    want, allocatable = pod.requests[resource], node.allocatable.get(resource, 0)
+    detail = (f"needs {format_amount(resource, want)} {resource}, node has none" if allocatable == 0 else
+              f"needs {format_amount(resource, want)} {resource}, more than the node's whole allocatable "
+              f"{format_amount(resource, allocatable)}")
+    return Blocker(cat.resource_category(resource), detail, NAME, ERR_REASON_INSUFFICIENT % resource,
+                   resolvable=False, resource=resource, short=want - allocatable)
 
 
 PLUGIN = Plugin(NAME, False, checked_resources, filter_node)
