@@ -36,14 +36,23 @@ def test_generator_is_deterministic() -> None:
 
 
 def test_small_run_reports_figures(capsys) -> None:
-    figures = why_pending_scale.main(["--nodes", "30", "--pods", "300", "--repeat", "1"])
+    figures = why_pending_scale.main(["--nodes", "30", "--pods", "900", "--repeat", "1"])  # 30 pods a node, as at scale
     out = capsys.readouterr().out
     assert "ratio wall/floor" in out and "peak RSS" in out
     assert figures["server_requests"] > 0
     assert figures["why_pending"].requests == figures["server_requests"]
-    active = sum(1 for obj in generate(ClusterShape(nodes=30, pods=300))
+    active = sum(1 for obj in generate(ClusterShape(nodes=30, pods=900))
                  if obj["kind"] == "Pod" and obj["status"].get("phase") not in ("Succeeded", "Failed"))
     # every node and every active pod, clusterdoc's LISTs, whichever way the floor decodes them
     assert sorted(m.note for m in figures["floors"]) == [f"{30 + active} objects, decoded by {decoder}"
                                                           for decoder in sorted(why_pending_scale.FLOOR_DECODERS)]
     assert "cannot be scheduled" in figures["why_pending"].note
+
+
+def test_a_pod_bigger_than_every_node_reads_no_pods_yet_the_floor_reads_them_all(capsys) -> None:
+    figures = why_pending_scale.main(["--nodes", "100", "--pods", "3000", "--repeat", "1", "--pending-cpu", "64"])
+    assert "asking 64 CPU" in capsys.readouterr().out
+    assert "pods" not in figures["request_mix"].replace("pods/*", "")  # the pod itself is read, no pod LIST
+    active = sum(1 for obj in generate(ClusterShape(nodes=100, pods=3000))
+                 if obj["kind"] == "Pod" and obj["status"].get("phase") not in ("Succeeded", "Failed"))
+    assert all(m.note.startswith(f"{100 + active} objects") for m in figures["floors"])
