@@ -15,6 +15,7 @@ from clusterdoc.workers.runbook.loader import Catalogue
 from clusterdoc.workers.scheduling import analysis, snapshot
 from clusterdoc.workers.scheduling.inputs import PodInfo
 from tests.harness.fake_kube import live_cluster
+from tests.test_why_pending_golden import scheduling_facts
 
 NOW = datetime(2026, 11, 27, 6, 0, tzinfo=UTC)
 GPU = {"key": "dedicated", "value": "gpu", "effect": "NoSchedule"}
@@ -310,3 +311,36 @@ def test_pods_are_still_read_where_the_request_fits_a_node(fake_kube: Any) -> No
     assert big["blocking"][0]["detail"] == "needs 12 cpu, 8500m free (allocatable 16)"  # 25 × 100m + 5 × 1
     small = next(n for n in report["scheduling"]["nodes"] if n["name"] == "n000")
     assert small["blocking"][0]["detail"] == "needs 12 cpu, more than the node's whole allocatable 8"
+
+
+def test_pods_on_nodes_too_small_for_the_pod_are_read_but_not_summed(fake_kube: Any) -> None:
+    """Half the fleet is 8-CPU: for a 12-CPU pod their pods cannot matter, except an existing pod's
+    anti-affinity, which reaches every node of its zone."""
+    message = "0/200 nodes are available: 200 Insufficient cpu."
+    objects = big_cluster(["8", "16"] * 100, message)
+    for obj in objects:
+        if obj["kind"] == "Node":
+            obj["metadata"]["labels"]["topology.kubernetes.io/zone"] = "a" if obj["metadata"]["name"] < "n010" else "b"
+    guard = pod("guard", "n000", cpu="100m")  # on a small node, keeps app=web out of zone a
+    guard["spec"]["affinity"] = {"podAntiAffinity": {"requiredDuringSchedulingIgnoredDuringExecution": [
+        {"labelSelector": {"matchLabels": {"app": "web"}}, "topologyKey": "topology.kubernetes.io/zone"}]}}
+    guard["metadata"]["labels"] = {"app": "guard"}
+    hogs = [pod(f"hog-{j}", "n013", cpu="1") for j in range(5)]
+    server = fake_kube(SnapshotStore([*objects, guard, *hogs]))
+    request = DiagnosisRequest("why-pending", "why-pending", Target("Pod", "web-0", "shop"))
+    report = run_request(Catalogue.load(), request, live_cluster(server.url), NOW).to_json()
+    pod_lists = [r for r in server.requests if r.path == "/api/v1/pods"]
+    assert pod_lists and "continue" not in pod_lists[0].query  # one cluster-wide read, paged
+    nodes = {n["name"]: n for n in report["scheduling"]["nodes"]}
+    def blocking(name: str) -> list[str]:
+        return [b["detail"] for b in nodes[name].get("blocking") or []]
+
+    assert blocking("n012") == ["needs 12 cpu, more than the node's whole allocatable 8"]  # small, zone b
+    zone_a = "existing pod shop/guard has anti-affinity against this pod in topology.kubernetes.io/zone=a"
+    assert blocking("n002") == ["needs 12 cpu, more than the node's whole allocatable 8", zone_a]  # small, zone a
+    assert blocking("n001") == [zone_a]  # big, zone a: room enough, the guard's anti-affinity keeps it out
+    assert blocking("n013") == ["needs 12 cpu, 8500m free (allocatable 16)"]  # big, zone b: its pods summed
+    assert blocking("n011") == []  # big, zone b, 25 × 100m: fits
+    facts = scheduling_facts(report)
+    assert facts["Pods read"] == ("every pod; those on the 100 node(s) whose whole allocatable is below the "
+                                  "request were not summed: nothing on them can make room")

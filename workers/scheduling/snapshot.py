@@ -108,6 +108,8 @@ class ClusterState:
     """``ns/pvc`` -> assigned pods (``ns/name``) using it, for the ReadWriteOncePod claims of the pods analysed."""
     limits: list[str] = field(default_factory=list)
     """What clusterdoc could not evaluate (e.g. a CEL selector beyond its subset), said once each."""
+    unsummed_nodes: int = 0
+    """Nodes whose pods a full read did not sum: too small for the request whatever runs on them."""
     dra: Any = None
     """The DynamicResources objects (``filters.dynamic_resources.DraObjects``) when a pod has resource claims."""
 
@@ -173,8 +175,11 @@ class _PodReader:
         if keep_labels:
             state.labelled_pods = []
 
-    def feed(self, pods: Iterable[Obj]) -> None:
+    def feed(self, pods: Iterable[Obj], accounted: dict[str, NodeInfo]) -> None:
         """Account every assigned, non-terminal pod of ``pods`` on its node: requests, pod count, host ports.
+
+        Only pods on ``accounted`` nodes are summed; of the others only the anti-affinity of existing
+        pods is kept (it reaches every node of its topology domain).
 
         This is why-pending's hot loop (a 5,000-node cluster means 150,000 pods for one answer), so it
         is written for CPython's speed: locals only, and the common pod — app containers, no init
@@ -184,7 +189,7 @@ class _PodReader:
         only the few parts :meth:`_keep` copies outlive the loop. A container's host ports count
         whatever its resources (``schedutil.GetHostPorts``: app and restartable init containers).
         """
-        by_name, terminal, cache, skip = self.state.by_name, TERMINAL_PHASES, _QUANTITIES, self.skip
+        by_name, terminal, cache, skip = accounted, TERMINAL_PHASES, _QUANTITIES, self.skip
         skip_namespaces = {namespace for namespace, _ in skip}
         keep_more = self.keep_labels or self.keep_claims or self.keep_disks
         read = 0
@@ -195,6 +200,8 @@ class _PodReader:
                 continue
             node = by_name.get(spec.get("nodeName") or "")
             if node is None:
+                if "affinity" in spec:
+                    self._keep_elsewhere(pod, spec)
                 continue
             status = pod.get("status")
             if status and status.get("phase") in terminal:
@@ -235,12 +242,21 @@ class _PodReader:
                 self._keep(node, spec, meta)
         self.state.pods_read += read
 
-    def _keep(self, node: NodeInfo, spec: dict[str, Any], meta: dict[str, Any]) -> None:
+    def _keep_elsewhere(self, pod: Obj, spec: dict[str, Any]) -> None:
+        """A pod on a node that is not accounted: only its anti-affinity matters (to the nodes around it)."""
+        node = self.state.by_name.get(spec.get("nodeName") or "")
+        meta = pod.get("metadata") or _EMPTY
+        if (node is None or (pod.get("status") or _EMPTY).get("phase") in TERMINAL_PHASES
+                or (meta.get("namespace"), meta.get("name")) in self.skip):
+            return
+        self._keep(node, spec, meta, accounted=False)
+
+    def _keep(self, node: NodeInfo, spec: dict[str, Any], meta: dict[str, Any], accounted: bool = True) -> None:
         """What only some analyses need: claims, inline disks, labels, existing pods' anti-affinity terms."""
         state, namespace = self.state, str(meta.get("namespace", ""))
-        if self.keep_claims:
+        if accounted and self.keep_claims:
             node.claims.update(_claims_of(spec, namespace))
-        if self.keep_disks and spec.get("volumes"):
+        if accounted and self.keep_disks and spec.get("volumes"):
             node.disks.extend((disk, f"{namespace}/{meta.get('name', '')}") for disk in inline_disks(spec))
         anti = (spec.get("affinity") or _EMPTY).get("podAntiAffinity")
         required = anti.get("requiredDuringSchedulingIgnoredDuringExecution") if anti else None
@@ -334,15 +350,18 @@ def gather(
     skip = {(pod.namespace, pod.name) for pod in pods}
     reader = _PodReader(state, skip, needs_labels, needs_claims, any(pod.disks for pod in pods))
     if state.pods_mode == "all":
+        accounted = _accounted_nodes(state, pods, needs_labels)
         with gc_paused():
-            reader.feed(cluster.list("Pod", field_selector=ACTIVE_PODS, page_size=PAGE_SIZE, allow_stale=True))
-        for node in state.nodes:
+            reader.feed(cluster.list("Pod", field_selector=ACTIVE_PODS, page_size=PAGE_SIZE, allow_stale=True),
+                        accounted)
+        for node in accounted.values():
             node.pods_known = True
+        state.unsummed_nodes = len(state.nodes) - len(accounted)
     elif state.pods_mode == "per_node":
         for node in candidates:
             reader.feed(cluster.list(
                 "Pod", field_selector=f"spec.nodeName={node.name},{ACTIVE_PODS}", page_size=PAGE_SIZE, allow_stale=True
-            ))
+            ), {node.name: node})
             node.pods_known = True
         state.notes.append(
             f"pods were read only for the {len(candidates)} node(s) that pass the node-level checks; "
@@ -356,6 +375,28 @@ def gather(
     ):  # an existing pod's anti-affinity selects namespaces by label: ours may be one of them
         _read_namespace_labels(cluster, state)
     return state
+
+
+def unsummed_note(count: int) -> str:
+    return (f"every pod; those on the {count} node(s) whose whole allocatable is below the request were not "
+            "summed: nothing on them can make room")
+
+
+def _accounted_nodes(state: ClusterState, pods: list[PodInfo], needs_labels: bool) -> dict[str, NodeInfo]:
+    """The nodes whose pods a full read sums: all, but in a large cluster not those too small for every pod.
+
+    NodeResourcesFit fails on a node whose whole allocatable is below the request whatever runs on it,
+    so summing its pods (half the work when half the fleet is a smaller instance type) changes no
+    verdict. Kept whole: small clusters (every node gets a complete answer), pods asking for host
+    ports (NodePorts runs before NodeResourcesFit: a port conflict would be the scheduler's reason
+    there) and pods that need every pod's labels (affinity, spread).
+    """
+    from clusterdoc.workers.scheduling.filters.node_resources_fit import fits_allocatable
+
+    small = choose_pods_mode(len(state.nodes), 0, False) == "all"
+    if small or needs_labels or any(pod.ports for pod in pods):
+        return state.by_name
+    return {node.name: node for node in state.nodes if any(fits_allocatable(pod, node) for pod in pods)}
 
 
 def _read_rwop_users(cluster: Cluster, state: ClusterState, pods: list[PodInfo]) -> None:

@@ -28,7 +28,7 @@ from clusterdoc.workers.scheduling.analysis import Analysis
 from clusterdoc.workers.scheduling.inputs import PodInfo
 from clusterdoc.workers.scheduling.message import ParsedMessage, parse
 from clusterdoc.workers.scheduling.quantities import format_amount
-from clusterdoc.workers.scheduling.snapshot import ClusterState, gather
+from clusterdoc.workers.scheduling.snapshot import ClusterState, gather, unsummed_note
 from clusterdoc.workers.steps.common import is_workload, short_ref, workload_members
 from clusterdoc.workers.steps.events import fetch_events
 
@@ -111,6 +111,8 @@ def _context_facts(pod: PodInfo, message: ParsedMessage | None, events: list[Obj
         facts.append(("Cluster autoscaler", f"{event['reason']}: {one_line(str(event.get('message', '')), 300)}"))
     if state.pods_mode != "all":
         facts.append(("Pods read", "; ".join(state.notes) or state.pods_mode))
+    elif state.unsummed_nodes:
+        facts.append(("Pods read", unsummed_note(state.unsummed_nodes)))
     if state.limits:
         facts.append(("Not evaluated", "; ".join(state.limits)))
     return Facts(tuple(facts))
