@@ -84,6 +84,7 @@ class PodSummary:
     name: str
     node: str
     labels: dict[str, str]
+    """Empty when only its anti-affinity was kept (no filter reads the labels of those)."""
     anti_affinity_terms: list[dict[str, Any]]
     deleting: bool
 
@@ -262,9 +263,10 @@ class _PodReader:
         required = anti.get("requiredDuringSchedulingIgnoredDuringExecution") if anti else None
         anti_terms: list[dict[str, Any]] = list(required) if required else []
         if self.keep_labels or anti_terms:
+            labels = _interned(meta.get("labels") or {}) if self.keep_labels else {}  # anti-affinity alone: unread
             summary = PodSummary(
-                sys.intern(namespace), str(meta.get("name", "")), node.name, _interned(meta.get("labels") or {}),
-                anti_terms, bool(meta.get("deletionTimestamp")),
+                sys.intern(namespace), str(meta.get("name", "")), node.name, labels, anti_terms,
+                bool(meta.get("deletionTimestamp")),
             )
             if self.keep_labels:
                 state.labelled_pods.append(summary)  # type: ignore[union-attr]
