@@ -89,3 +89,9 @@ def test_json_that_is_not_a_list_answer_is_refused(body: bytes, problem: str) ->
     json.loads(body)  # valid JSON, just not a LIST answer
     with pytest.raises(ValueError, match=problem):
         read_all(body)
+
+
+def test_kind_is_added_to_object_items_that_lack_it() -> None:
+    page = ListPage()
+    items = list(read_page(b'{"items":[{"a":1},{"kind":"Event"},2,null]}', page, "Pod"))
+    assert items == [{"a": 1, "kind": "Pod"}, {"kind": "Event"}, 2, None]

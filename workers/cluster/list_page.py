@@ -39,8 +39,10 @@ class ListPage:
         return token if isinstance(token, str) else ""
 
 
-def read_page(body: bytes | str, page: ListPage) -> Generator[Any, None, None]:
+def read_page(body: bytes | str, page: ListPage, kind: str | None = None) -> Generator[Any, None, None]:
     """Yield the elements of ``body``'s ``items`` array one by one; ``page.metadata`` is set on the way.
+
+    With ``kind``, an object item without a ``kind`` gets it (the API server leaves it out of list items).
 
     Raises :class:`json.JSONDecodeError` (a ``ValueError``) for anything that is not a JSON object
     (or whose ``items`` is neither an array nor null), with the position of the first problem, as
@@ -64,7 +66,7 @@ def read_page(body: bytes | str, page: ListPage) -> Generator[Any, None, None]:
             raise json.JSONDecodeError("Expecting ':' delimiter", text, index)
         index = _skip(text, index + 1)
         if key == "items" and text[index:index + 1] == "[":
-            index = yield from _items(text, index + 1)
+            index = yield from _items(text, index + 1, kind)
         else:
             value, index = _scan(text, index)
             if key == "metadata" and isinstance(value, dict):
@@ -81,7 +83,7 @@ def read_page(body: bytes | str, page: ListPage) -> Generator[Any, None, None]:
         index = _skip(text, index + 1)
 
 
-def _items(text: str, index: int) -> Generator[Any, None, int]:
+def _items(text: str, index: int, kind: str | None) -> Generator[Any, None, int]:
     """Yield the array elements from ``index`` (just after ``[``); return the index after ``]``.
 
     The API server writes compact JSON, so whitespace is looked for only where a character says so.
@@ -95,6 +97,8 @@ def _items(text: str, index: int) -> Generator[Any, None, int]:
             item, index = scan(text, index)
         except StopIteration as stop:
             raise json.JSONDecodeError("Expecting value", text, stop.value) from None
+        if kind is not None and item.__class__ is dict and "kind" not in item:
+            item["kind"] = kind
         yield item
         del item  # the consumer holds the only reference now: it goes when they are done with it
         separator = text[index:index + 1]

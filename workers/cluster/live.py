@@ -264,12 +264,8 @@ class LiveCluster:
                 continue
             page = ListPage()
             try:
-                with gc_paused():
-                    for item in read_page(body, page):
-                        if isinstance(item, dict) and "kind" not in item:
-                            item["kind"] = known.kind
-                        yield item
-                        del item  # the caller's reference is the last one: the pod goes when they are done
+                with gc_paused():  # over the page, the caller's work included: none of it makes cycles
+                    yield from read_page(body, page, known.kind)
             except ValueError as exc:
                 raise ClusterError(f"the API server's answer to list {known.plural} is not valid JSON: {exc}") from exc
             del body
