@@ -62,10 +62,11 @@ class NodeInfo:
         meta, spec, status = node.get("metadata") or {}, node.get("spec") or {}, node.get("status") or {}
         allocatable: dict[str, int] = {}
         for name, value in (status.get("allocatable") or status.get("capacity") or {}).items():
-            try:
-                allocatable[name] = to_int(name, value)
-            except (QuantityError, TypeError):
-                continue
+            amount = _QUANTITIES.get((name, value)) if isinstance(value, str) else None
+            if amount is None:
+                amount = _quantity(name, value)  # a node pool's nodes share a handful of distinct strings
+            if amount is not None:
+                allocatable[name] = amount
         return cls(
             name=meta.get("name", ""),
             labels=dict(meta.get("labels") or {}),
