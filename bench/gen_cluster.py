@@ -694,7 +694,7 @@ class ClusterShape:
     seed: int = 7
     pending_cpu: str = "64"
     """The pending pod's CPU request. 64 is more than any node's allocatable (no pod on a node matters);
-    12 fits the 16-CPU nodes' allocatable but not what their pods leave free (every pod matters)."""
+    15 fits the 16-CPU nodes' allocatable (15.92) but not what their pods leave free (every pod matters)."""
 
 
 ZONES = ("eu-west-1a", "eu-west-1b", "eu-west-1c")
@@ -738,7 +738,7 @@ def generate(shape: ClusterShape = ClusterShape()) -> list[Obj]:
     Node mix: three zones, four instance types; every 25th node tainted ``dedicated=batch``,
     every 40th cordoned. The pending pod asks for ``shape.pending_cpu`` CPUs — by default 64, more than
     any node has — so every node rejects it: cordoned ones as unschedulable, tainted ones for the taint,
-    the rest for CPU (with 12, the 16-CPU nodes for what their pods already request).
+    the rest for CPU (with 15, the 16-CPU nodes for what their pods already request).
     """
     rng = random.Random(shape.seed)
     objects: list[Obj] = []

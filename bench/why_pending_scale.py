@@ -1,7 +1,7 @@
 """Scale benchmark for why-pending: 5,000 nodes and 150,000 pods behind the fake API server.
 
 The cluster comes from :func:`bench.gen_cluster.generate` (one pod, ``bench/stuck-0``, fits
-nowhere). By default it asks for 12 CPUs: the 16-CPU nodes could hold it if their pods left room, so
+nowhere). By default it asks for 15 CPUs: the 16-CPU nodes could hold it if their pods left room, so
 the answer depends on every pod, which is read and accounted — the case this benchmark is about.
 ``--pending-cpu 64`` asks for more than any node has: no pod can matter, why-pending reads none, and
 its ratio says only that. The fake API server runs in its own process so it never shares a GIL with the client
@@ -48,7 +48,7 @@ TARGET_RATIO = 1.10
 TARGET_RSS_MB = 600.0
 DEFAULT_PAGE_SIZE = 500
 CURVE = ((1000, 30_000), (5000, 150_000), (10_000, 300_000))
-DEFAULT_PENDING_CPU = "12"
+DEFAULT_PENDING_CPU = "15"
 """Fits some nodes' allocatable but not what is free on them: the why-pending answer depends on every pod."""
 FLOOR_DECODERS = ("items", "page")
 """The floor decodes each page both ways (per item with the C scanner, whole page with ``json.loads``)."""
@@ -339,7 +339,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
                         help="client-side QPS limit for LiveCluster (default: LiveCluster's own default)")
     parser.add_argument("--profile", action="store_true", help="print the first why-pending run's cProfile top 45")
     parser.add_argument("--pending-cpu", default=DEFAULT_PENDING_CPU,
-                        help="the pending pod's CPU request: 12 (default) fits the 16-CPU nodes' allocatable, so "
+                        help="the pending pod's CPU request: 15 (default) fits the 16-CPU nodes' allocatable, so "
                              "every pod is read and accounted; 64 is more than any node has, answered without "
                              "reading pods")
     args = parser.parse_args(argv)
