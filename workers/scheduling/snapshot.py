@@ -7,9 +7,11 @@ node's pods use, and — only when the pod has inter-pod affinity or topology sp
 the namespace, labels and node of each pod. Terminal pods are skipped (field selector
 ``status.phase!=Succeeded,status.phase!=Failed``, as kube-scheduler's own pod informer does).
 
-Pods are read after the node-only filters ran: not at all when no node survives them in a
-large cluster, per surviving node (``spec.nodeName=``) when that takes fewer requests than
-listing every pod, and otherwise in one paged list of all pods.
+Pods are read after the node-only checks ran (the node-only filters, and a request no larger than
+the node's whole allocatable): not at all when no node survives them in a large cluster, per
+surviving node (``spec.nodeName=``) when that takes fewer requests than listing every pod, and
+otherwise in one paged list of all pods, decoded one pod at a time by the live client; pods on
+nodes too small for the request are then not summed (:func:`_accounted_nodes`).
 """
 
 from __future__ import annotations
