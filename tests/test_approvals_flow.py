@@ -116,6 +116,7 @@ def test_offer_approve_execute_edit_and_audit(flow: Flow) -> None:
     values = {e["value"] for b in offered["blocks"] if b["type"] == "actions" for e in b["elements"]}
     assert values == {pending.id}  # the button carries nothing but the opaque id
     assert "medium risk" in str(offered["blocks"])
+    assert "_What changes:_ Deletes the pod; its controller creates a replacement." in str(offered["blocks"])
 
     assert flow.click(pending, "U_SHOP") == "executed"
     assert [(m.method, m.dry_run) for m in flow.writes.log] == [("DELETE", True), ("DELETE", False)]
@@ -142,6 +143,8 @@ def test_force_delete_is_offered_at_the_catalogues_high_risk_and_rechecked(flow:
     offered = flow.offer_message(pending)
     assert "high risk" in str(offered["blocks"]) and "Run this fix?" in str(offered["blocks"])
     assert "Force-delete pod shop/web-8c4b2-aaaaa (grace period 0" in str(offered["blocks"])
+    assert ("_What changes:_ Removes the pod from the API server at once (grace period 0), without its kubelet "
+            "confirming the containers stopped" in str(offered["blocks"]))
     assert flow.click(pending, "U_SHOP") == "refused"
     assert flow.writes.log == []
     assert flow.audit.for_pending(pending.id)[-1].rule == "not-terminating"

@@ -87,7 +87,7 @@ class ApprovalService:
         self.store.create(pending)
         response = self._slack(
             "chat_postMessage", channel=channel, thread_ts=thread_ts, text=blocks.fallback_text(pending),
-            blocks=blocks.offer_blocks(pending, action.changes),
+            blocks=blocks.offer_blocks(pending, action.changes_for(action.parse_params(pending.params))),
         )
         if response is not None:
             self.store.set_message(pending.id, str(response.get("channel") or channel), str(response.get("ts")))
@@ -335,7 +335,8 @@ class ApprovalService:
         current = self.store.get(pending.id) or pending
         if not current.message_ts:
             return
-        offer = blocks.offer_blocks(current, catalogue.get(current.action).changes)
+        action = catalogue.get(current.action)
+        offer = blocks.offer_blocks(current, action.changes_for(action.parse_params(current.params)))
         who = ", ".join(f"<@{user}>" for user in approvers)
         offer.append(blocks.context_block(f":ballot_box_with_check: Approved by {who} ({len(approvers)} of {needed})"))
         self._slack("chat_update", channel=current.channel, ts=current.message_ts,

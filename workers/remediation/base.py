@@ -84,6 +84,10 @@ class Action(ABC):
         """The risk of running this action with ``params`` (for most actions, always :attr:`risk`)."""
         return self.risk
 
+    def changes_for(self, params: BaseModel) -> str:
+        """What running it with ``params`` changes (for most actions, always :attr:`changes`)."""
+        return self.changes
+
     @abstractmethod
     def describe(self, target: Target, params: BaseModel) -> str:
         """What will happen, in plain language, for the button's text."""

@@ -49,6 +49,13 @@ class DeletePod(Action):
         assert isinstance(params, DeletePodParams)
         return "high" if params.force else self.risk
 
+    def changes_for(self, params: BaseModel) -> str:
+        assert isinstance(params, DeletePodParams)
+        if params.force:
+            return ("Removes the pod from the API server at once (grace period 0), without its kubelet confirming "
+                    "the containers stopped; its controller creates a replacement.")
+        return self.changes
+
     def describe(self, target: Target, params: BaseModel) -> str:
         assert isinstance(params, DeletePodParams)
         if params.force:
