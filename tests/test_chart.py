@@ -414,6 +414,8 @@ def test_external_redis_sentinel_tls_and_password_come_from_secrets() -> None:
     assert env["REDIS_SENTINEL_PASSWORD"]["valueFrom"]["secretKeyRef"] == {"name": "redis-credentials",
                                                                            "key": "sentinel-password"}
     assert env["REDIS_USERNAME"]["value"] == "clusterdoc"
+    # the queue lives in database 2 of a TLS master: KEDA must look there, over TLS
+    assert (trigger["metadata"]["databaseIndex"], trigger["metadata"]["enableTLS"]) == ("2", "true")
 
 
 def test_created_secret_and_socket_mode() -> None:
