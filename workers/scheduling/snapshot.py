@@ -190,7 +190,7 @@ class _PodReader:
         containers, overhead or pod-level resources — summed inline, with each distinct request string
         parsed once (``_QUANTITIES``). :func:`_add_pod_general` takes the rest with the scheduler's full
         rule (``pod_requests``). A pod is not kept: the live client decodes pods one at a time, and
-        only the few parts :meth:`_keep` copies outlive the loop. A container's host ports count
+        only the few parts :meth:`_keep` keeps outlive the loop. A container's host ports count
         whatever its resources (``schedutil.GetHostPorts``: app and restartable init containers).
         """
         by_name, terminal, cache, skip = accounted, TERMINAL_PHASES, _QUANTITIES, self.skip
