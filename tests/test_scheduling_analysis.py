@@ -344,3 +344,18 @@ def test_pods_on_nodes_too_small_for_the_pod_are_read_but_not_summed(fake_kube: 
     facts = scheduling_facts(report)
     assert facts["Pods read"] == ("every pod; those on the 100 node(s) whose whole allocatable is below the "
                                   "request were not summed: nothing on them can make room")
+
+
+def test_request_sums_beyond_64_bits_stay_exact() -> None:
+    """Ten pods asking 1Ei of ephemeral storage on one node sum past 2**63: still exact, no crash."""
+    busy = []
+    for j in range(10):
+        member = pod(f"huge-{j}", "a", cpu="100m")
+        member["spec"]["containers"][0]["resources"]["requests"]["ephemeral-storage"] = "1Ei"
+        busy.append(member)
+    objects = [node("a"), *busy, pod("web-0", cpu="1")]
+    cluster = SnapshotCluster(SnapshotStore(objects))
+    info = PodInfo.from_object(objects[-1])
+    state = snapshot.gather(cluster, [info], analysis.candidates_of([info]))
+    assert state.by_name["a"].requested == {"cpu": 1000, "ephemeral-storage": 10 * 2**60}
+    assert state.by_name["a"].pod_count == 10

@@ -19,6 +19,7 @@ from __future__ import annotations
 import functools
 import math
 import sys
+from array import array
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
@@ -140,6 +141,15 @@ def _quantity(name: Any, value: Any) -> int | None:
     return parsed
 
 
+def _column(length: int) -> array[int]:
+    """``length`` zeros as 64-bit integers: one per node, in the order of the nodes accounted."""
+    return array("q", bytes(8 * length))
+
+
+def _add(requested: dict[str, int], name: str, amount: int) -> None:
+    requested[sys.intern(name)] = requested.get(name, 0) + amount
+
+
 def _add_pod_general(node: NodeInfo, spec: dict[str, Any]) -> None:
     """A pod with init containers, overhead or pod-level resources: the scheduler's full request rule."""
     requested = node.requested
@@ -193,7 +203,11 @@ class _PodReader:
         only the few parts :meth:`_keep` keeps outlive the loop. A container's host ports count
         whatever its resources (``schedutil.GetHostPorts``: app and restartable init containers).
         """
-        by_name, terminal, cache, skip = accounted, TERMINAL_PHASES, _QUANTITIES, self.skip
+        nodes = list(accounted.values())
+        index = {node.name: position for position, node in enumerate(nodes)}
+        counts = _column(len(nodes))
+        sums: dict[str, array[int]] = {}  # resource -> the sum per node, by position: a few KB the loop keeps hot
+        terminal, cache, skip = TERMINAL_PHASES, _QUANTITIES, self.skip
         skip_namespaces = {namespace for namespace, _ in skip}
         keep_more = self.keep_labels or self.keep_claims or self.keep_disks
         read = 0
@@ -202,8 +216,8 @@ class _PodReader:
             spec = pod.get("spec")
             if not spec:
                 continue
-            node = by_name.get(spec.get("nodeName") or "")
-            if node is None:
+            position = index.get(spec.get("nodeName") or "")
+            if position is None:
                 if "affinity" in spec:
                     self._keep_elsewhere(pod, spec)
                 continue
@@ -213,14 +227,13 @@ class _PodReader:
             meta = pod.get("metadata") or _EMPTY
             if meta.get("namespace") in skip_namespaces and (meta.get("namespace"), meta.get("name")) in skip:
                 continue  # a pod being analysed does not compete with itself
-            node.pod_count += 1
+            counts[position] += 1
             if "initContainers" in spec or "overhead" in spec or "resources" in spec:
-                _add_pod_general(node, spec)
+                _add_pod_general(nodes[position], spec)
             else:
-                requested = node.requested
                 for container in spec.get("containers") or ():
                     if "ports" in container:
-                        node.used_ports.extend(host_ports({"containers": [container]}))
+                        nodes[position].used_ports.extend(host_ports({"containers": [container]}))
                     resources = container.get("resources")
                     if not resources:
                         continue
@@ -238,12 +251,21 @@ class _PodReader:
                             amount = _quantity(name, value)
                             if amount is None:
                                 continue
-                        if name in requested:
-                            requested[name] += amount
-                        else:  # the interned key: a string from the pod would keep a copy per node
-                            requested[sys.intern(name)] = amount
+                        column = sums.get(name)
+                        if column is None:
+                            column = sums[sys.intern(name)] = _column(len(nodes))
+                        try:
+                            column[position] += amount
+                        except OverflowError:  # beyond 64 bits (a nonsense request): Python's ints take it
+                            _add(nodes[position].requested, name, amount)
             if keep_more or "affinity" in spec:
-                self._keep(node, spec, meta)
+                self._keep(nodes[position], spec, meta)
+        for name, column in sums.items():
+            for node, amount in zip(nodes, column, strict=True):
+                if amount:
+                    _add(node.requested, name, amount)
+        for node, count in zip(nodes, counts, strict=True):
+            node.pod_count += count
         self.state.pods_read += read
 
     def _keep_elsewhere(self, pod: Obj, spec: dict[str, Any]) -> None:
