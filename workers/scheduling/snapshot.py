@@ -65,9 +65,7 @@ class NodeInfo:
         meta, spec, status = node.get("metadata") or {}, node.get("spec") or {}, node.get("status") or {}
         allocatable: dict[str, int] = {}
         for name, value in (status.get("allocatable") or status.get("capacity") or {}).items():
-            amount = _QUANTITIES.get((name, value)) if isinstance(value, str) else None
-            if amount is None:
-                amount = _quantity(name, value)  # a node pool's nodes share a handful of distinct strings
+            amount = _quantity(name, value)  # a node pool's nodes share a handful of distinct strings
             if amount is not None:
                 allocatable[name] = amount
         return cls(
@@ -129,7 +127,11 @@ _QUANTITIES_MAX = 10_000
 
 
 def _quantity(name: Any, value: Any) -> int | None:
-    """Parse one request (None if it is not a quantity), remembering strings for the next pod."""
+    """One quantity as an int (None if it is not one), each distinct string parsed once (``_QUANTITIES``)."""
+    if isinstance(value, str):
+        known = _QUANTITIES.get((name, value))
+        if known is not None:
+            return known
     try:
         parsed = to_int(name, value)
     except (QuantityError, TypeError, ValueError):
@@ -152,9 +154,8 @@ def _add(requested: dict[str, int], name: str, amount: int) -> None:
 
 def _add_pod_general(node: NodeInfo, spec: dict[str, Any]) -> None:
     """A pod with init containers, overhead or pod-level resources: the scheduler's full request rule."""
-    requested = node.requested
     for name, value in pod_requests(spec).items():
-        requested[sys.intern(name)] = requested.get(name, 0) + value
+        _add(node.requested, name, value)
     node.used_ports.extend(host_ports(spec))
 
 

@@ -45,7 +45,7 @@ def fits_allocatable(pod: PodInfo, node: NodeInfo) -> bool:
 
 def filter_node(pod: PodInfo, node: NodeInfo, state: ClusterState, pre: list[str]) -> list[Blocker]:
     if not node.pods_known:  # the node's pods were not read: only what no pod can change is known
-        return [_larger_than_node(pod, node, resource) for resource in pre
+        return [_insufficient(pod, node, resource, None) for resource in pre
                 if pod.requests[resource] > node.allocatable.get(resource, 0)]
     blockers = []
     allowed_pods = node.allocatable.get("pods")
@@ -55,31 +55,28 @@ def filter_node(pod: PodInfo, node: NodeInfo, state: ClusterState, pre: list[str
             ERR_REASON_TOO_MANY_PODS, resolvable=True, resource="pods", short=node.pod_count + 1 - allowed_pods,
         ))
     for resource in pre:
-        want = pod.requests[resource]
-        allocatable = node.allocatable.get(resource, 0)
-        free = allocatable - node.requested.get(resource, 0)
-        if want <= free:
-            continue
-        shown_free = format_amount(resource, max(free, 0))
-        if allocatable == 0:
-            detail = f"needs {format_amount(resource, want)} {resource}, node has none"
-        else:
-            detail = (f"needs {format_amount(resource, want)} {resource}, {shown_free} free "
-                      f"(allocatable {format_amount(resource, allocatable)})")
-        blockers.append(Blocker(
-            cat.resource_category(resource), detail, NAME, ERR_REASON_INSUFFICIENT % resource,
-            resolvable=want <= allocatable, resource=resource, short=want - max(free, 0),
-        ))
+        free = node.allocatable.get(resource, 0) - node.requested.get(resource, 0)
+        if pod.requests[resource] > free:
+            blockers.append(_insufficient(pod, node, resource, free))
     return blockers
 
 
-def _larger_than_node(pod: PodInfo, node: NodeInfo, resource: str) -> Blocker:
+def _insufficient(pod: PodInfo, node: NodeInfo, resource: str, free: int | None) -> Blocker:
+    """``Insufficient <resource>``; ``free`` None when the node's pods are unknown (then only a request
+    above the whole allocatable is reported)."""
     want, allocatable = pod.requests[resource], node.allocatable.get(resource, 0)
-    detail = (f"needs {format_amount(resource, want)} {resource}, node has none" if allocatable == 0 else
-              f"needs {format_amount(resource, want)} {resource}, more than the node's whole allocatable "
-              f"{format_amount(resource, allocatable)}")
+    shown_want = format_amount(resource, want)
+    if allocatable == 0:
+        detail = f"needs {shown_want} {resource}, node has none"
+    elif free is None:
+        detail = (f"needs {shown_want} {resource}, more than the node's whole allocatable "
+                  f"{format_amount(resource, allocatable)}")
+    else:
+        detail = (f"needs {shown_want} {resource}, {format_amount(resource, max(free, 0))} free "
+                  f"(allocatable {format_amount(resource, allocatable)})")
+    missing = want - (allocatable if free is None else max(free, 0))
     return Blocker(cat.resource_category(resource), detail, NAME, ERR_REASON_INSUFFICIENT % resource,
-                   resolvable=False, resource=resource, short=want - allocatable)
+                   resolvable=want <= allocatable, resource=resource, short=missing)
 
 
 PLUGIN = Plugin(NAME, False, checked_resources, filter_node)
