@@ -319,3 +319,72 @@ def test_a_delivery_that_keeps_failing_is_parked_and_does_not_block_the_others(e
     assert env.redis.lrange(FAILED, 0, -1) == [b"broken"]
     assert env.redis.llen(INBOX) == 0 and env.redis.llen(PROCESSING) == 0
     assert dispatcher.drain() == 0
+
+
+# -- a root whose answer Slack lost: one incident, one thread -------------------------------------------
+
+
+def root_tags(env: Env) -> list[dict[str, Any]]:
+    return [m.get("metadata", {}) for m in env.roots()]
+
+
+def test_a_root_slack_stored_but_answered_500_is_found_in_the_channel_not_posted_twice(env: Env) -> None:
+    env.slack.fail_after_delivery("chat.postMessage", times=1)  # stored, then the answer is lost
+    env.deliver(webhook_payload([crashloop("api-1")]))
+    roots = env.roots()
+    assert len(roots) == 1 and len(env.slack.calls_to("chat.postMessage")) == 1
+    assert root_tags(env)[0]["event_type"] == "clusterdoc_alert_root"
+    assert len(env.slack.calls_to("conversations.history")) == 1
+    threads_of_jobs = [job.args[1] for job in cluster_queue(env.redis, "default").get_jobs()]
+    assert threads_of_jobs == [{"channel": CHANNEL, "ts": roots[0]["ts"]}]  # triage answers in that thread
+    assert env.redis.scard(ROOTLESS) == 0
+
+
+def test_a_500_that_stored_nothing_posts_the_root_once_after_looking(env: Env) -> None:
+    env.slack.server_error("chat.postMessage", times=1)  # nothing stored
+    env.deliver(webhook_payload([crashloop("api-1")]))
+    assert len(env.roots()) == 1
+    assert len(env.slack.calls_to("conversations.history")) == 1
+    assert len(env.triage_jobs()) == 1
+
+
+def test_a_root_lost_on_every_attempt_is_found_by_the_retry_a_minute_later(env: Env) -> None:
+    env.settings = settings(pacing=PacingSettings(rate=200, burst=50, max_attempts=1))  # no client-side retries
+    env.slack.fail_after_delivery("chat.postMessage", times=1)
+    env.slack.server_error("conversations.history", times=3)  # the channel cannot be read just now
+    env.slack.server_error("chat.postMessage", times=2)
+    dispatcher = env.deliver(webhook_payload([crashloop("api-1")]))
+    assert len(env.roots()) == 1 and env.redis.scard(ROOTLESS) == 1 and env.triage_jobs() == []
+    env.clock[0] += 61
+    dispatcher.run_once(timeout=0)
+    assert len(env.roots()) == 1  # found in the channel, not posted a second time
+    assert env.redis.scard(ROOTLESS) == 0
+    dispatcher.run_once(timeout=0)  # the triage queued meanwhile is started
+    assert [job.args[1]["ts"] for job in cluster_queue(env.redis, "default").get_jobs()] == [env.roots()[0]["ts"]]
+
+
+def test_a_root_is_told_apart_from_the_same_incident_reopened_in_a_new_thread(env: Env) -> None:
+    env.settings = settings(reopen_minutes=5)
+    env.deliver(webhook_payload([crashloop("api-1")]))
+    env.deliver(webhook_payload([crashloop("api-1", status="resolved", ends=T0 + timedelta(minutes=3))]))
+    env.clock[0] += 3600
+    env.slack.server_error("chat.postMessage", times=1)  # the new root is lost; the old one must not be taken
+    env.deliver(webhook_payload([alert("KubePodCrashLooping", namespace="shop", pod="api-1", severity="warning",
+                                      starts=T0 + timedelta(hours=1))]))
+    roots = env.roots()
+    assert len(roots) == 2  # the old thread's tag (same incident id, other opening) was not taken for the new one
+    payloads = [tag["event_payload"] for tag in root_tags(env)]
+    assert payloads[0]["incident"] == payloads[1]["incident"] and payloads[0]["opened_at"] != payloads[1]["opened_at"]
+    jobs = [job.args[1]["ts"] for job in cluster_queue(env.redis, "default").get_jobs()]
+    assert jobs[-1] == roots[1]["ts"]
+
+
+def test_a_storm_root_whose_answer_was_lost_is_not_posted_twice(env: Env) -> None:
+    env.settings = settings(incident_key="fingerprint", storm=StormSettings(threshold=1, window_seconds=60,
+                                                                            update_seconds=0))
+    env.deliver(webhook_payload([crashloop("api-1")]))
+    env.slack.fail_after_delivery("chat.postMessage", times=1)  # the storm root
+    env.deliver(webhook_payload([crashloop("api-2")]))
+    roots = env.roots()
+    assert len(roots) == 2 and "Alert storm" in json.dumps(roots[-1]["attachments"])
+    assert "storm" in root_tags(env)[-1]["event_payload"]

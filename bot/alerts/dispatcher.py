@@ -10,6 +10,9 @@ incident of a delivery, under the incident's lock:
 - a change in the alert count edits the root; nothing changed (HA duplicate, repeat) → no call;
 - all alerts resolved → the root is edited to the resolved state and the thread gets one line;
 - a re-fire within ``reopen_minutes`` reopens the same thread, later a new one is started.
+
+Roots (an incident's, a storm's) carry message metadata naming the incident and its opening: when
+Slack's answer to a root is lost, the channel is searched for it before it is posted again.
 """
 
 from __future__ import annotations
@@ -28,6 +31,7 @@ from redis import Redis
 from redis.exceptions import RedisError
 from rq import Callback, Retry
 from slack_sdk import WebClient
+from slack_sdk.errors import SlackApiError, SlackClientError
 
 from clusterdoc import metrics
 from clusterdoc.alert_config import AlertSettings
@@ -39,6 +43,7 @@ from clusterdoc.bot.alerts.storm import Storm, StormTracker, TriageQueue
 from clusterdoc.bot.metrics import beat
 from clusterdoc.queue import DIAGNOSIS_FAILED, TRIAGE_ALERT, TRIAGE_INFLIGHT_KEY, DiagnosisRequest, cluster_queue
 from clusterdoc.slack.pacing import deliver, replay_failed
+from clusterdoc.slack.tagged import PublishError, tag, tagged_payloads
 
 log = logging.getLogger(__name__)
 
@@ -51,6 +56,11 @@ FAILED = "clusterdoc:alerts:failed"
 MAX_ATTEMPTS = 3
 ROOTLESS = "clusterdoc:incidents:rootless"
 """Ids of incidents whose root could not be posted yet; retried every ``REPLAY_EVERY_SECONDS``."""
+ROOT_EVENT_TYPE = "clusterdoc_alert_root"
+"""Message metadata of an incident's or a storm's root: after a lost answer, the channel is searched for it."""
+ROOT_ATTEMPTS = 3
+HISTORY_PAGES = 5
+"""How much of the channel (pages of 200, newest first) is searched for a root whose answer was lost."""
 
 
 Transition = Literal["opened", "reopened", "resolved", "counts", "none"]
@@ -65,6 +75,13 @@ class _Change:
     """Alerts firing for the first time (per fingerprint and ``startsAt``): each gets one triage."""
     root_missing: bool = False
     """The root could not be posted before: post it now (then triage every firing alert)."""
+
+
+def _ambiguous(exc: Exception) -> bool:
+    """Slack may have done it all the same: it answered 5xx, or the answer never came."""
+    if isinstance(exc, SlackApiError):
+        return exc.response is not None and exc.response.status_code >= 500
+    return isinstance(exc, OSError)  # not a SlackClientError of the client's own (ChannelBusy: never sent)
 
 
 def _text(value: bytes | str | float) -> str:
@@ -186,7 +203,7 @@ class Dispatcher:
                 if incident is None or incident.ts:
                     self.redis.srem(ROOTLESS, ident)
                     continue
-                self._post_root(incident)
+                self._post_root(incident, look_first=True)
                 if not incident.ts:
                     break  # Slack still refuses; try again next time
                 self.redis.srem(ROOTLESS, ident)
@@ -345,7 +362,7 @@ class Dispatcher:
             self._open(incident, now)
             return
         if change.root_missing:
-            self._post_root(incident)
+            self._post_root(incident, look_first=True)
         if change.transition == "reopened":
             self._edit_root(incident)
             self._thread_line(incident, threads.reopened_line(len(incident.firing_alerts)))
@@ -399,20 +416,61 @@ class Dispatcher:
             # no storm root to fold into (Slack refused it): the incident gets its own root, retried if need be
         self._post_root(incident)
 
-    def _post_root(self, incident: Incident) -> None:
+    def _post_root(self, incident: Incident, *, look_first: bool = False) -> None:
+        """Post the incident's root; ``look_first`` when an earlier attempt failed (it may have arrived)."""
         message = threads.root_message(self._view(incident))
-        payload = {"channel": incident.channel, **message, "unfurl_links": False}
-        answer = deliver(self.redis, "chat.postMessage", incident.channel, payload,
-                         lambda: self.slack.chat_postMessage(**payload), keep=False)
-        if answer is not None:
-            incident.ts = str(answer["ts"])
+        marker = tag(ROOT_EVENT_TYPE, incident=incident.id, opened_at=f"{incident.opened_at:.6f}")
+        payload = {"channel": incident.channel, **message, "unfurl_links": False, "metadata": marker}
+        ts = self._post_tagged_root(payload, look_first)
+        if ts:
+            incident.ts = ts
 
     def _post_storm_root(self, storm: Storm) -> str:
         message = threads.storm_message([], 0, datetime.fromtimestamp(storm.started_at, UTC))
-        payload = {"channel": storm.channel, **message}
-        answer = deliver(self.redis, "chat.postMessage", storm.channel, payload,
-                         lambda: self.slack.chat_postMessage(**payload), keep=False)
+        payload = {"channel": storm.channel, **message, "metadata": tag(ROOT_EVENT_TYPE, storm=storm.id)}
+        return self._post_tagged_root(payload, look_first=False)
+
+    def _post_tagged_root(self, payload: dict[str, Any], look_first: bool) -> str:
+        """Post a root carrying message metadata; its ts, or "" when Slack refused it (logged, retried later).
+
+        A post whose answer was lost (5xx, no answer) may have arrived: the channel's recent history is
+        searched for the tag before it is posted again (at most :data:`ROOT_ATTEMPTS` posts), so one
+        incident never gets two threads.
+        """
+        channel = str(payload["channel"])
+        if look_first and (found := self._find_root(channel, payload["metadata"])):
+            return found
+        answer = deliver(self.redis, "chat.postMessage", channel, payload,
+                         functools.partial(self._post_checked, payload), keep=False)
         return str(answer["ts"]) if answer is not None else ""
+
+    def _post_checked(self, payload: dict[str, Any]) -> Any:
+        for attempt in range(1, ROOT_ATTEMPTS + 1):
+            try:
+                return self.slack.chat_postMessage(**payload)
+            except (SlackApiError, SlackClientError, OSError) as exc:
+                if not _ambiguous(exc):
+                    raise
+                found = self._find_root(str(payload["channel"]), payload["metadata"])
+                if found:
+                    log.warning("slack answered %s but stored the root %s in %s: not posting it again",
+                                type(exc).__name__, found, payload["channel"])
+                    return {"ts": found}
+                if attempt == ROOT_ATTEMPTS:
+                    raise
+                time.sleep(BACKOFF_SECONDS * attempt)
+        raise AssertionError("unreachable")
+
+    def _find_root(self, channel: str, marker: dict[str, Any]) -> str:
+        """The ts of the root tagged ``marker`` among the channel's recent messages ("" if none, or unreadable)."""
+        try:
+            for found, ts in tagged_payloads(self.slack, "conversations_history", {"channel": channel},
+                                             ROOT_EVENT_TYPE, HISTORY_PAGES):
+                if found == marker["event_payload"]:
+                    return ts
+        except PublishError as exc:
+            log.warning("cannot search channel %s for a root already posted (%s); posting it again", channel, exc)
+        return ""
 
     def _edit_root(self, incident: Incident) -> None:
         if incident.storm or not incident.ts:

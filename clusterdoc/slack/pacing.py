@@ -15,7 +15,7 @@ import json
 import logging
 import time
 from collections.abc import Callable
-from typing import Any
+from typing import Any, TypeVar
 
 from redis import Redis
 from slack_sdk import WebClient
@@ -23,6 +23,8 @@ from slack_sdk.errors import SlackApiError, SlackClientError
 from slack_sdk.web import SlackResponse
 
 from clusterdoc.alert_config import PacingSettings
+
+Answer = TypeVar("Answer")
 
 log = logging.getLogger(__name__)
 
@@ -195,7 +197,7 @@ def _error_text(exc: Exception) -> str:
 
 
 def deliver(redis: Redis, method: str, channel: str, payload: dict[str, Any],
-            call: Callable[[], SlackResponse], *, keep: bool = True) -> SlackResponse | None:
+            call: Callable[[], Answer], *, keep: bool = True) -> Answer | None:
     """Run one Slack call; on final failure log channel and method and return None.
 
     With ``keep`` the failed call goes to :data:`RETRY_LIST` for :func:`replay_failed`; callers

@@ -36,6 +36,7 @@ from clusterdoc.queue import DELIVERED_PREFIX, ThreadRef
 from clusterdoc.redact import redact, redact_report
 from clusterdoc.render.blocks import SlackFile, SlackMessage, render_error, render_report, render_root
 from clusterdoc.report import Report
+from clusterdoc.slack.tagged import PublishError, call_slack, tag, tagged_payloads
 
 log = logging.getLogger(__name__)
 
@@ -48,32 +49,6 @@ AMBIGUOUS_MARK = "ambiguous"
 REPLY_PAGES = 20
 POST_ATTEMPTS = 3
 POST_BACKOFF_SECONDS = 0.5
-
-
-class PublishError(Exception):
-    """A Slack call failed for good (after the client's own retries).
-
-    ``ambiguous`` is True when Slack may have done it all the same (HTTP 5xx, no answer).
-    """
-
-    def __init__(self, message: str, *, ambiguous: bool = False) -> None:
-        super().__init__(message)
-        self.ambiguous = ambiguous
-
-
-def call_slack(method: str, channel: str, call: Callable[[], Any]) -> Any:
-    """Run one Web API call; log a final failure with channel and method and raise :class:`PublishError`."""
-    try:
-        return call()
-    except SlackApiError as exc:
-        error = exc.response.get("error", "unknown_error") if exc.response is not None else "unknown_error"
-        status = exc.response.status_code if exc.response is not None else 0
-        log.error("slack %s to channel %s failed: %s", method, channel, error)
-        raise PublishError(f"slack {method} to channel {channel} failed: {error}", ambiguous=status >= 500) from exc
-    except (SlackClientError, OSError) as exc:
-        log.error("slack %s to channel %s failed: %s: %s", method, channel, type(exc).__name__, exc)
-        raise PublishError(f"slack {method} to channel {channel} failed: {type(exc).__name__}",
-                           ambiguous=True) from exc
 
 
 class SlackPublisher:
@@ -138,7 +113,7 @@ class SlackPublisher:
     def _post_part(self, message: SlackMessage, thread: ThreadRef, part_id: str, delivered: str | None) -> None:
         """Post one tagged part. After an ambiguous failure the thread is read: a copy found there
         counts as delivered; none found, the part is posted again (at most :data:`POST_ATTEMPTS` times)."""
-        metadata = {"event_type": PART_EVENT_TYPE, "event_payload": {"part": part_id}}
+        metadata = tag(PART_EVENT_TYPE, part=part_id)
         for attempt in range(1, POST_ATTEMPTS + 1):
             try:
                 self._post(message, thread, metadata=metadata)
@@ -166,24 +141,9 @@ class SlackPublisher:
 
     def _parts_in_thread(self, thread: ThreadRef) -> set[str]:
         """Part ids of the clusterdoc messages in ``thread`` (reads every page of ``conversations.replies``)."""
-        parts: set[str] = set()
-        cursor = ""
-        for _page in range(REPLY_PAGES):
-            params: dict[str, Any] = {"channel": thread.channel, "ts": thread.ts, "include_all_metadata": "true",
-                                      "limit": 200, **({"cursor": cursor} if cursor else {})}
-
-            def read(params: dict[str, Any] = params) -> Any:
-                return self.client.api_call("conversations.replies", http_verb="GET", params=params)
-
-            answer = call_slack("conversations.replies", thread.channel, read)
-            for message in answer.get("messages") or []:
-                metadata = message.get("metadata") or {}
-                if metadata.get("event_type") == PART_EVENT_TYPE:
-                    parts.add(str((metadata.get("event_payload") or {}).get("part", "")))
-            cursor = str((answer.get("response_metadata") or {}).get("next_cursor") or "")
-            if not cursor:
-                break
-        return parts
+        found = tagged_payloads(self.client, "conversations_replies", {"channel": thread.channel, "ts": thread.ts},
+                                PART_EVENT_TYPE, REPLY_PAGES)
+        return {str(payload.get("part", "")) for payload, _ts in found}
 
     def _mark(self, key: str, part: str) -> None:
         if self.redis is None:

@@ -182,6 +182,7 @@ class FakeSlackServer(HTTPFake):
             "chat.update": self._update,
             "chat.getPermalink": self._permalink,
             "conversations.replies": self._replies,
+            "conversations.history": self._history,
             "chat.postEphemeral": self._post_ephemeral,
             "users.info": self._users_info,
             "usergroups.users.list": self._usergroup_users,
@@ -422,6 +423,23 @@ class FakeSlackServer(HTTPFake):
                 raise SlackApiError("thread_not_found")
             found = [dict(m) for (ch, ts), m in sorted(self.messages.items(), key=lambda kv: kv[0][1])
                      if ch == channel and (ts == root or m.get("thread_ts") == root)]
+        return self._page(found, params, with_metadata)
+
+    def _history(self, params: Params) -> Params:
+        """``conversations.history``: the channel's messages that are not thread replies, newest first;
+        ``oldest``/``latest`` bound the ts (exclusive); ``metadata`` only with ``include_all_metadata``;
+        pages of ``limit`` (default 15 here, to exercise paging) by ``cursor``."""
+        self._require(params, "channel")
+        channel = str(params["channel"])
+        with_metadata = str(params.get("include_all_metadata", "")).lower() in ("1", "true")
+        oldest, latest = float(params.get("oldest") or 0), float(params.get("latest") or "inf")
+        with self._lock:
+            found = [dict(m) for (ch, ts), m in sorted(self.messages.items(), key=lambda kv: kv[0][1], reverse=True)
+                     if ch == channel and m.get("thread_ts", ts) == ts and oldest < float(ts) < latest]
+        return self._page(found, params, with_metadata)
+
+    @staticmethod
+    def _page(found: list[Params], params: Params, with_metadata: bool) -> Params:
         for message in found:
             message.pop("channel", None)
             if not with_metadata:
