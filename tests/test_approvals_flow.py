@@ -297,6 +297,42 @@ def test_impersonation_preflight_lets_cluster_rbac_refuse(flow: Flow) -> None:
     assert flow.events(pending) == ["requested", "refused", "approved", "executed"]
 
 
+def test_the_preflight_asks_for_the_reads_too_not_only_the_write(flow: Flow) -> None:
+    flow.writes.deny("get", "pods", user="sre2@example.com", namespace="shop")  # may delete, may not read
+    pending = flow.offer("delete_pod", Target("Pod", "web-8c4b2-aaaaa", "shop"))
+    assert flow.click(pending, "U_SRE2") == "refused"
+    assert "sre2@example.com may not get pods in namespace shop" in flow.audit.for_pending(pending.id)[-1].outcome
+    assert flow.writes.log == []
+    assert action_ids(flow.offer_message(pending)) == [APPROVE_ACTION_ID, DISMISS_ACTION_ID]  # still open
+
+
+def test_a_drain_asks_for_cluster_wide_pod_list_and_eviction(flow: Flow) -> None:
+    flow.writes.deny("create", "pods/eviction", user="sre2@example.com")
+    pending = flow.offer("drain_node", Target("Node", "node-a"))
+    assert flow.click(pending, "U_SRE2") == "refused"
+    outcome = flow.audit.for_pending(pending.id)[-1].outcome
+    assert "sre2@example.com may not create pods/eviction" in outcome and "namespace" not in outcome
+    assert flow.writes.log == []
+
+
+def test_every_action_asks_for_what_it_reads_and_writes() -> None:
+    pod, node = Target("Pod", "web-1", "shop"), Target("Node", "node-a")
+    assert runner.required_access("delete_pod", pod) == [("get", "pods", "", None, "shop"),
+                                                         ("delete", "pods", "", None, "shop")]
+    assert runner.required_access("delete_pod", pod, {"force": True}) == [
+        ("get", "pods", "", None, "shop"), ("get", "nodes", "", None, None), ("delete", "pods", "", None, "shop")]
+    assert runner.required_access("rollout_restart", Target("StatefulSet", "db", "shop")) == [
+        ("get", "statefulsets", "apps", None, "shop"), ("patch", "statefulsets", "apps", None, "shop")]
+    assert runner.required_access("rollback_deployment", Target("Deployment", "web", "shop")) == [
+        ("get", "deployments", "apps", None, "shop"), ("list", "replicasets", "apps", None, "shop"),
+        ("patch", "deployments", "apps", None, "shop")]
+    assert runner.required_access("drain_node", node) == [
+        ("get", "nodes", "", None, None), ("patch", "nodes", "", None, None), ("list", "pods", "", None, None),
+        ("create", "pods", "", "eviction", None)]
+    assert runner.required_access("etcd_defrag", Target("EtcdMember", "etcd-0")) == []
+    assert runner.required_access("no_such_action", pod) == []
+
+
 def test_remediation_identity_keeps_the_worker_read_only(
     redis_url: str, fake_slack: FakeSlackServer, fake_kube: Callable[[Path], FakeKubeServer]
 ) -> None:

@@ -301,17 +301,18 @@ class ApprovalService:
         """
         if identity is None or ctx.client is None:
             return ""
-        for verb, resource, group, subresource in runner.required_access(pending.action, pending.target):
+        for verb, resource, group, subresource, namespace in runner.required_access(
+                pending.action, pending.target, pending.params):
             try:
                 allowed, reason = ctx.client.can_i(
-                    verb, resource, group=group, namespace=pending.target.namespace, subresource=subresource,
+                    verb, resource, group=group, namespace=namespace, subresource=subresource,
                 )
             except ClusterError as exc:
                 return f"the access review for {identity.user} failed: {exc}"
             if not allowed:
                 full = f"{resource}/{subresource}" if subresource else resource
                 return (f"Kubernetes user {identity.user} may not {verb} {full}"
-                        + (f" in namespace {pending.target.namespace}" if pending.target.namespace else "")
+                        + (f" in namespace {namespace}" if namespace else "")
                         + (f" ({reason})" if reason else ""))
         return ""
 

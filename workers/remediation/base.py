@@ -58,6 +58,17 @@ class ActionContext:
         return self.client
 
 
+@dataclass(frozen=True)
+class Access:
+    """One permission an action uses (read or write), as a SelfSubjectAccessReview asks it."""
+
+    verb: str
+    kind: str
+    subresource: str | None = None
+    all_namespaces: bool = False
+    """Asked cluster-wide (a list or evictions across namespaces); cluster-scoped kinds never carry one."""
+
+
 @dataclass
 class Applied:
     """What one :meth:`Action.apply` call did (or, in a dry run, would do)."""
@@ -79,6 +90,11 @@ class Action(ABC):
 
     def parse_params(self, raw: dict[str, Any]) -> BaseModel:
         return self.Params.model_validate(raw)
+
+    def access(self, target: Target, params: BaseModel) -> list[Access]:
+        """What it reads and writes, for the approver's access review before the claim: by default the
+        target is read (:meth:`precheck`) and patched."""
+        return [Access("get", target.kind), Access("patch", target.kind)]
 
     def risk_for(self, params: BaseModel) -> Risk:
         """The risk of running this action with ``params`` (for most actions, always :attr:`risk`)."""

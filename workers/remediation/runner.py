@@ -16,6 +16,7 @@ from typing import Any, Literal
 
 from pydantic import ValidationError
 
+from clusterdoc import kinds
 from clusterdoc.report import Remediation, Target
 from clusterdoc.workers.cluster.base import Cluster, ClusterError
 from clusterdoc.workers.etcd_client import EtcdClient
@@ -143,17 +144,20 @@ def execute(
     )
 
 
-def required_access(action_name: str, target: Target) -> list[tuple[str, str, str, str | None]]:
-    """(verb, resource, API group, subresource) the action needs, for a SelfSubjectAccessReview."""
-    group = "apps" if target.kind in ("Deployment", "StatefulSet", "DaemonSet") else ""
-    plural = target.kind.lower() + "s"
-    table: dict[str, list[tuple[str, str, str, str | None]]] = {
-        "delete_pod": [("delete", "pods", "", None)],
-        "rollout_restart": [("patch", plural, group, None)],
-        "scale": [("patch", plural, group, None)],
-        "rollback_deployment": [("patch", "deployments", "apps", None)],
-        "cordon_node": [("patch", "nodes", "", None)],
-        "uncordon_node": [("patch", "nodes", "", None)],
-        "drain_node": [("patch", "nodes", "", None), ("create", "pods", "", "eviction")],
-    }
-    return table.get(action_name, [])
+def required_access(
+    action_name: str, target: Target, params: dict[str, Any] | None = None
+) -> list[tuple[str, str, str, str | None, str | None]]:
+    """(verb, resource, API group, subresource, namespace) of everything the action reads and writes,
+    for SelfSubjectAccessReviews; nothing for an unknown action or parameters it would refuse anyway."""
+    try:
+        action = catalogue.get(action_name)
+        access = action.access(target, action.parse_params(params or {}))
+    except (KeyError, ValidationError):
+        return []
+    asked = []
+    for needed in access:
+        kind = kinds.by_kind(needed.kind)
+        group = kind.group_version.rpartition("/")[0]
+        namespace = target.namespace if kind.namespaced and not needed.all_namespaces else None
+        asked.append((needed.verb, kind.plural, group, needed.subresource, namespace))
+    return asked

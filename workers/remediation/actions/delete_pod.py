@@ -22,7 +22,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from clusterdoc.report import Target
 from clusterdoc.workers.cluster.base import NotFound, Obj
-from clusterdoc.workers.remediation.base import Action, ActionContext, Applied, Risk, controller_of
+from clusterdoc.workers.remediation.base import Access, Action, ActionContext, Applied, Risk, controller_of
 from clusterdoc.workers.remediation.errors import PreconditionFailed
 
 
@@ -44,6 +44,11 @@ class DeletePod(Action):
     kinds = ("Pod",)
     changes = "Deletes the pod; its controller creates a replacement."
     Params = DeletePodParams
+
+    def access(self, target: Target, params: BaseModel) -> list[Access]:
+        assert isinstance(params, DeletePodParams)
+        force = [Access("get", "Node")] if params.force else []  # the precheck reads the pod's node
+        return [Access("get", "Pod"), *force, Access("delete", "Pod")]
 
     def risk_for(self, params: BaseModel) -> Risk:
         assert isinstance(params, DeletePodParams)

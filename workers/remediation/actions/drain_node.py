@@ -18,7 +18,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from clusterdoc.report import Target
 from clusterdoc.workers.cluster.base import ClusterError, NotFound, Obj
 from clusterdoc.workers.remediation.actions.cordon_node import is_cordoned, set_unschedulable
-from clusterdoc.workers.remediation.base import Action, ActionContext, ActionIncomplete, Applied, controller_of
+from clusterdoc.workers.remediation.base import Access, Action, ActionContext, ActionIncomplete, Applied, controller_of
 from clusterdoc.workers.remediation.errors import Conflict, DisruptionBlocked, PreconditionFailed
 from clusterdoc.workers.remediation.pdb import budgets_for, describe_budget
 
@@ -73,6 +73,10 @@ class DrainNode(Action):
             f"(PodDisruptionBudgets respected, DaemonSet and mirror pods skipped, give up after "
             f"{params.timeout_seconds}s)."
         )
+
+    def access(self, target: Target, params: BaseModel) -> list[Access]:
+        return [Access("get", "Node"), Access("patch", "Node"), Access("list", "Pod", all_namespaces=True),
+                Access("create", "Pod", "eviction", all_namespaces=True)]
 
     def observe(self, obj: Obj) -> dict[str, Any]:
         return {**super().observe(obj), "unschedulable": is_cordoned(obj)}

@@ -18,7 +18,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from clusterdoc.report import Target
 from clusterdoc.workers.cluster.base import Obj
 from clusterdoc.workers.etcd_client import MemberStatus
-from clusterdoc.workers.remediation.base import Action, ActionContext, Applied
+from clusterdoc.workers.remediation.base import Access, Action, ActionContext, Applied
 from clusterdoc.workers.remediation.errors import PreconditionFailed
 from clusterdoc.workers.remediation.etcd import EtcdMaintenance
 from clusterdoc.workers.triage.etcd import EtcdThresholds, view
@@ -51,6 +51,9 @@ class EtcdDefrag(Action):
     kinds = ("EtcdMember",)
     changes = "Rewrites one etcd member's database file to release free pages; that member blocks while it runs."
     Params = DefragParams
+
+    def access(self, target: Target, params: BaseModel) -> list[Access]:
+        return []  # etcd's own TLS client certificate, not Kubernetes RBAC: nothing to ask the API server
 
     def describe(self, target: Target, params: BaseModel) -> str:
         assert isinstance(params, DefragParams)

@@ -16,7 +16,7 @@ from pydantic import BaseModel
 
 from clusterdoc.report import Target
 from clusterdoc.workers.cluster.base import Obj
-from clusterdoc.workers.remediation.base import Action, ActionContext, Applied, controller_of, same_generation
+from clusterdoc.workers.remediation.base import Access, Action, ActionContext, Applied, controller_of, same_generation
 from clusterdoc.workers.remediation.errors import PreconditionFailed
 
 REVISION = "deployment.kubernetes.io/revision"
@@ -55,6 +55,9 @@ class RollbackDeployment(Action):
     risk = "high"
     kinds = ("Deployment",)
     changes = "Replaces the Deployment's pod template with the previous revision's; pods are rolled."
+
+    def access(self, target: Target, params: BaseModel) -> list[Access]:
+        return [Access("get", "Deployment"), Access("list", "ReplicaSet"), Access("patch", "Deployment")]
 
     def describe(self, target: Target, params: BaseModel) -> str:
         return f"Roll back deployment {target.ref()} to its previous revision's pod template."
