@@ -59,6 +59,12 @@ def _selector(constraint: dict[str, Any], pod: PodInfo) -> dict[str, Any] | None
     return selector
 
 
+def _empty(selector: dict[str, Any] | None) -> bool:
+    """``labelSelector: {}`` (nothing merged in): ``countPodsMatchSelector`` counts no pod for an empty
+    selector, although the pod itself still matches it (selfMatch 1) — so such a constraint never rejects."""
+    return selector is not None and not selector.get("matchLabels") and not selector.get("matchExpressions")
+
+
 def prefilter(pod: PodInfo, state: ClusterState) -> list[Constraint]:
     constraints = pod.spread_constraints
     if not constraints:
@@ -77,7 +83,7 @@ def prefilter(pod: PodInfo, state: ClusterState) -> list[Constraint]:
         }
         selector = _selector(constraint, pod)
         counts: Counter[str] = Counter({value: 0 for value in eligible.values()})
-        for existing in state.labelled_pods or ():
+        for existing in () if _empty(selector) else state.labelled_pods or ():
             if existing.namespace != pod.namespace or existing.deleting or existing.node not in eligible:
                 continue
             if selector_matches(selector, existing.labels):
