@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, datetime
 from typing import Any
 
@@ -311,6 +312,45 @@ def test_pods_are_still_read_where_the_request_fits_a_node(fake_kube: Any) -> No
     assert big["blocking"][0]["detail"] == "needs 12 cpu, 8500m free (allocatable 16)"  # 25 × 100m + 5 × 1
     small = next(n for n in report["scheduling"]["nodes"] if n["name"] == "n000")
     assert small["blocking"][0]["detail"] == "needs 12 cpu, more than the node's whole allocatable 8"
+
+
+def test_a_per_node_read_that_finds_a_fit_checks_every_other_pod_for_anti_affinity(fake_kube: Any) -> None:
+    """Only n199 can hold 12 CPUs, so only its pods are read (per node). It has room — but a pod on a
+    small node of the same zone keeps app=web out of the zone: kube-scheduler rejects n199, and so
+    must clusterdoc, which reads every pod once more for such anti-affinity before saying "fits"."""
+    message = ("0/200 nodes are available: 199 Insufficient cpu, "
+               "1 node(s) didn't satisfy existing pods anti-affinity rules.")
+    objects = big_cluster(["8"] * 199 + ["16"], message)
+    for obj in objects:
+        if obj["kind"] == "Node":
+            obj["metadata"]["labels"]["topology.kubernetes.io/zone"] = "a"
+    guard = pod("guard", "n000", cpu="100m")
+    guard["metadata"]["labels"] = {"app": "guard"}
+    guard["spec"]["affinity"] = {"podAntiAffinity": {"requiredDuringSchedulingIgnoredDuringExecution": [
+        {"labelSelector": {"matchLabels": {"app": "web"}}, "topologyKey": "topology.kubernetes.io/zone"}]}}
+    server = fake_kube(SnapshotStore([*objects, guard]))
+    request = DiagnosisRequest("why-pending", "why-pending", Target("Pod", "web-0", "shop"))
+    report = run_request(Catalogue.load(), request, live_cluster(server.url), NOW).to_json()
+    pod_lists = [r for r in server.requests if r.path == "/api/v1/pods"]
+    per_node = [r for r in pod_lists if r.query["fieldSelector"].startswith("spec.nodeName=n199,")]
+    everything = [r for r in pod_lists if not r.query["fieldSelector"].startswith("spec.nodeName=")]
+    assert per_node and everything and len(pod_lists) == len(per_node) + len(everything)
+    big = next(n for n in report["scheduling"]["nodes"] if n["name"] == "n199")
+    assert [b["category"] for b in big["blocking"]] == ["pod_anti_affinity_mismatch"]
+    assert "would accept it" not in report["verdict"]["summary"]
+    assert report["scheduling"]["reconciliation"]["agrees"] is True
+    assert "every pod was read once more for existing pods' anti-affinity" in json.dumps(report)
+
+
+def test_a_per_node_read_that_finds_no_fit_reads_nothing_more(fake_kube: Any) -> None:
+    message = "0/200 nodes are available: 200 Insufficient cpu."
+    objects = big_cluster(["8"] * 199 + ["16"], message)
+    objects += [pod(f"hog-{j}", "n199", cpu="1") for j in range(5)]
+    server = fake_kube(SnapshotStore(objects))
+    request = DiagnosisRequest("why-pending", "why-pending", Target("Pod", "web-0", "shop"))
+    run_request(Catalogue.load(), request, live_cluster(server.url), NOW)
+    pod_lists = [r for r in server.requests if r.path == "/api/v1/pods"]
+    assert pod_lists and all(r.query["fieldSelector"].startswith("spec.nodeName=n199,") for r in pod_lists)
 
 
 def test_pods_on_nodes_too_small_for_the_pod_are_read_but_not_summed(fake_kube: Any) -> None:

@@ -11,7 +11,9 @@ Pods are read after the node-only checks ran (the node-only filters, and a reque
 the node's whole allocatable): not at all when no node survives them in a large cluster, per
 surviving node (``spec.nodeName=``) when that takes fewer requests than listing every pod, and
 otherwise in one paged list of all pods, decoded one pod at a time by the live client; pods on
-nodes too small for the request are then not summed (:func:`_accounted_nodes`).
+nodes too small for the request are then not summed (:func:`_accounted_nodes`). A per-node read
+that finds a fit is completed with every other pod's anti-affinity
+(:func:`read_anti_affinity_elsewhere`).
 """
 
 from __future__ import annotations
@@ -273,7 +275,7 @@ class _PodReader:
         """A pod on a node that is not accounted: only its anti-affinity matters (to the nodes around it)."""
         node = self.state.by_name.get(spec.get("nodeName") or "")
         meta = pod.get("metadata") or _EMPTY
-        if (node is None or (pod.get("status") or _EMPTY).get("phase") in TERMINAL_PHASES
+        if (node is None or node.pods_known or (pod.get("status") or _EMPTY).get("phase") in TERMINAL_PHASES
                 or (meta.get("namespace"), meta.get("name")) in self.skip):
             return
         self._keep(node, spec, meta, accounted=False)
@@ -403,6 +405,30 @@ def gather(
     ):  # an existing pod's anti-affinity selects namespaces by label: ours may be one of them
         _read_namespace_labels(cluster, state)
     return state
+
+
+def read_anti_affinity_elsewhere(cluster: Cluster, state: ClusterState, pods: list[PodInfo]) -> None:
+    """After a per-node read: the required anti-affinity of pods on every other node, read once.
+
+    Per-node reads saw only the candidates' pods, but an existing pod's required anti-affinity
+    reaches every node of its topology domain (a zone, a region): a pod on a tainted node next door
+    can still keep ours off a candidate. Anti-affinity can only take a fit away, so this is read
+    only when a candidate seems to fit (the caller's test): one paged LIST of all pods, keeping
+    nothing but those terms.
+    """
+    reader = _PodReader(state, {(pod.namespace, pod.name) for pod in pods}, False, False)
+    try:
+        with gc_paused():
+            reader.feed(cluster.list("Pod", field_selector=ACTIVE_PODS, page_size=PAGE_SIZE, allow_stale=True), {})
+    except ClusterError as exc:
+        state.notes.append(f"could not read the other nodes' pods for their anti-affinity ({exc}): a node said to "
+                           "fit may still be ruled out by an existing pod's anti-affinity elsewhere in its zone")
+        return
+    state.notes.append("a node seemed to fit, so every pod was read once more for existing pods' anti-affinity")
+    if not state.namespace_labels and any(
+        term.get("namespaceSelector") for existing in state.anti_affinity_pods for term in existing.anti_affinity_terms
+    ):
+        _read_namespace_labels(cluster, state)
 
 
 def unsummed_note(count: int) -> str:

@@ -18,7 +18,7 @@ from pydantic import Field
 
 from clusterdoc.humanize import one_line
 from clusterdoc.report import Facts, Finding, Severity, Table, Target, Text, Verdict
-from clusterdoc.workers.cluster.base import ClusterError, Obj
+from clusterdoc.workers.cluster.base import Cluster, ClusterError, Obj
 from clusterdoc.workers.gc_pause import gc_paused
 from clusterdoc.workers.runbook.registry import StepContext, StepKind, StepParams, StepResult
 from clusterdoc.workers.scheduling import analysis as analysis_mod
@@ -28,7 +28,7 @@ from clusterdoc.workers.scheduling.analysis import Analysis
 from clusterdoc.workers.scheduling.inputs import PodInfo
 from clusterdoc.workers.scheduling.message import ParsedMessage, parse
 from clusterdoc.workers.scheduling.quantities import format_amount
-from clusterdoc.workers.scheduling.snapshot import ClusterState, gather, unsummed_note
+from clusterdoc.workers.scheduling.snapshot import ClusterState, gather, read_anti_affinity_elsewhere, unsummed_note
 from clusterdoc.workers.steps.common import is_workload, short_ref, workload_members
 from clusterdoc.workers.steps.events import fetch_events
 
@@ -212,8 +212,7 @@ def _single_pod(ctx: StepContext, pod: Obj, events: list[Obj], after: timedelta)
     info = PodInfo.from_object(pod)
     text = cases.scheduler_message(pod, events)
     message = parse(text) if text else None
-    state = gather(ctx.cluster, [info], analysis_mod.candidates_of([info]))
-    result = analysis_mod.analyse(info, state, message)
+    state, [result] = _gather_and_analyse(ctx.cluster, [info], [message])
     headline = analysis_mod.sentence(result)
     nominated = (pod.get("status") or {}).get("nominatedNodeName")
     if nominated and not result.fitting:
@@ -226,11 +225,23 @@ def _single_pod(ctx: StepContext, pod: Obj, events: list[Obj], after: timedelta)
                       extra={"scheduling": _section(case, pod, message, result)})
 
 
+def _gather_and_analyse(
+    cluster: Cluster, infos: list[PodInfo], messages: list[ParsedMessage | None]
+) -> tuple[ClusterState, list[Analysis]]:
+    """Read the cluster for ``infos`` and analyse each; a per-node read whose answer is "fits" is
+    completed with every other pod's anti-affinity first (it can only take a fit away)."""
+    state = gather(cluster, infos, analysis_mod.candidates_of(infos))
+    results = [analysis_mod.analyse(info, state, message) for info, message in zip(infos, messages, strict=True)]
+    if state.pods_mode == "per_node" and any(result.fitting for result in results):
+        read_anti_affinity_elsewhere(cluster, state, infos)
+        results = [analysis_mod.analyse(info, state, message) for info, message in zip(infos, messages, strict=True)]
+    return state, results
+
+
 def _node_name_missing(ctx: StepContext, pod: Obj, events: list[Obj]) -> StepResult:
     """A hand-set ``spec.nodeName`` naming no node: no scheduler looks at the pod, no kubelet runs it."""
     info = PodInfo.from_object(pod)
-    state = gather(ctx.cluster, [info], analysis_mod.candidates_of([info]))
-    result = analysis_mod.analyse(info, state, None)
+    state, [result] = _gather_and_analyse(ctx.cluster, [info], [None])
     headline = (f"{info.name} names node {info.node_name} in spec.nodeName, which does not exist: no scheduler "
                 "handles pods with nodeName set and no kubelet will run it; remove nodeName or use a nodeSelector")
     findings = _not_scheduled_findings(info, None, events, result, state, headline)
@@ -295,11 +306,12 @@ def _decide_workload(ctx: StepContext, obj: Obj, read: _WorkloadRead, after: tim
     analysed_infos = list(by_signature.values())[:MAX_ANALYSES]
     results: dict[str, Analysis] = {}
     if analysed_infos:
-        decision.state = gather(ctx.cluster, analysed_infos, analysis_mod.candidates_of(analysed_infos))
         for info in analysed_infos:
             text = cases.scheduler_message(info.obj, read.pod_events[info.name])
             decision.messages[info.name] = parse(text) if text else None
-            results[_signature(info)] = analysis_mod.analyse(info, decision.state, decision.messages[info.name])
+        decision.state, analyses = _gather_and_analyse(
+            ctx.cluster, analysed_infos, [decision.messages[info.name] for info in analysed_infos])
+        results = {_signature(info): result for info, result in zip(analysed_infos, analyses, strict=True)}
     groups: dict[tuple[str, str], list[str]] = defaultdict(list)
     explained_count = 0
     for pod in read.pending:
