@@ -126,6 +126,18 @@ def test_reconciliation_reports_a_changed_cluster() -> None:
     assert "saw 3 node(s)" in joined and "fit now" in joined
 
 
+@pytest.mark.parametrize("message", [
+    'running PreFilter plugin "NodeResourcesFit": invalid quantity',
+    "node 'b' is not in cache",
+])
+def test_a_message_that_is_no_verdict_on_nodes_is_not_reconciled_as_a_changed_cluster(message: str) -> None:
+    objects = [node("a"), node("b"), pod("hog", "a", cpu="4"), pod("hog2", "b", cpu="4"), pod("web-0", message=message)]
+    section = why_pending(objects)["scheduling"]
+    assert section["reconciliation"]["agrees"] is True and section["reconciliation"]["differences"] == []
+    assert "not a verdict on nodes" in section["reconciliation"]["explanation"]
+    assert "changed" not in section["reconciliation"]["explanation"]
+
+
 @pytest.mark.parametrize(("objects", "case", "layer"), [
     pytest.param([node("a"), crashlooping()], "not_pending", "workload", id="running-crashlooping"),
     pytest.param([node("a"), pod("web-0", "a", phase="Running")], "not_pending", "none", id="running"),
@@ -136,6 +148,9 @@ def test_reconciliation_reports_a_changed_cluster() -> None:
                  id="unknown-scheduler-name"),
     pytest.param([node("a"), pod("web-0", schedulingGates=[{"name": "kueue.x-k8s.io/admission"}])], "no_scheduler",
                  "scheduler", id="scheduling-gates"),
+    pytest.param([node("a"), {**pod("web-0", message="skip schedule deleting pod: shop/web-0"), "metadata": {
+        **pod("web-0")["metadata"], "deletionTimestamp": "2026-11-27T05:50:00Z", "finalizers": ["example.com/x"]}}],
+        "no_scheduler", "workload", id="being-deleted"),
 ])
 def test_cases_and_layers(objects: list[dict[str, Any]], case: str, layer: str) -> None:
     report = why_pending(objects)

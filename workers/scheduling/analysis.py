@@ -280,7 +280,7 @@ def _count_differences(message: ParsedMessage, results: list[NodeResult], comput
     reported = message.counts()
     if any(r.detail == KEYLESS_TAINT_DETAIL for r in message.reasons):
         reported, computed = _fold_taints(reported), _fold_taints(computed)
-    prefilter_only = {r.category for r in message.reasons if r.nodes is None}
+    prefilter_only = {r.category for r in message.reasons if r.nodes is None} - NOT_FILTER_VERDICTS
     for category in sorted(set(reported) | set(computed)):
         if category == cat.OTHER or category in prefilter_only:
             continue
@@ -288,6 +288,11 @@ def _count_differences(message: ParsedMessage, results: list[NodeResult], comput
         if said != found:
             differences.append(f"{category}: scheduler {said} node(s), clusterdoc {found}")
     return differences
+
+
+NOT_FILTER_VERDICTS = frozenset({cat.POD_BEING_DELETED, cat.NODE_NOT_IN_CACHE, cat.SCHEDULER_ERROR})
+"""Message-only categories that are no node's verdict: the scheduler skipped the pod, lost a node from its
+cache, or a plugin failed — no filter ran on the nodes, so nothing is counted against them."""
 
 
 def reconcile(message: ParsedMessage | None, results: list[NodeResult], computed: dict[str, int]) -> Reconciliation:
@@ -299,6 +304,12 @@ def reconcile(message: ParsedMessage | None, results: list[NodeResult], computed
     if message is None or not message.raw:
         return Reconciliation(True, [], "No FailedScheduling message to compare with: the scheduler has not "
                                         "reported on this pod.")
+    no_verdict = [r for r in message.reasons if r.category in NOT_FILTER_VERDICTS]
+    if no_verdict and len(no_verdict) == len(message.reasons):
+        names = ", ".join(sorted({cat.LABELS.get(r.category, r.category) for r in no_verdict}))
+        return Reconciliation(True, [], f"The scheduler's last message is not a verdict on nodes ({names}): no "
+                                        "filter ran, so there are no counts to compare; the node table is "
+                                        "clusterdoc's own evaluation.")
     older = ""
     if _count_differences(message, results, computed):
         for version, stages in LEGACY_ORDERS:

@@ -107,6 +107,8 @@ def classify(pod: Obj, events: list[Obj], now: datetime, no_scheduler_after: tim
         return NOT_PENDING
     if spec.get("nodeName"):
         return SCHEDULED_NOT_STARTED
+    if (pod.get("metadata") or {}).get("deletionTimestamp"):
+        return NO_SCHEDULER  # kube-scheduler skips pods being deleted (skipPodSchedule), whatever it said before
     condition = _condition(pod, "PodScheduled")
     if spec.get("schedulingGates") or condition.get("reason") == "SchedulingGated":
         return NO_SCHEDULER
@@ -140,6 +142,8 @@ def explain_no_scheduler(cluster: Cluster, pod: Obj, now: datetime) -> CaseResul
     name = meta.get("name", "")
     created = parse_time(meta.get("creationTimestamp"))
     waited = f" for {_ago(now - created)}" if created else ""
+    if meta.get("deletionTimestamp"):
+        return _explain_deleting(pod, now)
     gates = [gate.get("name", "") for gate in spec.get("schedulingGates") or ()]
     if gates:
         summary = (f"{name} is held back by schedulingGates {', '.join(gates)}: the scheduler will not look at it "
@@ -185,6 +189,26 @@ def explain_no_scheduler(cluster: Cluster, pod: Obj, now: datetime) -> CaseResul
     return CaseResult(NO_SCHEDULER, "scheduler", Severity.WARNING, summary,
                       [Finding(STEP, Severity.WARNING, "Scheduler has not reported on the pod", summary,
                                [Facts(tuple(facts))])])
+
+
+def _explain_deleting(pod: Obj, now: datetime) -> CaseResult:
+    """A Pending pod with ``deletionTimestamp``: the scheduler skips it; whatever holds it is the answer."""
+    meta = pod.get("metadata") or {}
+    name = meta.get("name", "")
+    deleted = parse_time(meta.get("deletionTimestamp"))
+    when = f" {_ago(now - deleted)} ago" if deleted else ""
+    finalizers = [str(f) for f in meta.get("finalizers") or ()]
+    facts: list[tuple[str, str]] = [("deletionTimestamp", str(meta.get("deletionTimestamp"))),
+                                    ("Finalizers", ", ".join(finalizers) or "none")]
+    if finalizers:
+        summary = (f"{name} was deleted{when} and is still there: kube-scheduler skips pods being deleted, and "
+                   f"finalizer {', '.join(finalizers)} holds it — the controller that owns the finalizer must "
+                   "finish and remove it (remove it by hand only if that controller is gone)")
+    else:
+        summary = (f"{name} was deleted{when}: kube-scheduler skips pods being deleted, and a pod never bound to a "
+                   "node goes away at once; it should be gone in moments (its owner then creates a replacement)")
+    return CaseResult(NO_SCHEDULER, "workload", Severity.WARNING, summary, [Finding(
+        STEP, Severity.WARNING, "Pod is being deleted: the scheduler skips it", summary, [Facts(tuple(facts))])])
 
 
 def _ago(delta: timedelta) -> str:
