@@ -15,9 +15,9 @@ from typing import Any
 
 from clusterdoc.workers.scheduling import categories as cat
 from clusterdoc.workers.scheduling.filters import PLUGINS, Blocker
+from clusterdoc.workers.scheduling.filters.node_affinity import term_description
 from clusterdoc.workers.scheduling.filters.node_resources_fit import fits_allocatable
 from clusterdoc.workers.scheduling.inputs import PodInfo
-from clusterdoc.workers.scheduling.labels import term_text
 from clusterdoc.workers.scheduling.message import ParsedMessage
 from clusterdoc.workers.scheduling.quantities import format_amount
 from clusterdoc.workers.scheduling.snapshot import ClusterState, NodeInfo
@@ -370,11 +370,31 @@ def analyse(pod: PodInfo, state: ClusterState, message: ParsedMessage | None) ->
 def _selector_phrase(pod: PodInfo) -> str:
     wanted = [f"nodeSelector {','.join(f'{k}={v}' for k, v in pod.node_selector.items())}"] if pod.node_selector else []
     if pod.required_node_terms is not None:
-        wanted.append("required node affinity " + " or ".join(f"({term_text(t)})" for t in pod.required_node_terms))
+        wanted.append("required node affinity " + " or ".join(term_description(t) for t in pod.required_node_terms))
     return f"do not match the pod's {' and '.join(wanted) or 'node affinity'}"
 
 
-def _cause_phrase(blocker: Blocker, pod: PodInfo) -> str:
+DETAIL_IN_SENTENCE = 160
+"""Longer details (a CEL selector, a long claim description) are cut in the one-line verdict (the node table
+has them whole)."""
+
+
+def _sentence_detail(details: set[str], count: int) -> str:
+    """The detail a group of nodes shares, for the verdict sentence: "" when the nodes' details differ (the
+    first node's would be wrong for the others); no "this node" for several; long ones cut."""
+    if len(details) != 1:
+        return ""
+    detail = next(iter(details))
+    if count > 1:
+        detail = detail.replace(" for this node", "").replace(" on this node", "").replace(" this node", " the node")
+    return detail if len(detail) <= DETAIL_IN_SENTENCE else detail[:DETAIL_IN_SENTENCE - 1].rstrip() + "…"
+
+
+def _cause_phrase(blocker: Blocker, pod: PodInfo, detail: str | None = None) -> str:
+    """The verb phrase for nodes blocked by ``blocker`` (``detail``: the sentence's version of its detail)."""
+    detail = blocker.detail if detail is None else detail
+    about = f" ({detail})" if detail else ""
+    ruled_out = f"are ruled out: {detail or cat.LABELS.get(blocker.category, blocker.category)}"
     if blocker.resource == "pods":
         return "are at their pod limit"
     if blocker.resource:
@@ -388,25 +408,25 @@ def _cause_phrase(blocker: Blocker, pod: PodInfo) -> str:
         cat.NODE_NAME_MISMATCH: f"are not the requested node {pod.node_name}",
         cat.NODE_SELECTOR_OR_AFFINITY_MISMATCH: _selector_phrase(pod),
         cat.HOST_PORT_CONFLICT: "already use the requested host port",
-        cat.UNBOUND_PVC: f"cannot bind the pod's PersistentVolumeClaim ({blocker.detail})",
+        cat.UNBOUND_PVC: f"cannot bind the pod's PersistentVolumeClaim{about}",
         cat.VOLUME_NODE_AFFINITY_CONFLICT: "are outside the PersistentVolume's node affinity",
         cat.VOLUME_ZONE_CONFLICT: "are in another zone than the pod's volume",
         cat.MAX_VOLUME_COUNT: "are at their volume attach limit",
         cat.POD_AFFINITY_MISMATCH: "do not satisfy the pod's affinity",
         cat.POD_ANTI_AFFINITY_MISMATCH: "would violate pod anti-affinity",
         cat.TOPOLOGY_SPREAD_MISMATCH: "would violate the topology spread constraint",
-        cat.MISSING_PVC: f"cannot mount the pod's volume ({blocker.detail})",
-        cat.PV_MISSING: f"cannot mount the pod's volume ({blocker.detail})",
-        cat.VOLUME_DISK_CONFLICT: f"already mount the same disk ({blocker.detail})",
-        cat.VOLUME_RWOP_CONFLICT: f"are all ruled out: {blocker.detail}",
-        cat.RESOURCE_CLAIM_MISSING: f"are all ruled out: {blocker.detail}",
-        cat.RESOURCE_CLAIM_IN_USE: f"are all ruled out: {blocker.detail}",
-        cat.DEVICE_CLASS_MISSING: f"are all ruled out: {blocker.detail}",
-        cat.RESOURCE_CLAIM_NODE_MISMATCH: f"are not where the pod's ResourceClaim is allocated ({blocker.detail})",
-        cat.DRA_NO_RESOURCE_SLICES: f"publish no devices for the pod's ResourceClaim ({blocker.detail})",
-        cat.DRA_NO_MATCHING_DEVICE: f"have no device matching the pod's ResourceClaim ({blocker.detail})",
-        cat.DRA_DEVICES_EXHAUSTED: f"have every matching device allocated ({blocker.detail})",
-    }.get(blocker.category, f"reject it ({blocker.detail})")
+        cat.MISSING_PVC: f"cannot mount the pod's volume{about}",
+        cat.PV_MISSING: f"cannot mount the pod's volume{about}",
+        cat.VOLUME_DISK_CONFLICT: f"already mount the same disk{about}",
+        cat.VOLUME_RWOP_CONFLICT: ruled_out,
+        cat.RESOURCE_CLAIM_MISSING: ruled_out,
+        cat.RESOURCE_CLAIM_IN_USE: ruled_out,
+        cat.DEVICE_CLASS_MISSING: ruled_out,
+        cat.RESOURCE_CLAIM_NODE_MISMATCH: f"are not where the pod's ResourceClaim is allocated{about}",
+        cat.DRA_NO_RESOURCE_SLICES: f"publish no devices for the pod's ResourceClaim{about}",
+        cat.DRA_NO_MATCHING_DEVICE: f"have no device matching the pod's ResourceClaim{about}",
+        cat.DRA_DEVICES_EXHAUSTED: f"have every matching device allocated{about}",
+    }.get(blocker.category, f"reject it{about}")
 
 
 _SINGULAR = (("lack ", "lacks "), ("carry ", "carries "), ("are all ", "is "), ("are ", "is "),
@@ -431,25 +451,28 @@ def sentence(analysis: Analysis) -> str:
     if analysis.fitting:
         return (f"{pod.name} is not scheduled, yet {len(analysis.fitting)} of {total} node(s) would accept it now "
                 f"(e.g. {analysis.fitting[0]})")
-    by_cause: dict[str, tuple[Blocker, set[str]]] = {}
+    by_cause: dict[str, tuple[Blocker, set[str], set[str]]] = {}
     for result in results:
         for blocker in result.blockers:
             key = cause_of(blocker)
-            by_cause.setdefault(key, (blocker, set()))[1].add(result.name)
+            entry = by_cause.setdefault(key, (blocker, set(), set()))
+            entry[1].add(result.name)
+            entry[2].add(blocker.detail)
     ranked = sorted(by_cause.values(), key=lambda item: (-len(item[1]), cause_of(item[0])))
     parts = []
     seen: set[str] = set()
-    for index, (blocker, nodes) in enumerate(ranked[:3]):
+    for index, (blocker, nodes, details) in enumerate(ranked[:3]):
         count = len(nodes)
+        detail = _sentence_detail(details, count)
         if count == total:
             who = "the only node" if count == 1 else f"all {count} nodes"
         else:
             who = f"{count} node{'s' if count != 1 else ''}"
         if index and nodes <= seen:
             who = f"the {who.removeprefix('all ')}" if count != 1 else "1 node"
-            phrase = "also " + _cause_phrase(blocker, pod)
+            phrase = "also " + _cause_phrase(blocker, pod, detail)
         else:
-            phrase = _cause_phrase(blocker, pod)
+            phrase = _cause_phrase(blocker, pod, detail)
         phrase = _singular(phrase) if count == 1 else phrase
         parts.append(f"{who} {phrase}".replace("also are ", "are also ").replace("also is ", "is also "))
         seen |= nodes

@@ -42,7 +42,8 @@ def matches(pod: PodInfo, node: NodeInfo) -> bool:
     return terms is None or any(node_term_matches(term, node.name, node.labels) for term in terms)
 
 
-def _term_description(term: dict[str, Any]) -> str:
+def term_description(term: dict[str, Any]) -> str:
+    """``(key In a,b)``, and when kube-scheduler cannot parse the term, that it matches no node and why."""
     problem = term_problem(term)
     text = f"({term_text(term)})"
     return f"{text} [unparseable, matches no node: {problem}]" if problem else text
@@ -52,7 +53,7 @@ def filter_node(pod: PodInfo, node: NodeInfo, state: ClusterState, pre: Any) -> 
     problems = selector_mismatches(pod, node)
     terms = pod.required_node_terms
     if terms is not None and not any(node_term_matches(term, node.name, node.labels) for term in terms):
-        wanted = " or ".join(_term_description(term) for term in terms) or "<no terms>"
+        wanted = " or ".join(term_description(term) for term in terms) or "<no terms>"
         problems.append(f"required node affinity {wanted}")
     if not problems:
         return []
