@@ -126,6 +126,33 @@ def test_reconciliation_reports_a_changed_cluster() -> None:
     assert "saw 3 node(s)" in joined and "fit now" in joined
 
 
+def test_a_lost_pvc_is_a_prefilter_rejection_counted_on_every_node() -> None:
+    """podHasPVCs: a PVC in phase Lost fails VolumeBinding's PreFilter, before any filter runs on any node."""
+    message = ('0/2 nodes are available: persistentvolumeclaim "data" bound to non-existent persistentvolume '
+               '"pv-gone". preemption: 0/2 nodes are available: 2 Preemption is not helpful for scheduling.')
+    pvc = {"apiVersion": "v1", "kind": "PersistentVolumeClaim", "metadata": {"name": "data", "namespace": "shop"},
+           "spec": {"volumeName": "pv-gone", "accessModes": ["ReadWriteOnce"], "storageClassName": "standard"},
+           "status": {"phase": "Lost"}}
+    web = pod("web-0", message=message, volumes=[{"name": "data", "persistentVolumeClaim": {"claimName": "data"}}])
+    section = why_pending([node("a"), node("gpu-0", taints=[GPU]), pvc, web])["scheduling"]
+    assert section["reconciliation"]["agrees"] is True, section["reconciliation"]
+    lost = ("pv_missing", 'persistentvolumeclaim "data" bound to non-existent persistentvolume "pv-gone"')
+    for entry in section["nodes"]:  # gpu-0's taint is listed too, but the scheduler never got that far
+        assert lost in [(b["category"], b["detail"]) for b in entry["blocking"]]
+
+
+def test_a_generic_ephemeral_volume_waits_for_its_pvc_in_the_schedulers_words() -> None:
+    message = ('0/1 nodes are available: waiting for ephemeral volume controller to create the persistentvolumeclaim '
+               '"web-0-scratch". preemption: 0/1 nodes are available: 1 Preemption is not helpful for scheduling.')
+    web = pod("web-0", message=message, volumes=[{"name": "scratch", "ephemeral": {"volumeClaimTemplate": {
+        "spec": {"accessModes": ["ReadWriteOnce"], "resources": {"requests": {"storage": "1Gi"}}}}}}])
+    section = why_pending([node("a"), web])["scheduling"]
+    assert section["reconciliation"]["agrees"] is True
+    blocker = section["nodes"][0]["blocking"][0]
+    assert (blocker["category"], blocker["detail"]) == (
+        "missing_pvc", 'waiting for ephemeral volume controller to create the persistentvolumeclaim "web-0-scratch"')
+
+
 @pytest.mark.parametrize("message", [
     'running PreFilter plugin "NodeResourcesFit": invalid quantity',
     "node 'b' is not in cache",

@@ -100,6 +100,11 @@ ROWS: list[tuple[str, str, str, int | None, Pairs]] = [
      None, {("node_not_in_cache", None)}),  # asiainfoLDP/datafoundry-troubleshooting#3
     ("1.9", "single-reason", "node 'node-xyz' not found", None, {("node_not_in_cache", None)}),  # kubernetes#56261
     ("1.22", "single-reason", "skip schedule deleting pod: shop/web-0", None, {("pod_being_deleted", None)}),
+    ("1.37", "single-reason", 'running PreFilter plugin "VolumeBinding": waiting for ephemeral volume controller to '
+     'create the persistentvolumeclaim "web-0-scratch"', None, {("missing_pvc", None)}),  # volume_binding.go
+    ("1.37", "0/N", '0/3 nodes are available: waiting for ephemeral volume controller to create the '
+     'persistentvolumeclaim "web-0-scratch". preemption: 0/3 nodes are available: 3 Preemption is not helpful for '
+     'scheduling.', 3, {("missing_pvc", 3)}),  # a PreFilter rejection counts on all N
     ("1.26", "single-reason", 'running PreFilter plugin "NodeResourcesFit": invalid quantity',
      None, {("scheduler_error", None)}),
     ("1.29", "single-reason", 'binding rejected: running Bind plugin "DefaultBinder": Operation cannot be fulfilled '

@@ -155,6 +155,8 @@ class PodInfo:
     """``spec.resourceClaims`` (DRA): each names a ResourceClaim or a ResourceClaimTemplate."""
     claim_statuses: dict[str, str | None] = field(default_factory=dict)
     """``status.resourceClaimStatuses``: pod claim name -> generated ResourceClaim name (None: none needed)."""
+    ephemeral_claims: frozenset[str] = frozenset()
+    """The PVCs of ``claim_names`` a generic ephemeral volume asks the ephemeral volume controller to create."""
 
     @property
     def needs_pod_labels(self) -> bool:
@@ -178,11 +180,12 @@ class PodInfo:
             for volume in spec.get("volumes") or ()
             if (volume.get("persistentVolumeClaim") or {}).get("claimName")
         ]
-        claims += [  # generic ephemeral volumes create a PVC named <pod>-<volume>
+        ephemeral = [  # generic ephemeral volumes create a PVC named <pod>-<volume>
             f"{meta.get('name', '')}-{volume['name']}"
             for volume in spec.get("volumes") or ()
             if volume.get("ephemeral")
         ]
+        claims += ephemeral
         return cls(
             obj=pod,
             name=meta.get("name", ""),
@@ -200,6 +203,7 @@ class PodInfo:
             requests=pod_requests(spec),
             ports=host_ports(spec),
             claim_names=claims,
+            ephemeral_claims=frozenset(ephemeral),
             affinity_terms=list(pod_affinity.get("requiredDuringSchedulingIgnoredDuringExecution") or ()),
             anti_affinity_terms=list(pod_anti.get("requiredDuringSchedulingIgnoredDuringExecution") or ()),
             spread_constraints=[

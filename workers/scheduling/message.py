@@ -253,6 +253,9 @@ PHRASES: tuple[tuple[re.Pattern[str], Classifier], ...] = tuple(
         (r"^node\(s\) unavailable due to one or more pvc\(s\) bound to non-existent pv\(s\)$", _fixed(cat.PV_MISSING)),
         (r"^pod has unbound immediate persistentvolumeclaims$", _fixed(cat.UNBOUND_PVC)),
         (r"^persistentvolumeclaim \"?[^\"]*\"? (?:not found|is being deleted)$", _fixed(cat.MISSING_PVC)),
+        # a generic ephemeral volume's PVC not created yet (VolumeBinding PreFilter, 1.23+)
+        (r"^waiting for ephemeral volume controller to create the persistentvolumeclaim \"?[^\"]*\"?$",
+         _fixed(cat.MISSING_PVC)),
         (r"^persistentvolumeclaim \"?[^\"]*\"? has not been bound$", _fixed(cat.UNBOUND_PVC)),
         # VolumeBinding PreFilter, kube-scheduler 1.37 verbatim (the real scheduler in tests/test_real_why_pending.py)
         (r"^persistentvolumeclaim \"?[^\"]*\"? bound to non-existent persistentvolume \"?[^\"]*\"?$",

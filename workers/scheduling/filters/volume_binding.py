@@ -76,9 +76,14 @@ def prefilter(pod: PodInfo, state: ClusterState) -> Claims:
     for claim in pod.claim_names:
         pvc = state.pvcs.get(f"{pod.namespace}/{claim}")
         if pvc is None:
-            result.everywhere.append(Blocker(
-                cat.MISSING_PVC, f'persistentvolumeclaim "{claim}" not found', NAME,
-                f'persistentvolumeclaim "{claim}" not found', resolvable=False, prefilter=True))
+            text = (f'waiting for ephemeral volume controller to create the persistentvolumeclaim "{claim}"'
+                    if claim in pod.ephemeral_claims else f'persistentvolumeclaim "{claim}" not found')
+            result.everywhere.append(Blocker(cat.MISSING_PVC, text, NAME, text, resolvable=False, prefilter=True))
+            continue
+        if (pvc.get("status") or {}).get("phase") == "Lost":  # podHasPVCs: a PreFilter error, before the rest
+            volume = (pvc.get("spec") or {}).get("volumeName", "")
+            text = f'persistentvolumeclaim "{claim}" bound to non-existent persistentvolume "{volume}"'
+            result.everywhere.append(Blocker(cat.PV_MISSING, text, NAME, text, resolvable=False, prefilter=True))
             continue
         if (pvc.get("metadata") or {}).get("deletionTimestamp"):
             result.everywhere.append(Blocker(
