@@ -156,6 +156,8 @@ def test_drain_blocked_by_the_budget_the_controller_computed(plane: ControlPlane
 
 
 def test_drain_waits_for_replacements_then_empties_the_node(plane: ControlPlane, kube_admin: KubeRest) -> None:
+    execute(plane, "uncordon_node", Target("Node", "rem-b"))  # the replacements' node (whichever tests ran before)
+    assert not kube_admin.get("v1", "Node", "rem-b")["spec"].get("unschedulable")
     before = {p["metadata"]["name"] for p in pods_of(kube_admin, "api")}
     assert {p["spec"]["nodeName"] for p in pods_of(kube_admin, "api")} == {"rem-a"}
     result, progress = execute(plane, "drain_node", Target("Node", "rem-a"), {"timeout_seconds": 60})

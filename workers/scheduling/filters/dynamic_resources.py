@@ -17,7 +17,7 @@ every matching device is allocated (``dra_devices_exhausted``). CEL selectors be
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from clusterdoc.workers.cluster.base import Cluster, ClusterError, NotFound, Obj
@@ -122,7 +122,8 @@ class DraPre:
     everywhere: list[Blocker] = field(default_factory=list)
     allocated_on: list[tuple[str, list[dict[str, Any]]]] = field(default_factory=list)
     """Allocated claims and their allocation's nodeSelector terms."""
-    requests: list[Request] = field(default_factory=list)
+    requests: list[list[Request]] = field(default_factory=list)
+    """Per device request, its alternatives in order: one for ``exactly``, each ``firstAvailable`` subrequest."""
     notes: list[str] = field(default_factory=list)
 
 
@@ -132,25 +133,33 @@ def _class_selectors(objects: DraObjects, name: str) -> list[str]:
 
 
 def _requests(claim_key: str, claim: Obj, objects: DraObjects, pre: DraPre) -> None:
+    """Each device request as its alternatives (``exactly``, or every ``firstAvailable`` subrequest, in order).
+
+    As the allocator validates every subrequest before allocating, a missing DeviceClass in any of them
+    fails the claim everywhere.
+    """
     for request in (((claim.get("spec") or {}).get("devices") or {}).get("requests") or ()):
         name = str(request.get("name", ""))
         exactly = request.get("exactly")
-        alternatives = [exactly] if exactly else list(request.get("firstAvailable") or ())[:1]
-        if not alternatives:
-            continue
-        chosen = alternatives[0]
-        class_name = str(chosen.get("deviceClassName", ""))
-        if class_name not in objects.classes:
-            pre.everywhere.append(Blocker(
-                cat.DEVICE_CLASS_MISSING, f"claim {claim_key} request {name}: DeviceClass {class_name} does not exist",
-                NAME, ERR_CLASS_MISSING % (name, class_name), resolvable=False, prefilter=True))
-            return
-        selectors = _class_selectors(objects, class_name)
-        selectors += [str((s.get("cel") or {}).get("expression", "")) for s in chosen.get("selectors") or ()
-                      if s.get("cel")]
-        mode = chosen.get("allocationMode") or "ExactCount"
-        pre.requests.append(Request(claim_key, name, class_name, selectors, mode == "All",
-                                    int(chosen.get("count") or 1)))
+        choices = [(name, exactly)] if exactly else [
+            (f"{name}/{sub.get('name', '')}", sub) for sub in request.get("firstAvailable") or ()]
+        alternatives = []
+        for label, chosen in choices:
+            class_name = str(chosen.get("deviceClassName", ""))
+            if class_name not in objects.classes:
+                pre.everywhere.append(Blocker(
+                    cat.DEVICE_CLASS_MISSING,
+                    f"claim {claim_key} request {label}: DeviceClass {class_name} does not exist",
+                    NAME, ERR_CLASS_MISSING % (label, class_name), resolvable=False, prefilter=True))
+                return
+            selectors = _class_selectors(objects, class_name)
+            selectors += [str((s.get("cel") or {}).get("expression", "")) for s in chosen.get("selectors") or ()
+                          if s.get("cel")]
+            mode = chosen.get("allocationMode") or "ExactCount"
+            alternatives.append(Request(claim_key, label, class_name, selectors, mode == "All",
+                                        int(chosen.get("count") or 1)))
+        if alternatives:
+            pre.requests.append(alternatives)
 
 
 def _claim_name(pod: PodInfo, entry: dict[str, Any]) -> tuple[str | None, str | None]:
@@ -297,10 +306,22 @@ def filter_node(pod: PodInfo, node: NodeInfo, state: ClusterState, pre: DraPre) 
     objects: DraObjects = state.dra
     devices = _node_devices(objects, node)
     taken: set[DeviceKey] = set()
-    for request in pre.requests:
-        blocker = _allocate(request, devices, objects, taken, pre.notes)
-        if blocker is not None:
-            return [blocker]
+    for alternatives in pre.requests:
+        first_blocker: Blocker | None = None
+        for request in alternatives:  # firstAvailable: the first subrequest that can be allocated is used
+            trying = set(taken)
+            blocker = _allocate(request, devices, objects, trying, pre.notes)
+            if blocker is None:
+                taken = trying
+                break
+            first_blocker = first_blocker or blocker
+        else:
+            assert first_blocker is not None
+            if len(alternatives) > 1:
+                others = ", ".join(r.name for r in alternatives[1:])
+                first_blocker = replace(first_blocker, detail=f"{first_blocker.detail}; no other alternative "
+                                                              f"fits either ({others})")
+            return [first_blocker]
     return []
 
 
