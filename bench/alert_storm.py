@@ -78,6 +78,22 @@ def _client(port: int, bodies: list[bytes], latencies: list[float], errors: list
     connection.close()
 
 
+def answer_lines(latencies: list[float], rejected: int, errors: int, posts: int, recorded: int,
+                 wall: float) -> list[str]:
+    """What the posts got: accepted = answered minus non-200 (a connection error is never answered); alerts/s
+    counts the alerts recorded in Redis, not those sent; latencies of every answered post (200 or not)."""
+    accepted = len(latencies) - rejected
+    lines = [f"  accepted {accepted}/{posts} posts in {wall:.2f} s = {recorded / wall if wall else 0:.0f} alerts/s "
+             f"recorded ({rejected} rejected, {errors} connection errors)"]
+    if not latencies:
+        lines.append("  response time: no post was answered")
+        return lines
+    ms = [value * 1000 for value in latencies]
+    lines.append(f"  response time p50 {percentile(ms, 0.5):.1f} ms   p99 {percentile(ms, 0.99):.1f} ms   "
+                 f"max {max(ms):.1f} ms")
+    return lines
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--posts", type=int, default=200)
@@ -124,14 +140,10 @@ def main() -> int:
             in_flight = redis.zcard(INFLIGHT_KEY)
     slack_calls: dict[str, int] = slack.finish()
 
-    ms = [value * 1000 for value in latencies]
     print(f"alert storm: {total} distinct alerts in {args.posts} webhook posts, {args.clients} concurrent clients, "
           f"{os.cpu_count()} CPUs")
-    accepted = len(ms) - len(rejected)  # answered posts minus the non-200 answers; connection errors never answered
-    print(f"  accepted {accepted}/{args.posts} posts in {wall:.2f} s = {total / wall:.0f} alerts/s "
-          f"({len(rejected)} rejected, {len(errors)} connection errors)")
-    print(f"  response time p50 {percentile(ms, 0.5):.1f} ms   p99 {percentile(ms, 0.99):.1f} ms   "
-          f"max {max(ms):.1f} ms")
+    for line in answer_lines(latencies, len(rejected), len(errors), args.posts, recorded, wall):
+        print(line)
     print(f"  recorded in Redis when the last answer came: {recorded}/{total} "
           f"({'zero lost' if recorded == total else f'{total - recorded} LOST'})")
     print(f"  dispatcher applied all deliveries {applied:.2f} s after the first post ({left} left; roots are paced "

@@ -56,3 +56,14 @@ def test_a_pod_bigger_than_every_node_reads_no_pods_yet_the_floor_reads_them_all
     active = sum(1 for obj in generate(ClusterShape(nodes=100, pods=3000))
                  if obj["kind"] == "Pod" and obj["status"].get("phase") not in ("Succeeded", "Failed"))
     assert all(m.note.startswith(f"{100 + active} objects") for m in figures["floors"])
+
+
+def test_alert_storm_bookkeeping_counts_what_was_answered_and_recorded() -> None:
+    from bench.alert_storm import answer_lines
+
+    lines = answer_lines([0.010, 0.020, 0.030, 0.500], rejected=1, errors=2, posts=6, recorded=300, wall=2.0)
+    assert lines[0] == "  accepted 3/6 posts in 2.00 s = 150 alerts/s recorded (1 rejected, 2 connection errors)"
+    assert lines[1] == "  response time p50 30.0 ms   p99 500.0 ms   max 500.0 ms"  # index round(0.5 * 3) = 2
+    nothing = answer_lines([], rejected=0, errors=6, posts=6, recorded=0, wall=1.5)  # every post failed to connect
+    assert nothing == ["  accepted 0/6 posts in 1.50 s = 0 alerts/s recorded (0 rejected, 6 connection errors)",
+                       "  response time: no post was answered"]
