@@ -77,6 +77,16 @@ def test_a_pre_filter_message_parses_without_json() -> None:
     assert "total nodes: unknown (not a per-node message)" in result.stdout
 
 
+def test_a_reason_no_pattern_places_keeps_its_raw_text() -> None:
+    message = "0/3 nodes are available: 2 Insufficient cpu, 1 node(s) had frobnicator quota exceeded."
+    text = clusterdoc("scheduling", "parse", message)
+    assert text.returncode == 0, text.stderr
+    assert "not placed (raw text kept): node(s) had frobnicator quota exceeded" in text.stdout
+    as_json = json.loads(clusterdoc("scheduling", "parse", "--json", message).stdout)
+    assert as_json["unplaced"] == ["node(s) had frobnicator quota exceeded"]
+    assert [(r["category"], r["nodes"]) for r in as_json["reasons"]] == [("insufficient_cpu", 2), ("other", 1)]
+
+
 def test_output_piped_into_head_ends_quietly() -> None:
     process = subprocess.Popen([sys.executable, "-m", "clusterdoc", "demo"], cwd=REPO_ROOT, env=process_env(),
                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
