@@ -79,7 +79,7 @@ def prefilter(pod: PodInfo, state: ClusterState) -> list[Constraint]:
             node.name: node.labels[key] for node in state.nodes
             if all(k in node.labels for k in keys)
             and (not honor_affinity or node_affinity_matches(pod, node))
-            and (not honor_taints or not untolerated(pod, node))
+            and (not honor_taints or not untolerated(pod, node, cordon_taint=True))
         }
         selector = _selector(constraint, pod)
         counts: Counter[str] = Counter({value: 0 for value in eligible.values()})
@@ -98,11 +98,10 @@ def prefilter(pod: PodInfo, state: ClusterState) -> list[Constraint]:
 
 
 def filter_node(pod: PodInfo, node: NodeInfo, state: ClusterState, pre: list[Constraint]) -> list[Blocker]:
-    for constraint in pre:
+    for constraint in pre:  # in order, as filtering.go: a missing key only decides if no earlier skew did
         if constraint.key not in node.labels:
             return [Blocker(cat.TOPOLOGY_SPREAD_MISMATCH, f"node lacks topology label {constraint.key}", NAME,
                             ERR_REASON_NODE_LABEL_NOT_MATCH, resolvable=False)]
-    for constraint in pre:
         value = node.labels[constraint.key]
         count = constraint.counts.get(value, 0)
         skew = count + constraint.self_match - constraint.minimum

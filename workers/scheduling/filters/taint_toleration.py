@@ -54,11 +54,14 @@ CORDON_TAINT_KEY = "node.kubernetes.io/unschedulable"
 """Set by the node controller on cordoned nodes; NodeUnschedulable reports that fact already."""
 
 
-def untolerated(pod: PodInfo, node: NodeInfo) -> list[dict[str, Any]]:
+def untolerated(pod: PodInfo, node: NodeInfo, *, cordon_taint: bool = False) -> list[dict[str, Any]]:
+    """The node's NoSchedule/NoExecute taints the pod does not tolerate. A cordoned node's
+    ``node.kubernetes.io/unschedulable`` taint is left out (NodeUnschedulable reports the cordon)
+    unless ``cordon_taint``: PodTopologySpread's ``nodeTaintsPolicy: Honor`` sees every taint."""
     return [
         taint for taint in node.taints
         if taint.get("effect") in BLOCKING_EFFECTS and not tolerated(pod.tolerations, taint)
-        and not (node.unschedulable and taint.get("key") == CORDON_TAINT_KEY)
+        and (cordon_taint or not (node.unschedulable and taint.get("key") == CORDON_TAINT_KEY))
     ]
 
 

@@ -20,7 +20,7 @@ from clusterdoc.workers.cluster.base import Obj
 from clusterdoc.workers.scheduling import categories as cat
 from clusterdoc.workers.scheduling.filters.base import Blocker, Plugin
 from clusterdoc.workers.scheduling.inputs import PodInfo
-from clusterdoc.workers.scheduling.labels import node_term_matches
+from clusterdoc.workers.scheduling.labels import node_term_matches, selector_matches
 from clusterdoc.workers.scheduling.quantities import safe_int
 from clusterdoc.workers.scheduling.snapshot import ClusterState, NodeInfo
 
@@ -49,10 +49,25 @@ class Claims:
     delayed: list[tuple[Obj, Obj]] = field(default_factory=list)
 
 
+SELECTED_NODE = "volume.kubernetes.io/selected-node"
+"""``AnnSelectedNode``: the scheduler chose this node for a delayed claim and provisioning has started."""
+BETA_CLASS = "volume.beta.kubernetes.io/storage-class"
+
+
 def claim_class(pvc: Obj) -> str:
-    spec = pvc.get("spec") or {}
+    """``GetPersistentVolumeClaimClass``: the beta annotation first, then ``spec.storageClassName``."""
     annotations = (pvc.get("metadata") or {}).get("annotations") or {}
-    return spec.get("storageClassName") or annotations.get("volume.beta.kubernetes.io/storage-class") or ""
+    if BETA_CLASS in annotations:
+        return str(annotations[BETA_CLASS])
+    return str((pvc.get("spec") or {}).get("storageClassName") or "")
+
+
+def pv_class(pv: Obj) -> str:
+    """``GetPersistentVolumeClass``: the beta annotation first, then ``spec.storageClassName``."""
+    annotations = (pv.get("metadata") or {}).get("annotations") or {}
+    if BETA_CLASS in annotations:
+        return str(annotations[BETA_CLASS])
+    return str((pv.get("spec") or {}).get("storageClassName") or "")
 
 
 def pv_node_terms(pv: Obj) -> list[dict[str, Any]] | None:
@@ -62,8 +77,21 @@ def pv_node_terms(pv: Obj) -> list[dict[str, Any]] | None:
 
 
 def pv_fits_node(pv: Obj, node: NodeInfo) -> bool:
+    """``CheckNodeAffinity(pv, node.Labels)``: the PV's required node affinity against the node's *labels* only.
+
+    The node is built from its labels alone, so ``matchFields`` (``metadata.name``) are not checked: a
+    term of matchFields only matches every node, as in kube-scheduler.
+    """
     terms = pv_node_terms(pv)
-    return terms is None or any(node_term_matches(term, node.name, node.labels) for term in terms)
+    if terms is None:
+        return True
+    for term in terms:
+        expressions = term.get("matchExpressions") or []
+        if not expressions and term.get("matchFields"):
+            return True
+        if node_term_matches({"matchExpressions": expressions}, "", node.labels):
+            return True
+    return False
 
 
 def _unbound(claim: str, text: str) -> Blocker:
@@ -119,30 +147,67 @@ def prefilter(pod: PodInfo, state: ClusterState) -> Claims:
     return result
 
 
-def _pv_matches_claim(pv: Obj, pvc: Obj, class_name: str) -> bool:
-    spec, pv_spec = pvc.get("spec") or {}, pv.get("spec") or {}
-    if pv_spec.get("storageClassName", "") != class_name:
+def _bound_to(pv: Obj, pvc: Obj) -> bool:
+    """``IsVolumeBoundToClaim``: the PV's claimRef names this claim (and its UID, when the claimRef has one)."""
+    claim_ref = (pv.get("spec") or {}).get("claimRef")
+    if not claim_ref:
         return False
-    claim_ref = pv_spec.get("claimRef")
     meta = pvc.get("metadata") or {}
-    if claim_ref and (claim_ref.get("name") != meta.get("name") or claim_ref.get("namespace") != meta.get("namespace")):
+    if claim_ref.get("name") != meta.get("name") or claim_ref.get("namespace") != meta.get("namespace"):
         return False
-    if (pv.get("status") or {}).get("phase", "Available") not in ("Available", "Pending") and not claim_ref:
-        return False
+    return not claim_ref.get("uid") or claim_ref.get("uid") == meta.get("uid")
+
+
+def matching_volume(pvc: Obj, class_name: str, pvs: dict[str, Obj], node: NodeInfo | None,
+                    chosen: set[str]) -> str | None:
+    """``FindMatchingVolume`` on the scheduler's path: the PV this delayed claim would bind to on ``node``.
+
+    A PV pre-bound to the claim (claimRef) wins at once — unless its node affinity excludes the node,
+    which then leaves *no* match at all; otherwise the smallest Available PV of the class that is big
+    enough, of the same volumeMode, not being deleted, matching the claim's selector, fitting the node
+    and offering every access mode asked. ``chosen`` PVs are taken by the pod's other claims. With
+    ``node`` None, node affinity is not checked (to count the candidates anywhere).
+    """
+    spec = pvc.get("spec") or {}
     want = safe_int("storage", ((spec.get("resources") or {}).get("requests") or {}).get("storage", 0))
-    have = safe_int("storage", (pv_spec.get("capacity") or {}).get("storage", 0))
-    if have < want:
-        return False
-    return set(spec.get("accessModes") or []) <= set(pv_spec.get("accessModes") or [])
+    mode = spec.get("volumeMode") or "Filesystem"
+    selector = spec.get("selector")
+    asked = set(spec.get("accessModes") or ())
+    best: tuple[int, str] | None = None
+    for name, pv in sorted(pvs.items()):
+        pv_spec = pv.get("spec") or {}
+        if name in chosen or pv_class(pv) != class_name:
+            continue
+        bound_here = _bound_to(pv, pvc)
+        if pv_spec.get("claimRef") and not bound_here:
+            continue
+        have = safe_int("storage", (pv_spec.get("capacity") or {}).get("storage", 0))
+        if have < want or (pv_spec.get("volumeMode") or "Filesystem") != mode:
+            continue
+        if (pv.get("metadata") or {}).get("deletionTimestamp"):
+            continue
+        fits = node is None or pv_fits_node(pv, node)
+        if bound_here:
+            return name if fits else None
+        if (pv.get("status") or {}).get("phase") != "Available":
+            continue
+        if selector is not None and not selector_matches(selector, (pv.get("metadata") or {}).get("labels") or {}):
+            continue
+        if not fits or not asked <= set(pv_spec.get("accessModes") or ()):
+            continue
+        if best is None or have < best[0]:
+            best = (have, name)
+    return best[1] if best else None
 
 
 def _topology_allows(storage_class: Obj, node: NodeInfo) -> bool:
+    """``MatchTopologySelectorTerms``: no terms allow every node; an empty term allows none."""
     allowed = storage_class.get("allowedTopologies")
     if not allowed:
         return True
     for term in allowed:
         expressions = term.get("matchLabelExpressions") or []
-        if all(node.labels.get(e.get("key")) in (e.get("values") or []) for e in expressions):
+        if expressions and all(node.labels.get(e.get("key")) in (e.get("values") or []) for e in expressions):
             return True
     return False
 
@@ -158,18 +223,29 @@ def filter_node(pod: PodInfo, node: NodeInfo, state: ClusterState, pre: Claims) 
             blockers.append(Blocker(cat.VOLUME_NODE_AFFINITY_CONFLICT,
                                     f"PV {name} (PVC {claim}) is pinned to other nodes by its node affinity",
                                     NAME, ERR_REASON_NODE_CONFLICT, resolvable=False))
+    chosen: set[str] = set()  # a PV matched for one claim of the pod is not offered to the next
     for pvc, storage_class in pre.delayed:
-        claim = (pvc.get("metadata") or {}).get("name", "")
+        meta = pvc.get("metadata") or {}
+        claim = meta.get("name", "")
         class_name = (storage_class.get("metadata") or {}).get("name", "")
-        static = [pv for pv in state.pvs.values() if _pv_matches_claim(pv, pvc, class_name)]
-        if any(pv_fits_node(pv, node) for pv in static):
+        selected = (meta.get("annotations") or {}).get(SELECTED_NODE)
+        if selected is not None and selected != node.name:  # provisioning started for another node
+            blockers.append(Blocker(cat.UNBOUND_PVC, f"PVC {claim}: provisioning already started for node "
+                                    f"{selected} ({SELECTED_NODE})", NAME, ERR_REASON_BIND_CONFLICT,
+                                    resolvable=False))
             continue
-        provisioner = storage_class.get("provisioner", NO_PROVISIONER)
+        if selected is None:
+            match = matching_volume(pvc, class_name, state.pvs, node, chosen)
+            if match is not None:
+                chosen.add(match)
+                continue
+        provisioner = storage_class.get("provisioner") or NO_PROVISIONER
         if provisioner != NO_PROVISIONER and _topology_allows(storage_class, node):
             continue
         if provisioner == NO_PROVISIONER:
-            detail = (f"PVC {claim}: no available PV of StorageClass {class_name} fits this node "
-                      f"({len(static)} candidate PV(s) elsewhere)" if static else
+            elsewhere = matching_volume(pvc, class_name, state.pvs, None, set())
+            detail = (f"PVC {claim}: no available PV of StorageClass {class_name} fits this node (a candidate PV "
+                      f"is elsewhere)" if elsewhere else
                       f"PVC {claim}: no available PV of StorageClass {class_name} (no provisioner creates one)")
         else:
             detail = f"PVC {claim}: StorageClass {class_name} allowedTopologies exclude this node"

@@ -5,6 +5,9 @@ labels at all pass; otherwise the node's value for each of the PV's topology lab
 of the PV's values (several are joined with ``__``). A PV labelled with a beta key
 (``failure-domain.beta.kubernetes.io/zone``) also matches a node that carries only the GA key
 (``translateToGALabel``), never the other way round. Unbound PVCs are VolumeBinding's concern.
+Only ``persistentVolumeClaim`` volumes are looked at (not generic ephemeral ones:
+``getPersistentVolumeClaimNameFromPod``), and a label value with an empty element (``""``,
+``a__``) is ignored as ``LabelZonesToSet`` cannot parse it; elements are trimmed.
 """
 
 from __future__ import annotations
@@ -34,17 +37,26 @@ BETA_TO_GA = {
 }
 
 
+def _zones(value: str) -> set[str] | None:
+    """``LabelZonesToSet``: ``a__b`` -> {a, b}, trimmed; None (the label is ignored) if any element is empty."""
+    zones = {zone.strip() for zone in value.split("__")}
+    return None if "" in zones else zones
+
+
 def prefilter(pod: PodInfo, state: ClusterState) -> list[tuple[str, str, dict[str, set[str]]]]:
     """``(claim, pv name, {label: allowed values})`` for every bound PV with topology labels."""
     found: list[tuple[str, str, dict[str, set[str]]]] = []
     for claim in pod.claim_names:
+        if claim in pod.ephemeral_claims:
+            continue
         pvc = state.pvcs.get(f"{pod.namespace}/{claim}") or {}
         volume_name = str((pvc.get("spec") or {}).get("volumeName") or "")
         pv = state.pvs.get(volume_name) if volume_name else None
         if pv is None:
             continue
         labels = (pv.get("metadata") or {}).get("labels") or {}
-        wanted = {key: set(str(labels[key]).split("__")) for key in TOPOLOGY_LABELS if key in labels}
+        wanted = {key: zones for key in TOPOLOGY_LABELS if key in labels
+                  and (zones := _zones(str(labels[key]))) is not None}
         if wanted:
             found.append((claim, str(volume_name), wanted))
     return found
