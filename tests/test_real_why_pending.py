@@ -40,7 +40,8 @@ NOT_REPLAYED = {
     **{case: _DRA for case in (
         "dra-claims-unmodelled-plugin", "dra-claim-not-created-template-missing", "dra-device-class-missing",
         "dra-driver-no-slices-on-node", "dra-no-device-matches-selector", "dra-shared-claim-allocated-on-other-node",
-        "dra-shared-claim-reserved-256-times", "dra-template-claim-all-gpus-allocated")},
+        "dra-shared-claim-reserved-256-times", "dra-template-claim-all-gpus-allocated",
+        "dra-first-available-falls-back")},
     "node-affinity-invalid-label-value": "kube-apiserver 1.37 refuses such a pod at creation (422: a node affinity "
                                          "value must be a valid label value); the case is a pod admitted by an older "
                                          "API server",

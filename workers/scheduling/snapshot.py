@@ -161,11 +161,15 @@ def _add_pod_general(node: NodeInfo, spec: dict[str, Any]) -> None:
     node.used_ports.extend(host_ports(spec))
 
 
-def _claims_of(spec: dict[str, Any], namespace: str) -> Iterable[str]:
+def _claims_of(spec: dict[str, Any], namespace: str, pod_name: str) -> Iterable[str]:
+    """``ns/claim`` of every PVC a pod uses: its ``persistentVolumeClaim`` volumes and the PVCs its generic
+    ephemeral volumes get (``<pod>-<volume>``), as NodeVolumeLimits counts them."""
     for volume in spec.get("volumes") or ():
         claim = volume.get("persistentVolumeClaim")
         if claim and claim.get("claimName"):
             yield f"{namespace}/{claim['claimName']}"
+        elif volume.get("ephemeral") and volume.get("name"):
+            yield f"{namespace}/{pod_name}-{volume['name']}"
 
 
 def _interned(value: Any) -> Any:
@@ -284,7 +288,7 @@ class _PodReader:
         """What only some analyses need: claims, inline disks, labels, existing pods' anti-affinity terms."""
         state, namespace = self.state, str(meta.get("namespace", ""))
         if accounted and self.keep_claims:
-            node.claims.update(_claims_of(spec, namespace))
+            node.claims.update(_claims_of(spec, namespace, str(meta.get("name", ""))))
         if accounted and self.keep_disks and spec.get("volumes"):
             node.disks.extend((disk, f"{namespace}/{meta.get('name', '')}") for disk in inline_disks(spec))
         anti = (spec.get("affinity") or _EMPTY).get("podAntiAffinity")
@@ -328,6 +332,12 @@ def _index(objects: Iterable[Obj], namespaced: bool = False) -> dict[str, Obj]:
     return index
 
 
+def _attach_limits(state: ClusterState) -> bool:
+    """Whether any CSINode declares a volume attach limit (then every PVC in the cluster may count)."""
+    return any((driver.get("allocatable") or {}).get("count") is not None
+               for csinode in state.csinodes.values() for driver in (csinode.get("spec") or {}).get("drivers") or ())
+
+
 def _claims_in(cluster: Cluster, namespace: str) -> dict[str, Obj]:
     return _index(cluster.list("PersistentVolumeClaim", namespace, page_size=PAGE_SIZE), namespaced=True)
 
@@ -356,16 +366,19 @@ def gather(
     needs_labels = any(pod.needs_pod_labels for pod in pods)
     needs_claims = any(pod.claim_names for pod in pods)
     if needs_claims:
-        namespaces = sorted({pod.namespace for pod in pods})
-        for namespace in namespaces:
-            state.pvcs.update(_optional(state, "persistentvolumeclaims", functools.partial(
-                _claims_in, cluster, namespace)))
+        state.csinodes = _optional(state, "csinodes", lambda: _index(
+            cluster.list("CSINode", page_size=PAGE_SIZE, allow_stale=True)))
+        if _attach_limits(state):  # NodeVolumeLimits counts every pod's volumes, whatever its namespace
+            state.pvcs = _optional(state, "persistentvolumeclaims", lambda: _index(cluster.list(
+                "PersistentVolumeClaim", page_size=PAGE_SIZE, allow_stale=True), namespaced=True))
+        else:
+            for namespace in sorted({pod.namespace for pod in pods}):
+                state.pvcs.update(_optional(state, "persistentvolumeclaims", functools.partial(
+                    _claims_in, cluster, namespace)))
         state.pvs = _optional(state, "persistentvolumes", lambda: _index(
             cluster.list("PersistentVolume", page_size=PAGE_SIZE, allow_stale=True)))
         state.storage_classes = _optional(state, "storageclasses", lambda: _index(
             cluster.list("StorageClass", page_size=PAGE_SIZE)))
-        state.csinodes = _optional(state, "csinodes", lambda: _index(
-            cluster.list("CSINode", page_size=PAGE_SIZE, allow_stale=True)))
     namespaces_read = False
     if any(pod.needs_namespaces for pod in pods):
         _read_namespace_labels(cluster, state)
