@@ -123,9 +123,42 @@ MISMATCH = [("node_selector_or_affinity_mismatch", False)]
                  id="match-fields"),
     pytest.param({"affinity": {"nodeAffinity": {"requiredDuringSchedulingIgnoredDuringExecution": {
         "nodeSelectorTerms": [{}]}}}}, {}, MISMATCH, id="empty-term-matches-nothing"),
+    # strconv.ParseInt(v, 10, 64): no "_" separators, nothing beyond 64 bits — else the term or requirement fails
+    pytest.param(_affinity({"key": "rank", "operator": "Gt", "values": ["1_000"]}), {"rank": "2000"}, MISMATCH,
+                 id="gt-value-with-underscore-is-unparseable"),
+    pytest.param(_affinity({"key": "rank", "operator": "Lt", "values": ["100"]}), {"rank": "1_0"}, MISMATCH,
+                 id="lt-node-label-with-underscore"),
+    pytest.param(_affinity({"key": "rank", "operator": "Gt", "values": ["100"]}), {"rank": "9223372036854775808"},
+                 MISMATCH, id="gt-node-label-beyond-int64"),
+    pytest.param(_affinity({"key": "rank", "operator": "Lt", "values": ["+5"]}), {"rank": "3"}, MISMATCH,
+                 id="signed-value-parses-but-is-no-label-value"),  # NewRequirement: every value must be a label value
 ])
 def test_node_affinity(spec: dict[str, Any], labels: dict[str, str], expected: list) -> None:
     assert run(node_affinity.PLUGIN, make_pod(spec), make_node(labels=labels)) == expected
+
+
+def test_node_affinity_prefilter_result_keeps_only_the_named_nodes() -> None:
+    """Every term names nodes by matchFields metadata.name In (a DaemonSet pod): PreFilterResult. The other
+    nodes are out before any Filter runs, so a cordoned one counts under NodeAffinity, not NodeUnschedulable."""
+    pinned = make_pod(_affinity(fields=[{"key": "metadata.name", "operator": "In", "values": ["w3"]}]))
+    nodes = [make_node("w1", unschedulable=True), make_node("w2", taints=[GPU]), make_node("w3")]
+    state = ClusterState(nodes)
+    pre = node_affinity.PLUGIN.prefilter(pinned, state)
+    assert pre == {"w3"}
+    blockers = {node.name: node_affinity.PLUGIN.filter(pinned, node, state, pre) for node in nodes}
+    assert blockers["w3"] == []
+    assert [(b.reason, b.prefilter) for b in blockers["w1"]] == [("node(s) didn't satisfy plugin(s) [NodeAffinity]",
+                                                                  True)]
+    either = make_pod({"affinity": {"nodeAffinity": {"requiredDuringSchedulingIgnoredDuringExecution": {
+        "nodeSelectorTerms": [{"matchFields": [{"key": "metadata.name", "operator": "In", "values": ["w1"]}]},
+                              {"matchExpressions": [{"key": "zone", "operator": "Exists"}]}]}}}})
+    assert node_affinity.PLUGIN.prefilter(either, state) is None  # a term naming no node: every node stays in
+    conflict = make_pod(_affinity(fields=[{"key": "metadata.name", "operator": "In", "values": ["w1"]},
+                                          {"key": "metadata.name", "operator": "In", "values": ["w2"]}]))
+    pre = node_affinity.PLUGIN.prefilter(conflict, state)
+    assert pre == set()
+    assert [(b.reason, b.prefilter) for b in node_affinity.PLUGIN.filter(conflict, nodes[2], state, pre)] == [
+        ("pod affinity terms conflict", True)]
 
 
 def _ports(port: int, ip: str = "") -> dict[str, Any]:
@@ -205,7 +238,8 @@ def _pv(name: str, host: str | None = None, zone: str | None = None, driver: str
     if driver:
         spec["csi"] = {"driver": driver, "volumeHandle": name}
     labels = {"topology.kubernetes.io/zone": zone} if zone else {}
-    return {"kind": "PersistentVolume", "metadata": {"name": name, "labels": labels}, "spec": spec}
+    return {"kind": "PersistentVolume", "metadata": {"name": name, "labels": labels}, "spec": spec,
+            "status": {"phase": "Available"}}
 
 
 def _class(name: str, mode: str = "WaitForFirstConsumer", provisioner: str = "ebs.csi.aws.com") -> dict[str, Any]:
@@ -325,3 +359,22 @@ def test_pod_topology_spread(spec: dict[str, Any], node_zone: str | None, in_a: 
     state.labelled_pods = ([_existing(f"a{i}", "node-a", {"app": "web"}) for i in range(in_a)]
                            + [_existing(f"b{i}", "node-b", {"app": "web"}) for i in range(in_b)])
     assert run(pod_topology_spread.PLUGIN, make_pod(spec), candidate, state) == expected
+
+
+def test_a_cordoned_nodes_unschedulable_taint_is_left_to_node_unschedulable_only_with_no_schedule() -> None:
+    cordon_no_execute = {"key": "node.kubernetes.io/unschedulable", "effect": "NoExecute"}
+    cordon_no_schedule = {"key": "node.kubernetes.io/unschedulable", "effect": "NoSchedule"}
+    pod = make_pod({"tolerations": [{"key": "node.kubernetes.io/unschedulable", "operator": "Exists",
+                                     "effect": "NoSchedule"}]})
+    node = make_node(unschedulable=True, taints=[cordon_no_schedule, cordon_no_execute])
+    assert run(taint_toleration.PLUGIN, pod, node) == [("untolerated_taint", False)]  # NoExecute is not tolerated
+    assert run(taint_toleration.PLUGIN, make_pod(), make_node(unschedulable=True, taints=[cordon_no_schedule])) == []
+
+
+def test_the_scheduler_reads_allocatable_only_and_no_pods_entry_allows_no_pod() -> None:
+    """``status.allocatable`` without ``pods``: AllowedPodNumber 0, so "Too many pods"; capacity is never read."""
+    node = NodeInfo.from_object({"kind": "Node", "metadata": {"name": "odd"}, "spec": {},
+                                 "status": {"allocatable": {"cpu": "4", "memory": "8Gi"},
+                                            "capacity": {"cpu": "4", "memory": "8Gi", "pods": "110"}}})
+    node.pods_known = True
+    assert run(node_resources_fit.PLUGIN, make_pod(), node) == [("insufficient_pods", True)]

@@ -53,14 +53,24 @@ def requirement_problem(expression: dict[str, Any]) -> str | None:
     if operator in ("Gt", "Lt"):
         if len(values) != 1:
             return f"{operator} needs exactly one value"
-        try:
-            int(str(values[0]))
-        except ValueError:
+        if _int64(values[0]) is None:
             return f"{operator} value {values[0]!r} is not an integer"
     for value in values:
         if not valid_label_value(value):
             return f"invalid label value {value!r}"
     return None
+
+
+_DECIMAL = re.compile(r"[+-]?[0-9]+")
+
+
+def _int64(value: Any) -> int | None:
+    """``strconv.ParseInt(v, 10, 64)``: optional sign and ASCII digits only (no ``_``, spaces, ``1e3``), 64 bits."""
+    text = str(value)
+    if not _DECIMAL.fullmatch(text):
+        return None
+    number = int(text)
+    return number if -(2 ** 63) <= number < 2 ** 63 else None
 
 
 def term_problem(term: dict[str, Any]) -> str | None:
@@ -93,9 +103,8 @@ def _requirement(labels: dict[str, str], expression: dict[str, Any]) -> bool:
     if operator in ("Gt", "Lt"):
         if not present or len(values) != 1:
             return False
-        try:
-            have, want = int(str(value)), int(values[0])
-        except ValueError:
+        have, want = _int64(value), _int64(values[0])
+        if have is None or want is None:
             return False
         return have > want if operator == "Gt" else have < want
     return False

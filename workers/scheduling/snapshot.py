@@ -66,7 +66,7 @@ class NodeInfo:
     def from_object(cls, node: Obj) -> NodeInfo:
         meta, spec, status = node.get("metadata") or {}, node.get("spec") or {}, node.get("status") or {}
         allocatable: dict[str, int] = {}
-        for name, value in (status.get("allocatable") or status.get("capacity") or {}).items():
+        for name, value in (status.get("allocatable") or {}).items():  # the scheduler reads allocatable only
             amount = _quantity(name, value)  # a node pool's nodes share a handful of distinct strings
             if amount is not None:
                 allocatable[name] = amount

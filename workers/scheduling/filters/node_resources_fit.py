@@ -48,8 +48,8 @@ def filter_node(pod: PodInfo, node: NodeInfo, state: ClusterState, pre: list[str
         return [_insufficient(pod, node, resource, None) for resource in pre
                 if pod.requests[resource] > node.allocatable.get(resource, 0)]
     blockers = []
-    allowed_pods = node.allocatable.get("pods")
-    if allowed_pods is not None and node.pod_count + 1 > allowed_pods:
+    allowed_pods = node.allocatable.get("pods", 0)  # AllowedPodNumber: 0 when allocatable has no pods
+    if node.pod_count + 1 > allowed_pods:
         blockers.append(Blocker(
             cat.INSUFFICIENT_PODS, f"{node.pod_count} of {allowed_pods} pods already on the node", NAME,
             ERR_REASON_TOO_MANY_PODS, resolvable=True, resource="pods", short=node.pod_count + 1 - allowed_pods,

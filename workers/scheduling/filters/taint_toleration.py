@@ -56,12 +56,14 @@ CORDON_TAINT_KEY = "node.kubernetes.io/unschedulable"
 
 def untolerated(pod: PodInfo, node: NodeInfo, *, cordon_taint: bool = False) -> list[dict[str, Any]]:
     """The node's NoSchedule/NoExecute taints the pod does not tolerate. A cordoned node's
-    ``node.kubernetes.io/unschedulable`` taint is left out (NodeUnschedulable reports the cordon)
-    unless ``cordon_taint``: PodTopologySpread's ``nodeTaintsPolicy: Honor`` sees every taint."""
+    ``node.kubernetes.io/unschedulable:NoSchedule`` taint is left out (NodeUnschedulable reports the
+    cordon, with the same toleration rule) unless ``cordon_taint``: PodTopologySpread's
+    ``nodeTaintsPolicy: Honor`` sees every taint. The same key with NoExecute is an ordinary taint."""
     return [
         taint for taint in node.taints
         if taint.get("effect") in BLOCKING_EFFECTS and not tolerated(pod.tolerations, taint)
-        and (cordon_taint or not (node.unschedulable and taint.get("key") == CORDON_TAINT_KEY))
+        and (cordon_taint or not (node.unschedulable and taint.get("key") == CORDON_TAINT_KEY
+                                  and taint.get("effect") == "NoSchedule"))
     ]
 
 
