@@ -42,6 +42,13 @@ NOT_REPLAYED = {
         "dra-driver-no-slices-on-node", "dra-no-device-matches-selector", "dra-shared-claim-allocated-on-other-node",
         "dra-shared-claim-reserved-256-times", "dra-template-claim-all-gpus-allocated",
         "dra-first-available-falls-back")},
+    "volume-binding-pvs-not-bindable": "the replay cannot carry a PV's status phase or its claimRef's UID (the API "
+                                       "server assigns new UIDs; the PV controller sets phases)",
+    "volume-binding-selected-node-elsewhere": "the replay drops the PV controller's annotations, "
+                                              "volume.kubernetes.io/selected-node among them",
+    "volume-zone-ephemeral-and-unparseable-labels": "the ephemeral volume's PVC names its pod by UID in its "
+                                                    "ownerReference, which the replay cannot keep (the real scheduler "
+                                                    "then says, rightly, 'pod is not owner')",
     "node-affinity-invalid-label-value": "kube-apiserver 1.37 refuses such a pod at creation (422: a node affinity "
                                          "value must be a valid label value); the case is a pod admitted by an older "
                                          "API server",

@@ -378,3 +378,26 @@ def test_the_scheduler_reads_allocatable_only_and_no_pods_entry_allows_no_pod() 
                                             "capacity": {"cpu": "4", "memory": "8Gi", "pods": "110"}}})
     node.pods_known = True
     assert run(node_resources_fit.PLUGIN, make_pod(), node) == [("insufficient_pods", True)]
+
+
+def test_an_ephemeral_volumes_pvc_owned_by_another_pod_rejects_every_node() -> None:
+    """ephemeral.VolumeIsForPod: the PVC named <pod>-<volume> must be controlled by this pod."""
+    pod = PodInfo.from_object({"kind": "Pod", "metadata": {"name": "app", "namespace": "shop", "uid": "uid-app"},
+                               "spec": {"containers": [{"name": "c"}], "volumes": [
+                                   {"name": "scratch", "ephemeral": {"volumeClaimTemplate": {"spec": {}}}}]}})
+    node = make_node()
+
+    def owned_by(uid: str) -> ClusterState:
+        pvc = {"kind": "PersistentVolumeClaim", "metadata": {"name": "app-scratch", "namespace": "shop",
+               "ownerReferences": [{"kind": "Pod", "name": "app", "uid": uid, "controller": True}]},
+               "spec": {"storageClassName": "std"}}
+        state = ClusterState([node])
+        state.pvcs = {"shop/app-scratch": pvc}
+        state.storage_classes = {"std": {"metadata": {"name": "std"}, "provisioner": "ebs.csi.aws.com",
+                                         "volumeBindingMode": "WaitForFirstConsumer"}}
+        return state
+
+    pre = volume_binding.PLUGIN.prefilter(pod, owned_by("uid-someone-else"))
+    assert [(b.category, b.reason, b.prefilter) for b in pre.everywhere] == [
+        ("missing_pvc", "PVC shop/app-scratch was not created for pod shop/app (pod is not owner)", True)]
+    assert volume_binding.PLUGIN.prefilter(pod, owned_by("uid-app")).everywhere == []

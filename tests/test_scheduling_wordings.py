@@ -102,6 +102,9 @@ ROWS: list[tuple[str, str, str, int | None, Pairs]] = [
     ("1.22", "single-reason", "skip schedule deleting pod: shop/web-0", None, {("pod_being_deleted", None)}),
     ("1.37", "single-reason", 'running PreFilter plugin "VolumeBinding": waiting for ephemeral volume controller to '
      'create the persistentvolumeclaim "web-0-scratch"', None, {("missing_pvc", None)}),  # volume_binding.go
+    ("1.37", "0/N", "0/2 nodes are available: PVC default/app-scratch was not created for pod default/app (pod is not "
+     "owner). preemption: 0/2 nodes are available: 2 Preemption is not helpful for scheduling.", 2,
+     {("missing_pvc", 2)}),  # seen from the real kube-scheduler 1.37 (ephemeral.VolumeIsForPod)
     ("1.37", "0/N", '0/3 nodes are available: waiting for ephemeral volume controller to create the '
      'persistentvolumeclaim "web-0-scratch". preemption: 0/3 nodes are available: 3 Preemption is not helpful for '
      'scheduling.', 3, {("missing_pvc", 3)}),  # a PreFilter rejection counts on all N

@@ -253,6 +253,8 @@ PHRASES: tuple[tuple[re.Pattern[str], Classifier], ...] = tuple(
         (r"^node\(s\) unavailable due to one or more pvc\(s\) bound to non-existent pv\(s\)$", _fixed(cat.PV_MISSING)),
         (r"^pod has unbound immediate persistentvolumeclaims$", _fixed(cat.UNBOUND_PVC)),
         (r"^persistentvolumeclaim \"?[^\"]*\"? (?:not found|is being deleted)$", _fixed(cat.MISSING_PVC)),
+        # a PVC holds the name a generic ephemeral volume needs but another pod owns it (ephemeral.VolumeIsForPod)
+        (r"^pvc [^ ]+ was not created for pod [^ ]+ \(pod is not owner\)$", _fixed(cat.MISSING_PVC)),
         # a generic ephemeral volume's PVC not created yet (VolumeBinding PreFilter, 1.23+)
         (r"^waiting for ephemeral volume controller to create the persistentvolumeclaim \"?[^\"]*\"?$",
          _fixed(cat.MISSING_PVC)),

@@ -99,6 +99,13 @@ def _unbound(claim: str, text: str) -> Blocker:
                    prefilter=True)
 
 
+def _controlled_by(pvc: Obj, pod: PodInfo) -> bool:
+    """``metav1.IsControlledBy``: the PVC's controller ownerReference is this pod (by UID)."""
+    uid = (pod.obj.get("metadata") or {}).get("uid")
+    return any(ref.get("controller") and ref.get("uid") == uid
+               for ref in (pvc.get("metadata") or {}).get("ownerReferences") or ())
+
+
 def prefilter(pod: PodInfo, state: ClusterState) -> Claims:
     result = Claims()
     for claim in pod.claim_names:
@@ -117,6 +124,12 @@ def prefilter(pod: PodInfo, state: ClusterState) -> Claims:
             result.everywhere.append(Blocker(
                 cat.MISSING_PVC, f'persistentvolumeclaim "{claim}" is being deleted', NAME,
                 f'persistentvolumeclaim "{claim}" is being deleted', resolvable=False, prefilter=True))
+            continue
+        if claim in pod.ephemeral_claims and not _controlled_by(pvc, pod):  # ephemeral.VolumeIsForPod
+            text = (f"PVC {pod.namespace}/{claim} was not created for pod {pod.namespace}/{pod.name} "
+                    "(pod is not owner)")
+            result.everywhere.append(Blocker(cat.MISSING_PVC, f"{text}: another PVC has the name its ephemeral "
+                                             "volume needs", NAME, text, resolvable=False, prefilter=True))
             continue
         volume_name = (pvc.get("spec") or {}).get("volumeName")
         annotations = (pvc.get("metadata") or {}).get("annotations") or {}
