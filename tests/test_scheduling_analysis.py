@@ -431,3 +431,14 @@ def test_request_sums_beyond_64_bits_stay_exact() -> None:
     state = snapshot.gather(cluster, [info], analysis.candidates_of([info]))
     assert state.by_name["a"].requested == {"cpu": 1000, "ephemeral-storage": 10 * 2**60}
     assert state.by_name["a"].pod_count == 10
+
+
+def test_a_pinned_pods_prefilter_result_is_counted_in_todays_filter_order() -> None:
+    """The nodes NodeAffinity's PreFilter result leaves out count under NodeAffinity whatever else they lack: the
+    message agrees in 1.37's own order, not by falling back to the pre-1.19 one."""
+    from tests.test_why_pending_golden import load_store
+    cluster = SnapshotCluster(load_store("pinned-pod-prefilter-result"))
+    request = DiagnosisRequest("why-pending", "why-pending", Target("Pod", "debug-worker-3", "monitoring"))
+    section = run_request(Catalogue.load(), request, cluster, NOW).to_json()["scheduling"]
+    assert section["reconciliation"]["agrees"] is True
+    assert "filter order of Kubernetes" not in section["reconciliation"]["explanation"]
