@@ -442,3 +442,11 @@ def test_a_pinned_pods_prefilter_result_is_counted_in_todays_filter_order() -> N
     section = run_request(Catalogue.load(), request, cluster, NOW).to_json()["scheduling"]
     assert section["reconciliation"]["agrees"] is True
     assert "filter order of Kubernetes" not in section["reconciliation"]["explanation"]
+
+
+def test_an_existing_pods_generic_ephemeral_volume_counts_as_its_pvc() -> None:
+    """NodeVolumeLimits counts the PVC ``<pod>-<volume>`` of a pod's generic ephemeral volume (csi.go)."""
+    spec = {"volumes": [{"name": "data", "persistentVolumeClaim": {"claimName": "db-data"}},
+                        {"name": "scratch", "ephemeral": {"volumeClaimTemplate": {"spec": {}}}},
+                        {"name": "config", "configMap": {"name": "db"}}]}
+    assert list(snapshot._claims_of(spec, "analytics", "db-0")) == ["analytics/db-data", "analytics/db-0-scratch"]
