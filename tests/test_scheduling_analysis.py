@@ -425,12 +425,17 @@ def test_request_sums_beyond_64_bits_stay_exact() -> None:
         member = pod(f"huge-{j}", "a", cpu="100m")
         member["spec"]["containers"][0]["resources"]["requests"]["ephemeral-storage"] = "1Ei"
         busy.append(member)
-    objects = [node("a"), *busy, pod("web-0", cpu="1")]
+    web = pod("web-0", cpu="1")
+    web["spec"]["containers"][0]["resources"]["requests"]["ephemeral-storage"] = "1Gi"
+    objects = [node("a"), *busy, web]
     cluster = SnapshotCluster(SnapshotStore(objects))
-    info = PodInfo.from_object(objects[-1])
+    info = PodInfo.from_object(web)
     state = snapshot.gather(cluster, [info], analysis.candidates_of([info]))
     assert state.by_name["a"].requested == {"cpu": 1000, "ephemeral-storage": 10 * 2**60}
     assert state.by_name["a"].pod_count == 10
+    cpu_only = PodInfo.from_object(pod("web-1", cpu="1"))  # NodeResourcesFit compares only what a pod requests
+    state = snapshot.gather(cluster, [cpu_only], analysis.candidates_of([cpu_only]))
+    assert state.by_name["a"].requested == {"cpu": 1000}
 
 
 def test_a_pinned_pods_prefilter_result_is_counted_in_todays_filter_order() -> None:

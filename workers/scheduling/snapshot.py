@@ -186,14 +186,35 @@ def _interned(value: Any) -> Any:
 _EMPTY: dict[str, Any] = {}
 
 
+@dataclass(frozen=True)
+class Wanted:
+    """What the pods analysed make worth reading from every other pod."""
+
+    resources: tuple[str, ...] = ()
+    """The resources they request (NodeResourcesFit compares only those): the only ones summed per node."""
+    ports: bool = False
+    """They ask for host ports: the other pods' host ports are collected (NodePorts)."""
+    labels: bool = False
+    claims: bool = False
+    disks: bool = False
+
+    @classmethod
+    def of(cls, pods: list[PodInfo]) -> Wanted:
+        from clusterdoc.workers.scheduling.filters.node_resources_fit import checked_resources
+
+        return cls(resources=tuple(sorted({name for pod in pods for name in checked_resources(pod, None)})),
+                   ports=any(pod.ports for pod in pods), labels=any(pod.needs_pod_labels for pod in pods),
+                   claims=any(pod.claim_names for pod in pods), disks=any(pod.disks for pod in pods))
+
+
 class _PodReader:
     """Feeds listed pods into the node infos and keeps the summaries affinity needs."""
 
-    def __init__(self, state: ClusterState, skip: set[tuple[str, str]], keep_labels: bool, keep_claims: bool,
-                 keep_disks: bool = False):
-        self.state, self.skip = state, skip
-        self.keep_labels, self.keep_claims, self.keep_disks = keep_labels, keep_claims, keep_disks
-        if keep_labels:
+    def __init__(self, state: ClusterState, pods: list[PodInfo], wanted: Wanted):
+        self.state, self.wanted = state, wanted
+        self.skip = {(pod.namespace, pod.name) for pod in pods}
+        self.keep_labels, self.keep_claims, self.keep_disks = wanted.labels, wanted.claims, wanted.disks
+        if wanted.labels:
             state.labelled_pods = []
 
     def feed(self, pods: Iterable[Obj], accounted: dict[str, NodeInfo]) -> None:
@@ -204,18 +225,21 @@ class _PodReader:
 
         This is why-pending's hot loop (a 5,000-node cluster means 150,000 pods for one answer), so it
         is written for CPython's speed: locals only, and the common pod — app containers, no init
-        containers, overhead or pod-level resources — summed inline, with each distinct request string
-        parsed once (``_QUANTITIES``). :func:`_add_pod_general` takes the rest with the scheduler's full
-        rule (``pod_requests``). A pod is not kept: the live client decodes pods one at a time, and
-        only the few parts :meth:`_keep` keeps outlive the loop. A container's host ports count
-        whatever its resources (``schedutil.GetHostPorts``: app and restartable init containers).
+        containers, overhead or pod-level resources — summed inline, only for the resources the pods
+        analysed request (``Wanted.resources``: NodeResourcesFit compares no other), with each distinct
+        request string parsed once (``_QUANTITIES``). :func:`_add_pod_general` takes the rest with the
+        scheduler's full rule (``pod_requests``). A pod is not kept: the live client decodes pods one at a
+        time, and only the few parts :meth:`_keep` keeps outlive the loop. Host ports are collected only
+        when a pod analysed asks for one, and then whatever a container's resources
+        (``schedutil.GetHostPorts``: app and restartable init containers).
         """
         nodes = list(accounted.values())
         index = {node.name: position for position, node in enumerate(nodes)}
         counts = _column(len(nodes))
-        sums: dict[str, array[int]] = {}  # resource -> the sum per node, by position: a few KB the loop keeps hot
+        summed = tuple((name, _column(len(nodes))) for name in self.wanted.resources)  # by node position
         terminal, cache, skip = TERMINAL_PHASES, _QUANTITIES, self.skip
         skip_namespaces = {namespace for namespace, _ in skip}
+        want_ports = self.wanted.ports
         keep_more = self.keep_labels or self.keep_claims or self.keep_disks
         read = 0
         for pod in pods:
@@ -233,23 +257,24 @@ class _PodReader:
                 continue
             meta = pod.get("metadata") or _EMPTY
             if meta.get("namespace") in skip_namespaces and (meta.get("namespace"), meta.get("name")) in skip:
-                continue  # a pod being analysed does not compete with itself
+                continue  # a pod being analysed (bound since it was read, say) does not compete with itself
             counts[position] += 1
             if "initContainers" in spec or "overhead" in spec or "resources" in spec:
                 _add_pod_general(nodes[position], spec)
             else:
                 for container in spec.get("containers") or ():
-                    if "ports" in container:
+                    if want_ports and "ports" in container:
                         nodes[position].used_ports.extend(host_ports({"containers": [container]}))
                     resources = container.get("resources")
                     if not resources:
                         continue
-                    raw, limits = resources.get("requests"), resources.get("limits")
-                    if limits and (not raw or not limits.keys() <= raw.keys()):  # a limit alone is the request
-                        raw = {**limits, **raw} if raw else limits
-                    if not raw:
-                        continue
-                    for name, value in raw.items():
+                    requests = resources.get("requests") or _EMPTY
+                    for name, column in summed:
+                        value = requests.get(name)
+                        if value is None:  # a limit alone is the request (the API server's defaulting)
+                            value = (resources.get("limits") or _EMPTY).get(name)
+                            if value is None:
+                                continue
                         try:
                             amount = cache.get((name, value))
                         except TypeError:  # not a string: not a quantity either
@@ -258,16 +283,13 @@ class _PodReader:
                             amount = _quantity(name, value)
                             if amount is None:
                                 continue
-                        column = sums.get(name)
-                        if column is None:
-                            column = sums[sys.intern(name)] = _column(len(nodes))
                         try:
                             column[position] += amount
                         except OverflowError:  # beyond 64 bits (a nonsense request): Python's ints take it
                             _add(nodes[position].requested, name, amount)
             if keep_more or "affinity" in spec:
                 self._keep(nodes[position], spec, meta)
-        for name, column in sums.items():
+        for name, column in summed:
             for node, amount in zip(nodes, column, strict=True):
                 if amount:
                     _add(node.requested, name, amount)
@@ -390,8 +412,7 @@ def gather(
         state.dra = read_dra_objects(cluster, state, sorted({pod.namespace for pod in pods}))
     candidates = candidates_of(state)
     state.pods_mode = choose_pods_mode(len(state.nodes), len(candidates), needs_labels)
-    skip = {(pod.namespace, pod.name) for pod in pods}
-    reader = _PodReader(state, skip, needs_labels, needs_claims, any(pod.disks for pod in pods))
+    reader = _PodReader(state, pods, Wanted.of(pods))
     if state.pods_mode == "all":
         accounted = _accounted_nodes(state, pods, needs_labels)
         with gc_paused():
@@ -429,7 +450,7 @@ def read_anti_affinity_elsewhere(cluster: Cluster, state: ClusterState, pods: li
     only when a candidate seems to fit (the caller's test): one paged LIST of all pods, keeping
     nothing but those terms.
     """
-    reader = _PodReader(state, {(pod.namespace, pod.name) for pod in pods}, False, False)
+    reader = _PodReader(state, pods, Wanted())
     try:
         with gc_paused():
             reader.feed(cluster.list("Pod", field_selector=ACTIVE_PODS, page_size=PAGE_SIZE, allow_stale=True), {})
