@@ -268,6 +268,13 @@ def test_approver_impersonation_meets_the_real_authorizer(kube_admin: KubeRest, 
     allowed, _ = worker.as_identity(bob.user, tuple(bob.groups)).can_i("delete", "pods", namespace=SHOP)
     assert allowed is False
 
+    def settled() -> bool:  # the earlier test's rollback and drain: no pod of web left for a controller to delete
+        deployment = kube_admin.get("apps/v1", "Deployment", "web", SHOP)
+        status, spec = deployment.get("status") or {}, deployment.get("spec") or {}
+        return (status.get("observedGeneration") == deployment["metadata"].get("generation")
+                and status.get("replicas") == status.get("updatedReplicas") == spec.get("replicas"))
+
+    wait_until(settled, "the web Deployment to settle", 60, 0.2)
     victim = some_pod(kube_admin, "web")
     refused = run_as(approvers, bob, "delete_pod", Target("Pod", victim, SHOP))  # bob may view, not delete
     assert refused.status == "dry_run_refused", refused.outcome
