@@ -67,3 +67,49 @@ def test_alert_storm_bookkeeping_counts_what_was_answered_and_recorded() -> None
     nothing = answer_lines([], rejected=0, errors=6, posts=6, recorded=0, wall=1.5)  # every post failed to connect
     assert nothing == ["  accepted 0/6 posts in 1.50 s = 0 alerts/s recorded (0 rejected, 6 connection errors)",
                        "  response time: no post was answered"]
+
+
+def test_ack_latency_keeps_error_answers_out_of_the_latencies() -> None:
+    """A non-200 answer is not an acknowledgement: it goes to the errors, not into the percentiles."""
+    import itertools
+    import threading
+    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+    from bench.ack_latency import _client
+
+    statuses = itertools.cycle([200, 500, 200, 403])
+
+    class Answer(BaseHTTPRequestHandler):
+        def do_POST(self) -> None:
+            self.rfile.read(int(self.headers.get("Content-Length") or 0))
+            status = next(statuses)
+            self.send_response(status)
+            self.send_header("Content-Length", "0")
+            self.end_headers()
+
+        def log_message(self, *args: object) -> None:
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Answer)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        results: list[float] = []
+        errors: list[str] = []
+        _client(server.server_address[1], 8, results, errors, "http://127.0.0.1:9/hook", "why-pending web-{index}")
+    finally:
+        server.shutdown()
+    assert len(results) == 4 and all(r > 0 for r in results)
+    assert sorted(errors) == ["HTTP 403", "HTTP 403", "HTTP 500", "HTTP 500"]
+
+
+def test_approval_claims_exits_zero_only_when_every_offer_is_claimed_once() -> None:
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[1]
+    run = subprocess.run([sys.executable, "-m", "bench.approval_claims", "--offers", "4", "--clickers", "3"],
+                         cwd=root, capture_output=True, text=True, timeout=120)
+    assert run.returncode == 0, run.stdout + run.stderr
+    assert "claims=4 (expected 4)" in run.stdout

@@ -401,3 +401,22 @@ def test_an_ephemeral_volumes_pvc_owned_by_another_pod_rejects_every_node() -> N
     assert [(b.category, b.reason, b.prefilter) for b in pre.everywhere] == [
         ("missing_pvc", "PVC shop/app-scratch was not created for pod shop/app (pod is not owner)", True)]
     assert volume_binding.PLUGIN.prefilter(pod, owned_by("uid-app")).everywhere == []
+
+
+def test_spread_constraints_are_checked_in_order_a_skew_before_a_later_missing_key() -> None:
+    """filtering.go walks the constraints in order: a node over the skew of the first constraint is
+    Unschedulable ("didn't match pod topology spread constraints") even if it lacks the second's key."""
+    def spread(key: str) -> dict[str, Any]:
+        return {"maxSkew": 1, "topologyKey": key, "whenUnsatisfiable": "DoNotSchedule",
+                "labelSelector": {"matchLabels": {"app": "web"}}}
+
+    candidate = make_node("node-x", labels={"zone": "a"})  # no "rack" label
+    others = [make_node("node-a", labels={"zone": "a", "rack": "r1"}),
+              make_node("node-b", labels={"zone": "b", "rack": "r2"})]
+    state = ClusterState([candidate, *others])
+    state.labelled_pods = [_existing(f"a{i}", "node-a", {"app": "web"}) for i in range(2)]
+    for order, reason in (((spread("zone"), spread("rack")), pod_topology_spread.ERR_REASON_CONSTRAINTS_NOT_MATCH),
+                          ((spread("rack"), spread("zone")), pod_topology_spread.ERR_REASON_NODE_LABEL_NOT_MATCH)):
+        pod = make_pod({"topologySpreadConstraints": list(order)})
+        pre = pod_topology_spread.PLUGIN.prefilter(pod, state)
+        assert [b.reason for b in pod_topology_spread.PLUGIN.filter(pod, candidate, state, pre)] == [reason]
