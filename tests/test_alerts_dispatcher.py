@@ -388,3 +388,12 @@ def test_a_storm_root_whose_answer_was_lost_is_not_posted_twice(env: Env) -> Non
     roots = env.roots()
     assert len(roots) == 2 and "Alert storm" in json.dumps(roots[-1]["attachments"])
     assert "storm" in root_tags(env)[-1]["event_payload"]
+
+
+def test_a_root_answered_ok_false_internal_error_is_looked_for_not_posted_again(env: Env) -> None:
+    """Slack's 200 ``ok: false`` ``internal_error``/``fatal_error`` may have partly succeeded: for a tagged root
+    it is as ambiguous as a 5xx (no blind retry underneath)."""
+    env.slack.fail_after_delivery("chat.postMessage", times=1, status=200)
+    env.deliver(webhook_payload([crashloop("api-1")]))
+    assert len(env.roots()) == 1 and len(env.slack.calls_to("conversations.history")) == 1
+    assert env.dispatcher().slack.retry_handlers == []  # slack_sdk does not re-send a dropped post by itself

@@ -42,7 +42,7 @@ from clusterdoc.bot.alerts.routing import Router, target_from_labels
 from clusterdoc.bot.alerts.storm import Storm, StormTracker, TriageQueue
 from clusterdoc.bot.metrics import beat
 from clusterdoc.queue import DIAGNOSIS_FAILED, TRIAGE_ALERT, TRIAGE_INFLIGHT_KEY, DiagnosisRequest, cluster_queue
-from clusterdoc.slack.pacing import deliver, replay_failed
+from clusterdoc.slack.pacing import TRANSIENT_ERRORS, deliver, replay_failed
 from clusterdoc.slack.tagged import PublishError, tag, tagged_payloads
 
 log = logging.getLogger(__name__)
@@ -79,8 +79,9 @@ class _Change:
 
 def _ambiguous(exc: Exception) -> bool:
     """Slack may have done it all the same: it answered 5xx, or the answer never came."""
-    if isinstance(exc, SlackApiError):
-        return exc.response is not None and exc.response.status_code >= 500
+    if isinstance(exc, SlackApiError):  # 5xx, or ok:false internal_error/fatal_error ("may have partly succeeded")
+        return exc.response is not None and (exc.response.status_code >= 500
+                                             or str(exc.response.get("error", "")) in TRANSIENT_ERRORS)
     return isinstance(exc, OSError)  # not a SlackClientError of the client's own (ChannelBusy: never sent)
 
 

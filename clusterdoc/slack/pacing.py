@@ -132,7 +132,8 @@ class PacedWebClient(WebClient):
     def __init__(self, *, pacer: ChannelPacer, max_wait_seconds: float | None = None, **kwargs: Any) -> None:
         """``max_wait_seconds``: raise :class:`ChannelBusy` rather than wait longer for one channel (the
         dispatcher, which serves every channel from one thread); None waits as long as Slack asks."""
-        super().__init__(**kwargs)
+        kwargs.setdefault("retry_handlers", [])  # no slack_sdk retries underneath: this class retries itself, and
+        super().__init__(**kwargs)               # never re-sends a tagged post blindly after a dropped connection
         self.pacer = pacer
         self.max_wait_seconds = max_wait_seconds
 
@@ -171,7 +172,7 @@ class PacedWebClient(WebClient):
                     else:
                         self.pacer.sleep(wait)
                     continue
-                if status >= 500 and _tagged(json, data):
+                if (status >= 500 or error in TRANSIENT_ERRORS) and _tagged(json, data):
                     raise  # the owner of a tagged post checks whether it arrived before posting again
                 if status >= 500 or error in TRANSIENT_ERRORS:
                     self.pacer.sleep(BACKOFF_SECONDS[min(attempt - 1, len(BACKOFF_SECONDS) - 1)])

@@ -18,13 +18,16 @@ from typing import Any
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError, SlackClientError
 
+from clusterdoc.slack.pacing import TRANSIENT_ERRORS
+
 log = logging.getLogger(__name__)
 
 
 class PublishError(Exception):
     """A Slack call failed for good (after the client's own retries).
 
-    ``ambiguous`` is True when Slack may have done it all the same (HTTP 5xx, no answer).
+    ``ambiguous`` is True when Slack may have done it all the same (HTTP 5xx, an ``ok: false`` answer
+    with ``internal_error``/``fatal_error``, or no answer).
     """
 
     def __init__(self, message: str, *, ambiguous: bool = False) -> None:
@@ -40,7 +43,8 @@ def call_slack(method: str, channel: str, call: Callable[[], Any]) -> Any:
         error = exc.response.get("error", "unknown_error") if exc.response is not None else "unknown_error"
         status = exc.response.status_code if exc.response is not None else 0
         log.error("slack %s to channel %s failed: %s", method, channel, error)
-        raise PublishError(f"slack {method} to channel {channel} failed: {error}", ambiguous=status >= 500) from exc
+        raise PublishError(f"slack {method} to channel {channel} failed: {error}",
+                           ambiguous=status >= 500 or error in TRANSIENT_ERRORS) from exc
     except (SlackClientError, OSError) as exc:
         log.error("slack %s to channel %s failed: %s: %s", method, channel, type(exc).__name__, exc)
         raise PublishError(f"slack {method} to channel {channel} failed: {type(exc).__name__}",
