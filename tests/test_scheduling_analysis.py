@@ -455,3 +455,33 @@ def test_an_existing_pods_generic_ephemeral_volume_counts_as_its_pvc() -> None:
                         {"name": "scratch", "ephemeral": {"volumeClaimTemplate": {"spec": {}}}},
                         {"name": "config", "configMap": {"name": "db"}}]}
     assert list(snapshot._claims_of(spec, "analytics", "db-0")) == ["analytics/db-data", "analytics/db-0-scratch"]
+
+
+def test_volume_bindings_first_broken_claim_is_the_message_whatever_came_before() -> None:
+    """podHasPVCs walks every claim before the unbound-immediate check: claim b missing is the error, though
+    claim a (unbound, Immediate) comes first."""
+    message = ('0/2 nodes are available: persistentvolumeclaim "b" not found. preemption: 0/2 nodes are available: '
+               '2 Preemption is not helpful for scheduling.')
+    storage_class = {"apiVersion": "storage.k8s.io/v1", "kind": "StorageClass", "metadata": {"name": "std"},
+                     "provisioner": "ebs.csi.aws.com", "volumeBindingMode": "Immediate"}
+    claim_a = {"apiVersion": "v1", "kind": "PersistentVolumeClaim", "metadata": {"name": "a", "namespace": "shop"},
+               "spec": {"storageClassName": "std", "accessModes": ["ReadWriteOnce"],
+                        "resources": {"requests": {"storage": "1Gi"}}}, "status": {"phase": "Pending"}}
+    web = pod("web-0", message=message, volumes=[{"name": "a", "persistentVolumeClaim": {"claimName": "a"}},
+                                                 {"name": "b", "persistentVolumeClaim": {"claimName": "b"}}])
+    section = why_pending([node("n1"), node("n2"), storage_class, claim_a, web, event("web-0", message)])["scheduling"]
+    assert section["reconciliation"]["agrees"] is True
+    assert {b["category"] for n in section["nodes"] for b in n["blocking"]} == {"missing_pvc"}
+
+
+def test_a_prefilter_error_outranks_nodeaffinitys_prefilter_result() -> None:
+    """A pod pinned to node a with a missing PVC: VolumeBinding's PreFilter error is the whole message; the nodes
+    the pin leaves out are not counted under NodeAffinity."""
+    pinned = {"nodeAffinity": {"requiredDuringSchedulingIgnoredDuringExecution": {"nodeSelectorTerms": [
+        {"matchFields": [{"key": "metadata.name", "operator": "In", "values": ["a"]}]}]}}}
+    message = ('0/3 nodes are available: persistentvolumeclaim "data" not found. preemption: 0/3 nodes are available: '
+               '3 Preemption is not helpful for scheduling.')
+    web = pod("web-0", message=message, affinity=pinned,
+              volumes=[{"name": "d", "persistentVolumeClaim": {"claimName": "data"}}])
+    section = why_pending([node("a"), node("b"), node("c"), web, event("web-0", message)])["scheduling"]
+    assert section["reconciliation"]["agrees"] is True, section["reconciliation"]

@@ -147,7 +147,7 @@ def test_node_affinity_prefilter_result_keeps_only_the_named_nodes() -> None:
     assert pre == {"w3"}
     blockers = {node.name: node_affinity.PLUGIN.filter(pinned, node, state, pre) for node in nodes}
     assert blockers["w3"] == []
-    assert [(b.reason, b.prefilter) for b in blockers["w1"]] == [("node(s) didn't satisfy plugin(s) [NodeAffinity]",
+    assert [(b.reason, b.left_out) for b in blockers["w1"]] == [("node(s) didn't satisfy plugin(s) [NodeAffinity]",
                                                                   True)]
     either = make_pod({"affinity": {"nodeAffinity": {"requiredDuringSchedulingIgnoredDuringExecution": {
         "nodeSelectorTerms": [{"matchFields": [{"key": "metadata.name", "operator": "In", "values": ["w1"]}]},
@@ -420,3 +420,28 @@ def test_spread_constraints_are_checked_in_order_a_skew_before_a_later_missing_k
         pod = make_pod({"topologySpreadConstraints": list(order)})
         pre = pod_topology_spread.PLUGIN.prefilter(pod, state)
         assert [b.reason for b in pod_topology_spread.PLUGIN.filter(pod, candidate, state, pre)] == [reason]
+
+
+def test_delayed_claims_are_matched_smallest_first() -> None:
+    """byPVCSize: the 1Gi claim (selecting tier=fast) takes pv-a before the 5Gi claim could, so both bind."""
+    def claim(name: str, size: str, selector: dict[str, Any] | None = None) -> dict[str, Any]:
+        spec: dict[str, Any] = {"storageClassName": "local", "accessModes": ["ReadWriteOnce"],
+                                "resources": {"requests": {"storage": size}}}
+        if selector:
+            spec["selector"] = selector
+        return {"metadata": {"name": name, "namespace": "shop"}, "spec": spec, "status": {"phase": "Pending"}}
+
+    def volume(name: str, size: str, labels: dict[str, str] | None = None) -> dict[str, Any]:
+        return {"metadata": {"name": name, "labels": labels or {}}, "status": {"phase": "Available"},
+                "spec": {"storageClassName": "local", "capacity": {"storage": size}, "accessModes": ["ReadWriteOnce"]}}
+
+    node = make_node()
+    state = ClusterState([node])
+    state.storage_classes = {"local": {"metadata": {"name": "local"}, "provisioner": "kubernetes.io/no-provisioner",
+                                       "volumeBindingMode": "WaitForFirstConsumer"}}
+    state.pvcs = {"shop/big": claim("big", "5Gi"),
+                  "shop/small": claim("small", "1Gi", {"matchLabels": {"tier": "fast"}})}
+    state.pvs = {"pv-a": volume("pv-a", "5Gi", {"tier": "fast"}), "pv-b": volume("pv-b", "10Gi")}
+    pod = make_pod({"volumes": [{"name": "x", "persistentVolumeClaim": {"claimName": "big"}},
+                                {"name": "y", "persistentVolumeClaim": {"claimName": "small"}}]})
+    assert run(volume_binding.PLUGIN, pod, node, state) == []

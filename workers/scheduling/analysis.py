@@ -159,8 +159,9 @@ def scheduler_counts(results: list[NodeResult],
     for result in results:
         if not result.blockers:
             continue
-        prefilter = [b for b in result.blockers if b.prefilter]
-        if prefilter:  # a PreFilter rejection comes before every Filter, on every node
+        # a PreFilter rejection comes before every Filter, on every node; then a PreFilter result leaving it out
+        prefilter = [b for b in result.blockers if b.prefilter] or [b for b in result.blockers if b.left_out]
+        if prefilter:
             first = {prefilter[0].plugin}
         elif stages is None:
             first = {result.blockers[0].plugin}

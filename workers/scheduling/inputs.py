@@ -175,17 +175,13 @@ class PodInfo:
         node_affinity = (affinity.get("nodeAffinity") or {}).get("requiredDuringSchedulingIgnoredDuringExecution")
         pod_affinity = affinity.get("podAffinity") or {}
         pod_anti = affinity.get("podAntiAffinity") or {}
-        claims = [
-            volume["persistentVolumeClaim"]["claimName"]
-            for volume in spec.get("volumes") or ()
-            if (volume.get("persistentVolumeClaim") or {}).get("claimName")
-        ]
-        ephemeral = [  # generic ephemeral volumes create a PVC named <pod>-<volume>
-            f"{meta.get('name', '')}-{volume['name']}"
-            for volume in spec.get("volumes") or ()
-            if volume.get("ephemeral")
-        ]
-        claims += ephemeral
+        claims, ephemeral = [], []  # in spec order, as podHasPVCs walks them
+        for volume in spec.get("volumes") or ():
+            if (volume.get("persistentVolumeClaim") or {}).get("claimName"):
+                claims.append(volume["persistentVolumeClaim"]["claimName"])
+            elif volume.get("ephemeral"):  # a generic ephemeral volume gets a PVC named <pod>-<volume>
+                ephemeral.append(f"{meta.get('name', '')}-{volume.get('name', '')}")
+                claims.append(ephemeral[-1])
         return cls(
             obj=pod,
             name=meta.get("name", ""),

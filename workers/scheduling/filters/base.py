@@ -33,6 +33,9 @@ class Blocker:
     """For taints: the taint key (remediations need it)."""
     prefilter: bool = False
     """Rejected by the plugin's PreFilter: the scheduler stops there, for every node at once."""
+    left_out: bool = False
+    """The node is not in the plugin's PreFilter *result* (NodeAffinity's pinned nodes): no Filter runs on it,
+    but a PreFilter error of any plugin still decides the message first."""
 
     def to_json(self) -> dict[str, Any]:
         return {"category": self.category, "detail": self.detail}

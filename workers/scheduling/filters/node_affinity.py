@@ -87,7 +87,7 @@ def filter_node(pod: PodInfo, node: NodeInfo, state: ClusterState, pre: Any) -> 
         return []
     left_out = pre is not None and node.name not in pre
     return [Blocker(cat.NODE_SELECTOR_OR_AFFINITY_MISMATCH, "; ".join(problems), NAME,
-                    ERR_REASON_PREFILTER_RESULT if left_out else ERR_REASON_POD, resolvable=False, prefilter=left_out)]
+                    ERR_REASON_PREFILTER_RESULT if left_out else ERR_REASON_POD, resolvable=False, left_out=left_out)]
 
 
 PLUGIN = Plugin(NAME, True, prefilter, filter_node,

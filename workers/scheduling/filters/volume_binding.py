@@ -106,31 +106,38 @@ def _controlled_by(pvc: Obj, pod: PodInfo) -> bool:
                for ref in (pvc.get("metadata") or {}).get("ownerReferences") or ())
 
 
+def _claim_error(pod: PodInfo, claim: str, pvc: Obj | None) -> Blocker | None:
+    """``podHasPVCs``: the error one claim stops the PreFilter with (missing, Lost, deleting, not the pod's own)."""
+    if pvc is None:
+        text = (f'waiting for ephemeral volume controller to create the persistentvolumeclaim "{claim}"'
+                if claim in pod.ephemeral_claims else f'persistentvolumeclaim "{claim}" not found')
+        return Blocker(cat.MISSING_PVC, text, NAME, text, resolvable=False, prefilter=True)
+    if (pvc.get("status") or {}).get("phase") == "Lost":
+        volume = (pvc.get("spec") or {}).get("volumeName", "")
+        text = f'persistentvolumeclaim "{claim}" bound to non-existent persistentvolume "{volume}"'
+        return Blocker(cat.PV_MISSING, text, NAME, text, resolvable=False, prefilter=True)
+    if (pvc.get("metadata") or {}).get("deletionTimestamp"):
+        text = f'persistentvolumeclaim "{claim}" is being deleted'
+        return Blocker(cat.MISSING_PVC, text, NAME, text, resolvable=False, prefilter=True)
+    if claim in pod.ephemeral_claims and not _controlled_by(pvc, pod):  # ephemeral.VolumeIsForPod
+        text = f"PVC {pod.namespace}/{claim} was not created for pod {pod.namespace}/{pod.name} (pod is not owner)"
+        return Blocker(cat.MISSING_PVC, f"{text}: another PVC has the name its ephemeral volume needs", NAME, text,
+                       resolvable=False, prefilter=True)
+    return None
+
+
 def prefilter(pod: PodInfo, state: ClusterState) -> Claims:
+    """The PreFilter, in kube-scheduler's two passes: ``podHasPVCs`` walks the volumes in spec order and
+    stops at the first broken claim (that one error is the message); only then are the claims sorted
+    into bound, unbound-immediate and delayed."""
     result = Claims()
     for claim in pod.claim_names:
-        pvc = state.pvcs.get(f"{pod.namespace}/{claim}")
-        if pvc is None:
-            text = (f'waiting for ephemeral volume controller to create the persistentvolumeclaim "{claim}"'
-                    if claim in pod.ephemeral_claims else f'persistentvolumeclaim "{claim}" not found')
-            result.everywhere.append(Blocker(cat.MISSING_PVC, text, NAME, text, resolvable=False, prefilter=True))
-            continue
-        if (pvc.get("status") or {}).get("phase") == "Lost":  # podHasPVCs: a PreFilter error, before the rest
-            volume = (pvc.get("spec") or {}).get("volumeName", "")
-            text = f'persistentvolumeclaim "{claim}" bound to non-existent persistentvolume "{volume}"'
-            result.everywhere.append(Blocker(cat.PV_MISSING, text, NAME, text, resolvable=False, prefilter=True))
-            continue
-        if (pvc.get("metadata") or {}).get("deletionTimestamp"):
-            result.everywhere.append(Blocker(
-                cat.MISSING_PVC, f'persistentvolumeclaim "{claim}" is being deleted', NAME,
-                f'persistentvolumeclaim "{claim}" is being deleted', resolvable=False, prefilter=True))
-            continue
-        if claim in pod.ephemeral_claims and not _controlled_by(pvc, pod):  # ephemeral.VolumeIsForPod
-            text = (f"PVC {pod.namespace}/{claim} was not created for pod {pod.namespace}/{pod.name} "
-                    "(pod is not owner)")
-            result.everywhere.append(Blocker(cat.MISSING_PVC, f"{text}: another PVC has the name its ephemeral "
-                                             "volume needs", NAME, text, resolvable=False, prefilter=True))
-            continue
+        error = _claim_error(pod, claim, state.pvcs.get(f"{pod.namespace}/{claim}"))
+        if error is not None:
+            result.everywhere.append(error)
+            return result
+    for claim in pod.claim_names:
+        pvc = state.pvcs[f"{pod.namespace}/{claim}"]
         volume_name = (pvc.get("spec") or {}).get("volumeName")
         annotations = (pvc.get("metadata") or {}).get("annotations") or {}
         if volume_name and BIND_COMPLETED not in annotations:
@@ -213,6 +220,11 @@ def matching_volume(pvc: Obj, class_name: str, pvs: dict[str, Obj], node: NodeIn
     return best[1] if best else None
 
 
+def _requested_storage(delayed: tuple[Obj, Obj]) -> int:
+    spec = delayed[0].get("spec") or {}
+    return safe_int("storage", ((spec.get("resources") or {}).get("requests") or {}).get("storage", 0))
+
+
 def _topology_allows(storage_class: Obj, node: NodeInfo) -> bool:
     """``MatchTopologySelectorTerms``: no terms allow every node; an empty term allows none."""
     allowed = storage_class.get("allowedTopologies")
@@ -237,7 +249,7 @@ def filter_node(pod: PodInfo, node: NodeInfo, state: ClusterState, pre: Claims) 
                                     f"PV {name} (PVC {claim}) is pinned to other nodes by its node affinity",
                                     NAME, ERR_REASON_NODE_CONFLICT, resolvable=False))
     chosen: set[str] = set()  # a PV matched for one claim of the pod is not offered to the next
-    for pvc, storage_class in pre.delayed:
+    for pvc, storage_class in sorted(pre.delayed, key=_requested_storage):  # byPVCSize: smallest claim first
         meta = pvc.get("metadata") or {}
         claim = meta.get("name", "")
         class_name = (storage_class.get("metadata") or {}).get("name", "")
