@@ -31,7 +31,7 @@ from redis import Redis
 from redis.exceptions import RedisError
 from rq import Callback, Retry
 from slack_sdk import WebClient
-from slack_sdk.errors import SlackApiError, SlackClientError
+from slack_sdk.errors import SlackApiError
 
 from clusterdoc import metrics
 from clusterdoc.alert_config import AlertSettings
@@ -43,7 +43,7 @@ from clusterdoc.bot.alerts.storm import Storm, StormTracker, TriageQueue
 from clusterdoc.bot.metrics import beat
 from clusterdoc.queue import DIAGNOSIS_FAILED, TRIAGE_ALERT, TRIAGE_INFLIGHT_KEY, DiagnosisRequest, cluster_queue
 from clusterdoc.slack.pacing import TRANSIENT_ERRORS, deliver, replay_failed
-from clusterdoc.slack.tagged import PublishError, tag, tagged_payloads
+from clusterdoc.slack.tagged import PublishError, post_tagged, tag, tagged_payloads
 
 log = logging.getLogger(__name__)
 
@@ -58,7 +58,6 @@ ROOTLESS = "clusterdoc:incidents:rootless"
 """Ids of incidents whose root could not be posted yet; retried every ``REPLAY_EVERY_SECONDS``."""
 ROOT_EVENT_TYPE = "clusterdoc_alert_root"
 """Message metadata of an incident's or a storm's root: after a lost answer, the channel is searched for it."""
-ROOT_ATTEMPTS = 3
 HISTORY_PAGES = 5
 """How much of the channel (pages of 200, newest first) is searched for a root whose answer was lost."""
 
@@ -435,8 +434,8 @@ class Dispatcher:
         """Post a root carrying message metadata; its ts, or "" when Slack refused it (logged, retried later).
 
         A post whose answer was lost (5xx, no answer) may have arrived: the channel's recent history is
-        searched for the tag before it is posted again (at most :data:`ROOT_ATTEMPTS` posts), so one
-        incident never gets two threads.
+        searched for the tag before it is posted again (:func:`post_tagged`), so one incident never gets
+        two threads.
         """
         channel = str(payload["channel"])
         if look_first and (found := self._find_root(channel, payload["metadata"])):
@@ -446,21 +445,14 @@ class Dispatcher:
         return str(answer["ts"]) if answer is not None else ""
 
     def _post_checked(self, payload: dict[str, Any]) -> Any:
-        for attempt in range(1, ROOT_ATTEMPTS + 1):
-            try:
-                return self.slack.chat_postMessage(**payload)
-            except (SlackApiError, SlackClientError, OSError) as exc:
-                if not _ambiguous(exc):
-                    raise
-                found = self._find_root(str(payload["channel"]), payload["metadata"])
-                if found:
-                    log.warning("slack answered %s but stored the root %s in %s: not posting it again",
-                                type(exc).__name__, found, payload["channel"])
-                    return {"ts": found}
-                if attempt == ROOT_ATTEMPTS:
-                    raise
-                time.sleep(BACKOFF_SECONDS * attempt)
-        raise AssertionError("unreachable")
+        channel = str(payload["channel"])
+
+        def already_there() -> dict[str, str] | None:
+            found = self._find_root(channel, payload["metadata"])
+            return {"ts": found} if found else None
+
+        return post_tagged(lambda: self.slack.chat_postMessage(**payload), _ambiguous, already_there,
+                           f"the root in {channel}")
 
     def _find_root(self, channel: str, marker: dict[str, Any]) -> str:
         """The ts of the root tagged ``marker`` among the channel's recent messages ("" if none, or unreadable)."""

@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import functools
 import logging
-import time
 import uuid
 from collections.abc import Callable
 from typing import Any
@@ -36,7 +35,7 @@ from clusterdoc.queue import DELIVERED_PREFIX, ThreadRef
 from clusterdoc.redact import redact, redact_report
 from clusterdoc.render.blocks import SlackFile, SlackMessage, render_error, render_report, render_root
 from clusterdoc.report import Report
-from clusterdoc.slack.tagged import PublishError, call_slack, tag, tagged_payloads
+from clusterdoc.slack.tagged import PublishError, call_slack, post_tagged, tag, tagged_payloads
 
 log = logging.getLogger(__name__)
 
@@ -47,8 +46,6 @@ PART_EVENT_TYPE = "clusterdoc_report_part"
 AMBIGUOUS_MARK = "ambiguous"
 """Member of a job's delivered set: some post of this job failed in a way that may have delivered it."""
 REPLY_PAGES = 20
-POST_ATTEMPTS = 3
-POST_BACKOFF_SECONDS = 0.5
 
 
 class SlackPublisher:
@@ -112,23 +109,16 @@ class SlackPublisher:
 
     def _post_part(self, message: SlackMessage, thread: ThreadRef, part_id: str, delivered: str | None) -> None:
         """Post one tagged part. After an ambiguous failure the thread is read: a copy found there
-        counts as delivered; none found, the part is posted again (at most :data:`POST_ATTEMPTS` times)."""
+        counts as delivered; none found, the part is posted again (:func:`post_tagged`)."""
         metadata = tag(PART_EVENT_TYPE, part=part_id)
-        for attempt in range(1, POST_ATTEMPTS + 1):
-            try:
-                self._post(message, thread, metadata=metadata)
-                return
-            except PublishError as exc:
-                if not exc.ambiguous:
-                    raise
-                if delivered is not None:
-                    self._mark(delivered, AMBIGUOUS_MARK)
-                if part_id in self._readable_parts(thread):
-                    log.warning("slack answered %s but stored part %s: not posting it again", exc, part_id)
-                    return
-                if attempt == POST_ATTEMPTS:
-                    raise
-                time.sleep(POST_BACKOFF_SECONDS * attempt)
+
+        def already_there() -> bool | None:
+            if delivered is not None:
+                self._mark(delivered, AMBIGUOUS_MARK)
+            return True if part_id in self._readable_parts(thread) else None
+
+        post_tagged(functools.partial(self._post, message, thread, metadata=metadata),
+                    lambda exc: isinstance(exc, PublishError) and exc.ambiguous, already_there, f"part {part_id}")
 
     def _readable_parts(self, thread: ThreadRef) -> set[str]:
         """:meth:`_parts_in_thread`, or nothing when the thread cannot be read (no ``channels:history``

@@ -5,15 +5,17 @@ posting it again blindly can put a report part, or an incident's root, into Slac
 carrying ``metadata`` (``{"event_type": ..., "event_payload": {...}}``) can be looked for instead:
 :func:`tagged_payloads` reads a thread (``conversations.replies``) or a channel
 (``conversations.history``) with ``include_all_metadata`` and yields the payload and ``ts`` of each
-message of one event type. :func:`call_slack` runs one call and says whether a failure is ambiguous.
+message of one event type. :func:`call_slack` runs one call and says whether a failure is ambiguous;
+:func:`post_tagged` posts, and after an ambiguous failure looks for the post before posting again.
 """
 
 from __future__ import annotations
 
 import functools
 import logging
+import time
 from collections.abc import Callable, Iterator
-from typing import Any
+from typing import Any, TypeVar
 
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError, SlackClientError
@@ -21,6 +23,10 @@ from slack_sdk.errors import SlackApiError, SlackClientError
 from clusterdoc.slack.pacing import TRANSIENT_ERRORS
 
 log = logging.getLogger(__name__)
+
+POST_ATTEMPTS = 3
+POST_BACKOFF_SECONDS = 0.5
+Answer = TypeVar("Answer")
 
 
 class PublishError(Exception):
@@ -49,6 +55,27 @@ def call_slack(method: str, channel: str, call: Callable[[], Any]) -> Any:
         log.error("slack %s to channel %s failed: %s: %s", method, channel, type(exc).__name__, exc)
         raise PublishError(f"slack {method} to channel {channel} failed: {type(exc).__name__}",
                            ambiguous=True) from exc
+
+
+def post_tagged(post: Callable[[], Answer], ambiguous: Callable[[Exception], bool],
+                find: Callable[[], Answer | None], what: str) -> Answer:
+    """``post()``; when it fails ``ambiguous``-ly, ``find()`` the post (Slack may have stored it) and return
+    that, else post again — at most :data:`POST_ATTEMPTS` posts, backing off. Other failures, and the last
+    ambiguous one, are raised."""
+    for attempt in range(1, POST_ATTEMPTS + 1):
+        try:
+            return post()
+        except Exception as exc:
+            if not ambiguous(exc):
+                raise
+            found = find()
+            if found is not None:
+                log.warning("slack answered %s but stored %s: not posting it again", type(exc).__name__, what)
+                return found
+            if attempt == POST_ATTEMPTS:
+                raise
+            time.sleep(POST_BACKOFF_SECONDS * attempt)
+    raise AssertionError("unreachable")
 
 
 def tag(event_type: str, **payload: str | int | float) -> dict[str, Any]:
