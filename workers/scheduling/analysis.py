@@ -16,7 +16,7 @@ from typing import Any
 from clusterdoc.workers.scheduling import categories as cat
 from clusterdoc.workers.scheduling.filters import PLUGINS, Blocker
 from clusterdoc.workers.scheduling.filters.node_affinity import term_description
-from clusterdoc.workers.scheduling.filters.node_resources_fit import fits_allocatable
+from clusterdoc.workers.scheduling.filters.node_resources_fit import checked_resources, fits_allocatable
 from clusterdoc.workers.scheduling.inputs import PodInfo
 from clusterdoc.workers.scheduling.message import ParsedMessage
 from clusterdoc.workers.scheduling.quantities import format_amount
@@ -110,12 +110,13 @@ def candidates_of(pods: list[PodInfo]) -> Callable[[ClusterState], list[NodeInfo
     filter plugins, and a request no larger than the node's whole allocatable (else no pod on it matters)."""
 
     def candidates(state: ClusterState) -> list[NodeInfo]:
-        prepared = [(pod, _prefilters(pod, state, node_only=True)) for pod in pods]
-        def passes(pod: PodInfo, plugins: list[tuple[Any, Any]], node: NodeInfo) -> bool:
-            return fits_allocatable(pod, node) and all(
+        prepared = [(pod, checked_resources(pod, None), _prefilters(pod, state, node_only=True)) for pod in pods]
+        def passes(pod: PodInfo, resources: list[str], plugins: list[tuple[Any, Any]], node: NodeInfo) -> bool:
+            return fits_allocatable(pod, node, resources) and all(
                 not plugin.filter(pod, node, state, pre) for plugin, pre in plugins)
 
-        return [node for node in state.nodes if any(passes(pod, plugins, node) for pod, plugins in prepared)]
+        return [node for node in state.nodes
+                if any(passes(pod, resources, plugins, node) for pod, resources, plugins in prepared)]
 
     return candidates
 
@@ -391,9 +392,8 @@ def _sentence_detail(details: set[str], count: int) -> str:
     return detail if len(detail) <= DETAIL_IN_SENTENCE else detail[:DETAIL_IN_SENTENCE - 1].rstrip() + "…"
 
 
-def _cause_phrase(blocker: Blocker, pod: PodInfo, detail: str | None = None) -> str:
+def _cause_phrase(blocker: Blocker, pod: PodInfo, detail: str) -> str:
     """The verb phrase for nodes blocked by ``blocker`` (``detail``: the sentence's version of its detail)."""
-    detail = blocker.detail if detail is None else detail
     about = f" ({detail})" if detail else ""
     ruled_out = f"are ruled out: {detail or cat.LABELS.get(blocker.category, blocker.category)}"
     if blocker.resource == "pods":
@@ -430,7 +430,7 @@ def _cause_phrase(blocker: Blocker, pod: PodInfo, detail: str | None = None) -> 
     }.get(blocker.category, f"reject it{about}")
 
 
-_SINGULAR = (("lack ", "lacks "), ("carry ", "carries "), ("are all ", "is "), ("are ", "is "),
+_SINGULAR = (("lack ", "lacks "), ("carry ", "carries "), ("are ", "is "),
              ("do not ", "does not "), ("already use ", "already uses "), ("already mount ", "already mounts "),
              ("reject ", "rejects "), ("cannot mount ", "cannot mount "), ("publish ", "publishes "),
              ("have ", "has "))

@@ -213,7 +213,6 @@ class _PodReader:
     def __init__(self, state: ClusterState, pods: list[PodInfo], wanted: Wanted):
         self.state, self.wanted = state, wanted
         self.skip = {(pod.namespace, pod.name) for pod in pods}
-        self.keep_labels, self.keep_claims, self.keep_disks = wanted.labels, wanted.claims, wanted.disks
         if wanted.labels:
             state.labelled_pods = []
 
@@ -240,7 +239,7 @@ class _PodReader:
         terminal, cache, skip = TERMINAL_PHASES, _QUANTITIES, self.skip
         skip_namespaces = {namespace for namespace, _ in skip}
         want_ports = self.wanted.ports
-        keep_more = self.keep_labels or self.keep_claims or self.keep_disks
+        keep_more = self.wanted.labels or self.wanted.claims or self.wanted.disks
         read = 0
         for pod in pods:
             read += 1
@@ -308,21 +307,21 @@ class _PodReader:
 
     def _keep(self, node: NodeInfo, spec: dict[str, Any], meta: dict[str, Any], accounted: bool = True) -> None:
         """What only some analyses need: claims, inline disks, labels, existing pods' anti-affinity terms."""
-        state, namespace = self.state, str(meta.get("namespace", ""))
-        if accounted and self.keep_claims:
+        state, wanted, namespace = self.state, self.wanted, str(meta.get("namespace", ""))
+        if accounted and wanted.claims:
             node.claims.update(_claims_of(spec, namespace, str(meta.get("name", ""))))
-        if accounted and self.keep_disks and spec.get("volumes"):
+        if accounted and wanted.disks and spec.get("volumes"):
             node.disks.extend((disk, f"{namespace}/{meta.get('name', '')}") for disk in inline_disks(spec))
         anti = (spec.get("affinity") or _EMPTY).get("podAntiAffinity")
         required = anti.get("requiredDuringSchedulingIgnoredDuringExecution") if anti else None
         anti_terms: list[dict[str, Any]] = list(required) if required else []
-        if self.keep_labels or anti_terms:
-            labels = _interned(meta.get("labels") or {}) if self.keep_labels else {}  # anti-affinity alone: unread
+        if wanted.labels or anti_terms:
+            labels = _interned(meta.get("labels") or {}) if wanted.labels else {}  # anti-affinity alone: unread
             summary = PodSummary(
                 sys.intern(namespace), str(meta.get("name", "")), node.name, labels, anti_terms,
                 bool(meta.get("deletionTimestamp")),
             )
-            if self.keep_labels:
+            if wanted.labels:
                 state.labelled_pods.append(summary)  # type: ignore[union-attr]
             if anti_terms:
                 state.anti_affinity_pods.append(summary)
@@ -385,9 +384,8 @@ def gather(
     returns the nodes that pass them for at least one of the pods.
     """
     state = ClusterState(nodes if nodes is not None else read_nodes(cluster))
-    needs_labels = any(pod.needs_pod_labels for pod in pods)
-    needs_claims = any(pod.claim_names for pod in pods)
-    if needs_claims:
+    wanted = Wanted.of(pods)
+    if wanted.claims:
         state.csinodes = _optional(state, "csinodes", lambda: _index(
             cluster.list("CSINode", page_size=PAGE_SIZE, allow_stale=True)))
         if _attach_limits(state):  # NodeVolumeLimits counts every pod's volumes, whatever its namespace
@@ -411,10 +409,10 @@ def gather(
 
         state.dra = read_dra_objects(cluster, state, sorted({pod.namespace for pod in pods}))
     candidates = candidates_of(state)
-    state.pods_mode = choose_pods_mode(len(state.nodes), len(candidates), needs_labels)
-    reader = _PodReader(state, pods, Wanted.of(pods))
+    state.pods_mode = choose_pods_mode(len(state.nodes), len(candidates), wanted.labels)
+    reader = _PodReader(state, pods, wanted)
     if state.pods_mode == "all":
-        accounted = _accounted_nodes(state, pods, needs_labels)
+        accounted = _accounted_nodes(state, pods, wanted)
         with gc_paused():
             reader.feed(cluster.list("Pod", field_selector=ACTIVE_PODS, page_size=PAGE_SIZE, allow_stale=True),
                         accounted)
@@ -434,10 +432,8 @@ def gather(
     else:
         state.notes.append("no node passes the node-level checks (taints, cordons, selectors, volumes, a request "
                            "no larger than the node's allocatable), so pods on nodes were not read")
-    if not namespaces_read and any(
-        term.get("namespaceSelector") for existing in state.anti_affinity_pods for term in existing.anti_affinity_terms
-    ):  # an existing pod's anti-affinity selects namespaces by label: ours may be one of them
-        _read_namespace_labels(cluster, state)
+    if not namespaces_read:
+        _read_namespaces_for_existing_anti_affinity(cluster, state)
     return state
 
 
@@ -459,9 +455,14 @@ def read_anti_affinity_elsewhere(cluster: Cluster, state: ClusterState, pods: li
                            "fit may still be ruled out by an existing pod's anti-affinity elsewhere in its zone")
         return
     state.notes.append("a node seemed to fit, so every pod was read once more for existing pods' anti-affinity")
-    if not state.namespace_labels and any(
-        term.get("namespaceSelector") for existing in state.anti_affinity_pods for term in existing.anti_affinity_terms
-    ):
+    if not state.namespace_labels:
+        _read_namespaces_for_existing_anti_affinity(cluster, state)
+
+
+def _read_namespaces_for_existing_anti_affinity(cluster: Cluster, state: ClusterState) -> None:
+    """An existing pod's anti-affinity may select namespaces by label: ours may be one of them."""
+    if any(term.get("namespaceSelector") for existing in state.anti_affinity_pods
+           for term in existing.anti_affinity_terms):
         _read_namespace_labels(cluster, state)
 
 
@@ -470,7 +471,7 @@ def unsummed_note(count: int) -> str:
             "summed: nothing on them can make room")
 
 
-def _accounted_nodes(state: ClusterState, pods: list[PodInfo], needs_labels: bool) -> dict[str, NodeInfo]:
+def _accounted_nodes(state: ClusterState, pods: list[PodInfo], wanted: Wanted) -> dict[str, NodeInfo]:
     """The nodes whose pods a full read sums: all, but in a large cluster not those too small for every pod.
 
     NodeResourcesFit fails on a node whose whole allocatable is below the request whatever runs on it,
@@ -479,12 +480,14 @@ def _accounted_nodes(state: ClusterState, pods: list[PodInfo], needs_labels: boo
     ports (NodePorts runs before NodeResourcesFit: a port conflict would be the scheduler's reason
     there) and pods that need every pod's labels (affinity, spread).
     """
-    from clusterdoc.workers.scheduling.filters.node_resources_fit import fits_allocatable
+    from clusterdoc.workers.scheduling.filters.node_resources_fit import checked_resources, fits_allocatable
 
     small = choose_pods_mode(len(state.nodes), 0, False) == "all"
-    if small or needs_labels or any(pod.ports for pod in pods):
+    if small or wanted.labels or wanted.ports:
         return state.by_name
-    return {node.name: node for node in state.nodes if any(fits_allocatable(pod, node) for pod in pods)}
+    asked = [(pod, checked_resources(pod, None)) for pod in pods]
+    return {node.name: node for node in state.nodes
+            if any(fits_allocatable(pod, node, resources) for pod, resources in asked)}
 
 
 def _read_rwop_users(cluster: Cluster, state: ClusterState, pods: list[PodInfo]) -> None:

@@ -37,10 +37,11 @@ def checked_resources(pod: PodInfo, state: ClusterState | None) -> list[str]:
     return names
 
 
-def fits_allocatable(pod: PodInfo, node: NodeInfo) -> bool:
-    """Whether every resource the pod requests fits in the node's whole allocatable (with nothing running)."""
+def fits_allocatable(pod: PodInfo, node: NodeInfo, resources: list[str]) -> bool:
+    """Whether every resource the pod requests (``resources``: its :func:`checked_resources`, worked out once
+    per pod by the caller) fits in the node's whole allocatable, with nothing running."""
     requests, allocatable = pod.requests, node.allocatable
-    return all(requests[name] <= allocatable.get(name, 0) for name in checked_resources(pod, None))
+    return all(requests[name] <= allocatable.get(name, 0) for name in resources)
 
 
 def filter_node(pod: PodInfo, node: NodeInfo, state: ClusterState, pre: list[str]) -> list[Blocker]:

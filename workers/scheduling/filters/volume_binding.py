@@ -54,20 +54,19 @@ SELECTED_NODE = "volume.kubernetes.io/selected-node"
 BETA_CLASS = "volume.beta.kubernetes.io/storage-class"
 
 
-def claim_class(pvc: Obj) -> str:
-    """``GetPersistentVolumeClaimClass``: the beta annotation first, then ``spec.storageClassName``."""
-    annotations = (pvc.get("metadata") or {}).get("annotations") or {}
+def claim_class(obj: Obj) -> str:
+    """A PVC's or a PV's class (``GetPersistentVolumeClaimClass``, ``GetPersistentVolumeClass``): the beta
+    annotation first, then ``spec.storageClassName``."""
+    annotations = (obj.get("metadata") or {}).get("annotations") or {}
     if BETA_CLASS in annotations:
         return str(annotations[BETA_CLASS])
-    return str((pvc.get("spec") or {}).get("storageClassName") or "")
+    return str((obj.get("spec") or {}).get("storageClassName") or "")
 
 
-def pv_class(pv: Obj) -> str:
-    """``GetPersistentVolumeClass``: the beta annotation first, then ``spec.storageClassName``."""
-    annotations = (pv.get("metadata") or {}).get("annotations") or {}
-    if BETA_CLASS in annotations:
-        return str(annotations[BETA_CLASS])
-    return str((pv.get("spec") or {}).get("storageClassName") or "")
+def _claim_storage(pvc: Obj) -> int:
+    """The storage a claim requests (0 when none)."""
+    spec = pvc.get("spec") or {}
+    return safe_int("storage", ((spec.get("resources") or {}).get("requests") or {}).get("storage", 0))
 
 
 def pv_node_terms(pv: Obj) -> list[dict[str, Any]] | None:
@@ -189,14 +188,14 @@ def matching_volume(pvc: Obj, class_name: str, pvs: dict[str, Obj], node: NodeIn
     ``node`` None, node affinity is not checked (to count the candidates anywhere).
     """
     spec = pvc.get("spec") or {}
-    want = safe_int("storage", ((spec.get("resources") or {}).get("requests") or {}).get("storage", 0))
+    want = _claim_storage(pvc)
     mode = spec.get("volumeMode") or "Filesystem"
     selector = spec.get("selector")
     asked = set(spec.get("accessModes") or ())
     best: tuple[int, str] | None = None
     for name, pv in sorted(pvs.items()):
         pv_spec = pv.get("spec") or {}
-        if name in chosen or pv_class(pv) != class_name:
+        if name in chosen or claim_class(pv) != class_name:
             continue
         bound_here = _bound_to(pv, pvc)
         if pv_spec.get("claimRef") and not bound_here:
@@ -218,11 +217,6 @@ def matching_volume(pvc: Obj, class_name: str, pvs: dict[str, Obj], node: NodeIn
         if best is None or have < best[0]:
             best = (have, name)
     return best[1] if best else None
-
-
-def _requested_storage(delayed: tuple[Obj, Obj]) -> int:
-    spec = delayed[0].get("spec") or {}
-    return safe_int("storage", ((spec.get("resources") or {}).get("requests") or {}).get("storage", 0))
 
 
 def _topology_allows(storage_class: Obj, node: NodeInfo) -> bool:
@@ -249,7 +243,7 @@ def filter_node(pod: PodInfo, node: NodeInfo, state: ClusterState, pre: Claims) 
                                     f"PV {name} (PVC {claim}) is pinned to other nodes by its node affinity",
                                     NAME, ERR_REASON_NODE_CONFLICT, resolvable=False))
     chosen: set[str] = set()  # a PV matched for one claim of the pod is not offered to the next
-    for pvc, storage_class in sorted(pre.delayed, key=_requested_storage):  # byPVCSize: smallest claim first
+    for pvc, storage_class in sorted(pre.delayed, key=lambda item: _claim_storage(item[0])):  # byPVCSize
         meta = pvc.get("metadata") or {}
         claim = meta.get("name", "")
         class_name = (storage_class.get("metadata") or {}).get("name", "")
